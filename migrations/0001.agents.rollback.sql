@@ -1,0 +1,2 @@
+DROP TABLE agents;
+DROP FUNCTION vaultstore_touch_updated_at();

@@ -1,0 +1,52 @@
+-- Agents: the AI agents that borrow from credit vaults.
+-- Every statement returns whole rows (RETURNING *, SELECT *): vaultstore maps
+-- columns to entity fields by name. Listings are keyset-paginated on id, which
+-- sorts by creation time; :after is '' for the first page.
+
+-- name: insert(id, name, credibility_score, created_at, updated_at)<!
+-- Store a new agent; the database derives credibility_tier from the score.
+INSERT INTO agents (id, name, credibility_score, created_at, updated_at)
+VALUES (:id, :name, :credibility_score, :created_at, :updated_at)
+RETURNING *;
+
+-- name: find_by_id(id)^
+-- One agent by id, or no row.
+SELECT * FROM agents
+WHERE id = :id;
+
+-- name: find_by_name(name)^
+-- One agent by its unique name, or no row.
+SELECT * FROM agents
+WHERE name = :name;
+
+-- name: list_after(after, limit)
+-- All agents in creation order, one page after the id :after.
+SELECT * FROM agents
+WHERE id > :after
+ORDER BY id
+LIMIT :limit;
+
+-- name: find_by_tier(tier, after, limit)
+-- Agents of one credibility tier, in creation order, one page after :after.
+SELECT * FROM agents
+WHERE credibility_tier = :tier AND id > :after
+ORDER BY id
+LIMIT :limit;
+
+-- name: lock_by_id(id)^
+-- One agent, locked until the end of the transaction (read before an update).
+SELECT * FROM agents
+WHERE id = :id
+FOR UPDATE;
+
+-- name: update(id, name, credibility_score)<!
+-- Write an agent's changeable fields; updated_at is set by trigger.
+UPDATE agents
+SET name = :name, credibility_score = :credibility_score
+WHERE id = :id
+RETURNING *;
+
+-- name: delete(id)!
+-- Delete one agent; refused while it has vaults.
+DELETE FROM agents
+WHERE id = :id;

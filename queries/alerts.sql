@@ -1,0 +1,79 @@
+-- Risk alerts raised on vaults. Open means not resolved: an acknowledged alert
+-- is still open. Listings are keyset-paginated on id (creation order).
+
+-- name: insert(id, vault_id, alert_type, severity, message, status, acknowledged_at, resolved_at, created_at, updated_at)<!
+-- Store a new alert. An unknown vault_id fails on risk_alerts_vault_id_fkey.
+INSERT INTO risk_alerts (
+    id, vault_id, alert_type, severity, message, status,
+    acknowledged_at, resolved_at, created_at, updated_at
+) VALUES (
+    :id, :vault_id, :alert_type, :severity, :message, :status,
+    :acknowledged_at, :resolved_at, :created_at, :updated_at
+)
+RETURNING *;
+
+-- name: find_by_id(id)^
+-- One alert by id, or no row.
+SELECT * FROM risk_alerts
+WHERE id = :id;
+
+-- name: list_after(after, limit)
+-- All alerts in creation order, one page after the id :after.
+SELECT * FROM risk_alerts
+WHERE id > :after
+ORDER BY id
+LIMIT :limit;
+
+-- name: find_by_vault(vault_id, after, limit)
+-- Every alert of a vault, resolved or not, in creation order.
+SELECT * FROM risk_alerts
+WHERE vault_id = :vault_id AND id > :after
+ORDER BY id
+LIMIT :limit;
+
+-- name: find_open_by_vault(vault_id, after, limit)
+-- The unresolved alerts of a vault (partial index risk_alerts_open_vault_id_id_idx).
+SELECT * FROM risk_alerts
+WHERE vault_id = :vault_id AND status != 'resolved' AND id > :after
+ORDER BY id
+LIMIT :limit;
+
+-- name: find_open_by_severity(severity, after, limit)
+-- The unresolved alerts of one severity (partial index risk_alerts_open_severity_id_idx).
+SELECT * FROM risk_alerts
+WHERE severity = :severity AND status != 'resolved' AND id > :after
+ORDER BY id
+LIMIT :limit;
+
+-- name: lock_by_id(id)^
+-- One alert, locked until the end of the transaction (read before an update).
+SELECT * FROM risk_alerts
+WHERE id = :id
+FOR UPDATE;
+
+-- name: update(id, severity, message)<!
+-- Write an alert's changeable fields; updated_at is set by trigger.
+UPDATE risk_alerts
+SET severity = :severity, message = :message
+WHERE id = :id
+RETURNING *;
+
+-- name: acknowledge(id)<!
+-- Mark an unresolved alert as seen, keeping the first acknowledgement time.
+-- No row when the alert is resolved or unknown.
+UPDATE risk_alerts
+SET status = 'acknowledged', acknowledged_at = coalesce(acknowledged_at, now())
+WHERE id = :id AND status != 'resolved'
+RETURNING *;
+
+-- name: resolve(id)<!
+-- Close an alert. No row when it is already resolved or unknown.
+UPDATE risk_alerts
+SET status = 'resolved', resolved_at = now()
+WHERE id = :id AND status != 'resolved'
+RETURNING *;
+
+-- name: delete(id)!
+-- Delete one alert.
+DELETE FROM risk_alerts
+WHERE id = :id;

@@ -1,0 +1,77 @@
+-- Market data: token prices in USD per chain over time. Time ranges are
+-- half-open, [since, until), keyset-paginated on (recorded_at, id): the first
+-- page passes :after_at = since and :after_id = ''.
+
+-- name: insert(id, token, chain_id, price_usd, volume_24h_usd, market_cap_usd, source, recorded_at, created_at, updated_at)<!
+-- Store one price. A second price for the same token, chain, source and moment
+-- fails on market_data_recorded_key.
+INSERT INTO market_data (
+    id, token, chain_id, price_usd, volume_24h_usd, market_cap_usd,
+    source, recorded_at, created_at, updated_at
+) VALUES (
+    :id, :token, :chain_id, :price_usd, :volume_24h_usd, :market_cap_usd,
+    :source, :recorded_at, :created_at, :updated_at
+)
+RETURNING *;
+
+-- name: insert_many*!
+-- Store many prices in one pipelined batch (run inside a transaction).
+INSERT INTO market_data (
+    id, token, chain_id, price_usd, volume_24h_usd, market_cap_usd,
+    source, recorded_at, created_at, updated_at
+) VALUES (
+    :id, :token, :chain_id, :price_usd, :volume_24h_usd, :market_cap_usd,
+    :source, :recorded_at, :created_at, :updated_at
+);
+
+-- name: find_by_id(id)^
+-- One price record by id, or no row.
+SELECT * FROM market_data
+WHERE id = :id;
+
+-- name: list_after(after, limit)
+-- All price records in creation order, one page after the id :after.
+SELECT * FROM market_data
+WHERE id > :after
+ORDER BY id
+LIMIT :limit;
+
+-- name: latest_price(token, chain_id)^
+-- The most recent price of a token on a chain: one step down the index
+-- market_data_token_chain_id_recorded_at_id_idx, read backwards.
+SELECT * FROM market_data
+WHERE token = :token AND chain_id = :chain_id
+ORDER BY recorded_at DESC, id DESC
+LIMIT 1;
+
+-- name: history(token, chain_id, after_at, after_id, until, limit)
+-- A token's prices on a chain over a time range, oldest first.
+SELECT * FROM market_data
+WHERE
+    token = :token
+    AND chain_id = :chain_id
+    AND (recorded_at, id) > (:after_at, :after_id)
+    AND recorded_at < :until
+ORDER BY recorded_at, id
+LIMIT :limit;
+
+-- name: lock_by_id(id)^
+-- One price record, locked until the end of the transaction (read before an update).
+SELECT * FROM market_data
+WHERE id = :id
+FOR UPDATE;
+
+-- name: update(id, price_usd, volume_24h_usd, market_cap_usd)<!
+-- Correct a recorded price; updated_at is set by trigger.
+UPDATE market_data
+SET
+    price_usd = :price_usd,
+    volume_24h_usd = :volume_24h_usd,
+    market_cap_usd = :market_cap_usd
+WHERE id = :id
+RETURNING *;
+
+-- name: delete(id)!
+-- Delete one price record.
+DELETE FROM market_data
+WHERE id = :id;

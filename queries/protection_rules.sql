@@ -1,0 +1,79 @@
+-- Protection rules: automated actions on a vault when their JSONB conditions hold,
+-- at most once per cooldown (seconds).
+
+-- name: insert(id, vault_id, name, conditions, actions, enabled, priority, cooldown, last_triggered_at, trigger_count, created_at, updated_at)<!
+-- Store a new rule. A second rule of the same name on a vault fails on
+-- protection_rules_name_key; an unknown vault on protection_rules_vault_id_fkey.
+INSERT INTO protection_rules (
+    id, vault_id, name, conditions, actions, enabled, priority, cooldown,
+    last_triggered_at, trigger_count, created_at, updated_at
+) VALUES (
+    :id, :vault_id, :name, :conditions, :actions, :enabled, :priority, :cooldown,
+    :last_triggered_at, :trigger_count, :created_at, :updated_at
+)
+RETURNING *;
+
+-- name: find_by_id(id)^
+-- One rule by id, or no row.
+SELECT * FROM protection_rules
+WHERE id = :id;
+
+-- name: list_after(after, limit)
+-- All rules in creation order, one page after the id :after.
+SELECT * FROM protection_rules
+WHERE id > :after
+ORDER BY id
+LIMIT :limit;
+
+-- name: find_enabled_for_vault(vault_id)
+-- The enabled rules of a vault, highest priority first
+-- (partial index protection_rules_enabled_vault_id_priority_idx).
+SELECT * FROM protection_rules
+WHERE vault_id = :vault_id AND enabled
+ORDER BY priority DESC, id;
+
+-- name: find_by_conditions(conditions, after, limit)
+-- Rules whose conditions contain the JSON object :conditions (GIN index
+-- protection_rules_conditions_idx), in creation order.
+SELECT * FROM protection_rules
+WHERE conditions @> :conditions AND id > :after
+ORDER BY id
+LIMIT :limit;
+
+-- name: mark_triggered(id)<!
+-- Record that an enabled rule fired, unless it fired less than cooldown seconds
+-- ago. No row when the rule is cooling down, disabled or unknown.
+UPDATE protection_rules
+SET last_triggered_at = now(), trigger_count = trigger_count + 1
+WHERE
+    id = :id
+    AND enabled
+    AND (
+        last_triggered_at IS NULL
+        OR last_triggered_at <= now() - make_interval(secs => cooldown)
+    )
+RETURNING *;
+
+-- name: lock_by_id(id)^
+-- One rule, locked until the end of the transaction (read before an update).
+SELECT * FROM protection_rules
+WHERE id = :id
+FOR UPDATE;
+
+-- name: update(id, name, conditions, actions, enabled, priority, cooldown)<!
+-- Write a rule's changeable fields; updated_at is set by trigger.
+UPDATE protection_rules
+SET
+    name = :name,
+    conditions = :conditions,
+    actions = :actions,
+    enabled = :enabled,
+    priority = :priority,
+    cooldown = :cooldown
+WHERE id = :id
+RETURNING *;
+
+-- name: delete(id)!
+-- Delete one rule.
+DELETE FROM protection_rules
+WHERE id = :id;

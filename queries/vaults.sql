@@ -1,0 +1,113 @@
+-- Credit vaults: collateral, debt and risk metrics of an agent on one chain.
+-- Nested values are stored flat: collateral.amount is collateral_amount.
+-- Every statement returns whole rows, mapped to CreditVault by column name.
+
+-- name: insert(id, agent_id, chain_id, collateral_token, collateral_amount, collateral_value_usd, debt_token, debt_amount, debt_value_usd, ltv, health_factor, max_ltv, liquidation_protection_enabled, liquidation_protection_threshold, liquidation_protection_cooldown, status, created_at, updated_at)<!
+-- Store a new vault. An unknown agent_id fails on credit_vaults_agent_id_fkey.
+INSERT INTO credit_vaults (
+    id, agent_id, chain_id,
+    collateral_token, collateral_amount, collateral_value_usd,
+    debt_token, debt_amount, debt_value_usd,
+    ltv, health_factor, max_ltv,
+    liquidation_protection_enabled,
+    liquidation_protection_threshold,
+    liquidation_protection_cooldown,
+    status, created_at, updated_at
+) VALUES (
+    :id, :agent_id, :chain_id,
+    :collateral_token, :collateral_amount, :collateral_value_usd,
+    :debt_token, :debt_amount, :debt_value_usd,
+    :ltv, :health_factor, :max_ltv,
+    :liquidation_protection_enabled,
+    :liquidation_protection_threshold,
+    :liquidation_protection_cooldown,
+    :status, :created_at, :updated_at
+)
+RETURNING *;
+
+-- name: find_by_id(id)^
+-- One vault by id, or no row. The hottest statement: a primary key lookup.
+SELECT * FROM credit_vaults
+WHERE id = :id;
+
+-- name: list_after(after, limit)
+-- All vaults in creation order, one page after the id :after ('' for the first).
+SELECT * FROM credit_vaults
+WHERE id > :after
+ORDER BY id
+LIMIT :limit;
+
+-- name: find_by_agent_id(agent_id, after, limit)
+-- An agent's vaults in creation order (index credit_vaults_agent_id_id_idx).
+SELECT * FROM credit_vaults
+WHERE agent_id = :agent_id AND id > :after
+ORDER BY id
+LIMIT :limit;
+
+-- name: find_by_chain_id(chain_id, after, limit)
+-- The vaults on one chain in creation order (index credit_vaults_chain_id_id_idx).
+SELECT * FROM credit_vaults
+WHERE chain_id = :chain_id AND id > :after
+ORDER BY id
+LIMIT :limit;
+
+-- name: find_high_risk(threshold, after_ltv, after_id, limit)
+-- Vaults whose LTV is at or above :threshold, riskiest first, one page after the
+-- vault (:after_ltv, :after_id); the first page passes 'Infinity' and ''.
+-- Walks credit_vaults_ltv_id_idx backwards and stops after :limit rows.
+SELECT * FROM credit_vaults
+WHERE ltv >= :threshold AND (ltv, id) < (:after_ltv, :after_id)
+ORDER BY ltv DESC, id DESC
+LIMIT :limit;
+
+-- name: lock_by_id(id)^
+-- One vault, locked until the end of the transaction (read before an update).
+SELECT * FROM credit_vaults
+WHERE id = :id
+FOR UPDATE;
+
+-- name: update(id, collateral_token, collateral_amount, collateral_value_usd, debt_token, debt_amount, debt_value_usd, ltv, health_factor, max_ltv, liquidation_protection_enabled, liquidation_protection_threshold, liquidation_protection_cooldown, status)<!
+-- Write a vault's changeable fields; updated_at is set by trigger.
+UPDATE credit_vaults
+SET
+    collateral_token = :collateral_token,
+    collateral_amount = :collateral_amount,
+    collateral_value_usd = :collateral_value_usd,
+    debt_token = :debt_token,
+    debt_amount = :debt_amount,
+    debt_value_usd = :debt_value_usd,
+    ltv = :ltv,
+    health_factor = :health_factor,
+    max_ltv = :max_ltv,
+    liquidation_protection_enabled = :liquidation_protection_enabled,
+    liquidation_protection_threshold = :liquidation_protection_threshold,
+    liquidation_protection_cooldown = :liquidation_protection_cooldown,
+    status = :status
+WHERE id = :id
+RETURNING *;
+
+-- name: update_metrics(id, ltv, health_factor)<!
+-- Record a vault's latest LTV and health factor in one statement.
+UPDATE credit_vaults
+SET ltv = :ltv, health_factor = :health_factor
+WHERE id = :id
+RETURNING *;
+
+-- name: delete(id)!
+-- Delete one vault with its alerts and rules; refused while it has liquidations.
+DELETE FROM credit_vaults
+WHERE id = :id;
+
+-- name: risk_summary_by_chain(threshold)
+-- Per chain: vault count, total collateral and debt in USD, average LTV, and
+-- how many vaults have an LTV at or above :threshold. Reads every vault.
+SELECT
+    chain_id,
+    count(*) AS vault_count,
+    sum(collateral_value_usd) AS total_collateral_usd,
+    sum(debt_value_usd) AS total_debt_usd,
+    avg(ltv) AS average_ltv,
+    count(*) FILTER (WHERE ltv >= :threshold) AS at_risk_count
+FROM credit_vaults
+GROUP BY chain_id
+ORDER BY chain_id;

@@ -1,0 +1,131 @@
+"""vaultstore: the data access layer of a credit-vault risk monitor.
+
+One contract over PostgreSQL and MongoDB: open a store with :func:`connect` (or
+:func:`vaultstore.aio.connect`), then use its repositories::
+
+    with vaultstore.connect() as store:
+        agent = store.agents.create(name="agent_123", credibility_score=720)
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ._entities import (
+    Agent,
+    AgentChanges,
+    AlertChanges,
+    AlertSeverity,
+    AlertStatus,
+    AlertType,
+    ChainId,
+    ChainRiskSummary,
+    CredibilityTier,
+    CreditVault,
+    LiquidationChanges,
+    LiquidationEvent,
+    LiquidationProtection,
+    MarketData,
+    MarketDataChanges,
+    NewAgent,
+    NewAlert,
+    NewLiquidation,
+    NewMarketData,
+    NewProtectionRule,
+    NewVault,
+    Number,
+    Page,
+    ProtectionRule,
+    ProtectionRuleChanges,
+    RiskAlert,
+    TokenAmount,
+    VaultChanges,
+    VaultStatus,
+)
+from ._ids import new_id
+from ._migrate import (
+    applied_migrations,
+    apply_migrations,
+    pending_migrations,
+    rollback_migrations,
+)
+from ._settings import PoolOptions, Settings, settings_from_env, settings_from_url
+from ._sync.connect import connect
+from ._sync.contracts import (
+    AgentRepository,
+    AlertRepository,
+    LiquidationRepository,
+    MarketDataRepository,
+    ProtectionRuleRepository,
+    Repositories,
+    Store,
+    VaultRepository,
+)
+from .errors import (
+    ConflictError,
+    DatabaseError,
+    NotFoundError,
+    UnavailableError,
+    ValidationError,
+    VaultStoreError,
+)
+
+logging.getLogger("vaultstore").addHandler(logging.NullHandler())
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Agent",
+    "AgentChanges",
+    "AgentRepository",
+    "AlertChanges",
+    "AlertRepository",
+    "AlertSeverity",
+    "AlertStatus",
+    "AlertType",
+    "ChainId",
+    "ChainRiskSummary",
+    "ConflictError",
+    "CredibilityTier",
+    "CreditVault",
+    "DatabaseError",
+    "LiquidationChanges",
+    "LiquidationEvent",
+    "LiquidationProtection",
+    "LiquidationRepository",
+    "MarketData",
+    "MarketDataChanges",
+    "MarketDataRepository",
+    "NewAgent",
+    "NewAlert",
+    "NewLiquidation",
+    "NewMarketData",
+    "NewProtectionRule",
+    "NewVault",
+    "NotFoundError",
+    "Number",
+    "Page",
+    "PoolOptions",
+    "ProtectionRule",
+    "ProtectionRuleChanges",
+    "ProtectionRuleRepository",
+    "Repositories",
+    "RiskAlert",
+    "Settings",
+    "Store",
+    "TokenAmount",
+    "UnavailableError",
+    "ValidationError",
+    "VaultChanges",
+    "VaultRepository",
+    "VaultStatus",
+    "VaultStoreError",
+    "applied_migrations",
+    "apply_migrations",
+    "connect",
+    "new_id",
+    "pending_migrations",
+    "rollback_migrations",
+    "settings_from_env",
+    "settings_from_url",
+]

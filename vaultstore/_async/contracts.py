@@ -1,0 +1,212 @@
+"""The repository contract, written once as Protocols; every backend implements it
+with the same names, arguments, results and errors.
+
+Conventions shared by every repository:
+
+* ``create(**fields)`` validates before any I/O and returns the stored entity;
+  vaultstore sets ``id``, ``created_at`` and ``updated_at``.
+* ``find_by_id(id)`` returns the entity or None.
+* ``update(id, **changes)`` and ``delete(id)`` raise NotFoundError for an unknown id.
+* Listings are keyset-paginated: they return a :class:`~vaultstore.Page` of at
+  most ``limit`` entities; pass its ``next_cursor`` as ``after`` for the next one.
+* Errors are those of :mod:`vaultstore.errors`, never a driver's.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Any, Protocol, Unpack
+
+from .._entities import (
+    Agent,
+    AgentChanges,
+    AlertChanges,
+    AlertSeverity,
+    ChainId,
+    ChainRiskSummary,
+    CredibilityTier,
+    CreditVault,
+    LiquidationChanges,
+    LiquidationEvent,
+    MarketData,
+    MarketDataChanges,
+    NewAgent,
+    NewAlert,
+    NewLiquidation,
+    NewMarketData,
+    NewProtectionRule,
+    NewVault,
+    Number,
+    Page,
+    ProtectionRule,
+    ProtectionRuleChanges,
+    RiskAlert,
+    VaultChanges,
+)
+
+
+class AsyncAgentRepository(Protocol):
+    async def create(self, **fields: Unpack[NewAgent]) -> Agent: ...
+    async def find_by_id(self, id: str) -> Agent | None: ...
+    async def find_by_name(self, name: str) -> Agent | None: ...
+    async def list(self, *, limit: int = 100, after: str | None = None) -> Page[Agent]: ...
+    async def find_by_tier(
+        self, tier: CredibilityTier | str, *, limit: int = 100, after: str | None = None
+    ) -> Page[Agent]: ...
+    async def update(self, id: str, **changes: Unpack[AgentChanges]) -> Agent: ...
+    async def delete(self, id: str) -> None: ...
+
+
+class AsyncVaultRepository(Protocol):
+    async def create(self, **fields: Unpack[NewVault]) -> CreditVault: ...
+    async def find_by_id(self, id: str) -> CreditVault | None: ...
+    async def list(self, *, limit: int = 100, after: str | None = None) -> Page[CreditVault]: ...
+    async def find_by_agent_id(
+        self, agent_id: str, *, limit: int = 100, after: str | None = None
+    ) -> Page[CreditVault]: ...
+    async def find_by_chain_id(
+        self, chain_id: ChainId | int, *, limit: int = 100, after: str | None = None
+    ) -> Page[CreditVault]: ...
+    async def find_high_risk_vaults(
+        self, threshold: Number, *, limit: int = 100, after: str | None = None
+    ) -> Page[CreditVault]: ...
+    async def update(self, id: str, **changes: Unpack[VaultChanges]) -> CreditVault: ...
+    async def update_vault_metrics(
+        self, id: str, ltv: Number, health_factor: Number
+    ) -> CreditVault: ...
+    async def delete(self, id: str) -> None: ...
+    async def risk_summary_by_chain(self, threshold: Number) -> list[ChainRiskSummary]: ...
+
+
+class AsyncAlertRepository(Protocol):
+    async def create(self, **fields: Unpack[NewAlert]) -> RiskAlert: ...
+    async def find_by_id(self, id: str) -> RiskAlert | None: ...
+    async def list(self, *, limit: int = 100, after: str | None = None) -> Page[RiskAlert]: ...
+    async def find_by_vault(
+        self, vault_id: str, *, limit: int = 100, after: str | None = None
+    ) -> Page[RiskAlert]: ...
+    async def find_open_by_vault(
+        self, vault_id: str, *, limit: int = 100, after: str | None = None
+    ) -> Page[RiskAlert]: ...
+    async def find_open_by_severity(
+        self, severity: AlertSeverity | str, *, limit: int = 100, after: str | None = None
+    ) -> Page[RiskAlert]: ...
+    async def acknowledge(self, id: str) -> RiskAlert: ...
+    async def resolve(self, id: str) -> RiskAlert: ...
+    async def update(self, id: str, **changes: Unpack[AlertChanges]) -> RiskAlert: ...
+    async def delete(self, id: str) -> None: ...
+
+
+class AsyncLiquidationRepository(Protocol):
+    async def create(self, **fields: Unpack[NewLiquidation]) -> LiquidationEvent: ...
+    async def find_by_id(self, id: str) -> LiquidationEvent | None: ...
+    async def list(
+        self, *, limit: int = 100, after: str | None = None
+    ) -> Page[LiquidationEvent]: ...
+    async def find_by_vault(
+        self,
+        vault_id: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Page[LiquidationEvent]: ...
+    async def find_between(
+        self,
+        since: datetime,
+        until: datetime,
+        *,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Page[LiquidationEvent]: ...
+    async def update(
+        self, id: str, **changes: Unpack[LiquidationChanges]
+    ) -> LiquidationEvent: ...
+    async def delete(self, id: str) -> None: ...
+
+
+class AsyncProtectionRuleRepository(Protocol):
+    async def create(self, **fields: Unpack[NewProtectionRule]) -> ProtectionRule: ...
+    async def find_by_id(self, id: str) -> ProtectionRule | None: ...
+    async def list(
+        self, *, limit: int = 100, after: str | None = None
+    ) -> Page[ProtectionRule]: ...
+    async def find_enabled_for_vault(self, vault_id: str) -> list[ProtectionRule]: ...
+    async def find_by_conditions(
+        self, conditions: dict[str, Any], *, limit: int = 100, after: str | None = None
+    ) -> Page[ProtectionRule]: ...
+    async def mark_triggered(self, id: str) -> ProtectionRule | None: ...
+    async def update(
+        self, id: str, **changes: Unpack[ProtectionRuleChanges]
+    ) -> ProtectionRule: ...
+    async def delete(self, id: str) -> None: ...
+
+
+class AsyncMarketDataRepository(Protocol):
+    async def create(self, **fields: Unpack[NewMarketData]) -> MarketData: ...
+    async def bulk_insert(self, records: list[NewMarketData]) -> int: ...
+    async def find_by_id(self, id: str) -> MarketData | None: ...
+    async def list(self, *, limit: int = 100, after: str | None = None) -> Page[MarketData]: ...
+    async def latest_price(self, token: str, chain_id: ChainId | int) -> MarketData | None: ...
+    async def history(
+        self,
+        token: str,
+        chain_id: ChainId | int,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Page[MarketData]: ...
+    async def update(self, id: str, **changes: Unpack[MarketDataChanges]) -> MarketData: ...
+    async def delete(self, id: str) -> None: ...
+
+
+class AsyncRepositories(Protocol):
+    """The repositories of a store, or of one of its transactions."""
+
+    @property
+    def agents(self) -> AsyncAgentRepository: ...
+    @property
+    def vaults(self) -> AsyncVaultRepository: ...
+    @property
+    def alerts(self) -> AsyncAlertRepository: ...
+    @property
+    def liquidations(self) -> AsyncLiquidationRepository: ...
+    @property
+    def protection_rules(self) -> AsyncProtectionRuleRepository: ...
+    @property
+    def market_data(self) -> AsyncMarketDataRepository: ...
+
+    def transaction(self) -> AbstractAsyncContextManager[AsyncRepositories]:
+        """Repositories sharing one transaction: committed when the block ends,
+        rolled back when it raises. Nested, it is a savepoint."""
+        ...
+
+
+class AsyncStore(AsyncRepositories, Protocol):
+    """An open connection pool to one database, with its repositories."""
+
+    @property
+    def backend(self) -> str: ...
+    async def ping(self) -> float:
+        """Seconds for one round trip to the server; UnavailableError if there is none."""
+        ...
+    def pool_stats(self) -> dict[str, int]: ...
+    async def close(self) -> None: ...
+    async def __aenter__(self) -> AsyncStore: ...
+    async def __aexit__(self, *exc_info: object) -> None: ...
+
+
+__all__ = [
+    "AsyncAgentRepository",
+    "AsyncAlertRepository",
+    "AsyncLiquidationRepository",
+    "AsyncMarketDataRepository",
+    "AsyncProtectionRuleRepository",
+    "AsyncRepositories",
+    "AsyncStore",
+    "AsyncVaultRepository",
+]

@@ -1,0 +1,275 @@
+"""The cattrs converter family: rows and documents into entities, entities into
+query parameters and documents.
+
+Every mapping is derived from the attrs classes in :mod:`vaultstore._entities`;
+nothing maps a field by hand. A nested value object is stored flat in a table,
+its columns prefixed with the field name (``collateral`` gives
+``collateral_token``, ``collateral_amount``, ``collateral_value_usd``), and as a
+sub-document in MongoDB.
+
+Rows coming back from the database were checked by its constraints, so they are
+turned into entities by functions generated once per entity and column list,
+which fill the slots directly instead of running every validator again. Input
+from callers always goes through the validators.
+"""
+
+from __future__ import annotations
+
+import linecache
+from collections.abc import Callable, Collection, Mapping, Sequence
+from enum import Enum
+from typing import Any, TypeVar, cast
+
+import attrs
+import cattrs
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
+from cattrs.gen import make_dict_structure_fn
+
+from ._ids import new_id
+from ._values import utc_now
+from .errors import ValidationError
+
+T = TypeVar("T")
+Row = Sequence[Any]
+
+
+class MissingColumnsError(ValueError):
+    """A statement's result does not hold every column of the entity it should build."""
+
+
+def _is_json(field: attrs.Attribute[Any]) -> bool:
+    return getattr(field.type, "__origin__", None) in (dict, list)
+
+
+def flat_columns(cls: type) -> list[tuple[str, tuple[str, ...]]]:
+    """The columns that hold ``cls``, each with its attribute path in the entity."""
+    columns = []
+    for field in attrs.fields(attrs.resolve_types(cls)):
+        field_type = field.type
+        if isinstance(field_type, type) and attrs.has(field_type):
+            columns.extend(
+                (f"{field.name}_{name}", (field.name, *path))
+                for name, path in flat_columns(field_type)
+            )
+        else:
+            columns.append((field.name, (field.name,)))
+    return columns
+
+
+def column_field(cls: type, column: str) -> str | None:
+    """The dotted entity field stored in ``column`` (for error messages)."""
+    for name, path in flat_columns(cls):
+        if name == column:
+            return ".".join(path)
+    return None
+
+
+def _enum_of(field_type: Any) -> type[Enum] | None:
+    candidates = getattr(field_type, "__args__", (field_type,))
+    for candidate in candidates:
+        if isinstance(candidate, type) and issubclass(candidate, Enum):
+            return candidate
+    return None
+
+
+def _compile(name: str, source: str, namespace: dict[str, Any]) -> Callable[..., Any]:
+    filename = f"<vaultstore generated {name}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - generated from attrs fields
+    return cast(Callable[..., Any], namespace[name])
+
+
+class EntityConverter(cattrs.Converter):
+    """Builds entities from caller input, rows and documents; base of the family.
+
+    ``build`` structures caller input through every attrs converter and validator and
+    reports the first bad field as a :class:`ValidationError`; ``row_loader`` and
+    ``params`` are the fast paths the repositories use.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            forbid_extra_keys=True, prefer_attrib_converters=True, detailed_validation=True
+        )
+        self.register_structure_hook_factory(attrs.has, self._attrs_hook)
+        self._loaders: dict[tuple[type, tuple[str, ...]], Callable[[Row], Any]] = {}
+        self._params: dict[type, Callable[[Any], dict[str, Any]]] = {}
+
+    def _attrs_hook(self, cls: type) -> Callable[[Any, type], Any]:
+        structure = make_dict_structure_fn(cls, self)
+
+        def hook(value: Any, cl: type) -> Any:
+            if isinstance(value, cl):
+                return value  # an entity or value object built by the caller is already checked
+            if not isinstance(value, Mapping):
+                raise ValidationError(f"expected {cl.__name__}, got {type(value).__name__}")
+            return structure(value, cl)
+
+        return hook
+
+    # -- caller input ----------------------------------------------------------------
+
+    def build(self, cls: type[T], values: Mapping[str, Any]) -> T:
+        """Structure caller input into ``cls``, or raise ValidationError naming the field."""
+        try:
+            return self.structure(values, cls)
+        except ValidationError:
+            raise
+        except Exception as exc:
+            raise _validation_error(exc, cls) from exc
+
+    def new(self, cls: type[T], fields: Mapping[str, Any], allowed: Collection[str]) -> T:
+        """A new entity from a caller's ``create(**fields)``, with a fresh id and
+        timestamps; only the ``allowed`` fields may be given."""
+        _refuse_unknown(cls, fields, allowed)
+        now = utc_now()
+        return self.build(cls, {**fields, "id": new_id(), "created_at": now, "updated_at": now})
+
+    def check_changes(
+        self, cls: type, changes: Mapping[str, Any], allowed: Collection[str]
+    ) -> dict[str, Any]:
+        """Each changed value converted and validated alone, before any I/O; the
+        rules across fields are checked again when the changes are applied."""
+        _refuse_unknown(cls, changes, allowed)
+        if not changes:
+            raise ValidationError("nothing to change")
+        fields = attrs.fields_dict(attrs.resolve_types(cls))
+        checked: dict[str, Any] = {}
+        for name, value in changes.items():
+            field = fields[name]
+            converter = field.converter
+            try:
+                if isinstance(converter, attrs.Converter):
+                    value = converter.converter(value, field)  # type: ignore[call-arg]
+                elif isinstance(field.type, type) and attrs.has(field.type):
+                    value = self.structure(value, field.type)
+            except ValidationError:
+                raise
+            except Exception as exc:
+                raise _validation_error(exc, cls, name) from exc
+            if field.validator is not None:
+                field.validator(None, field, value)
+            checked[name] = value
+        return checked
+
+    def apply_changes(self, entity: T, changes: Mapping[str, Any]) -> T:
+        """``entity`` with checked changes, validated as a whole again."""
+        return attrs.evolve(entity, **changes)  # type: ignore[misc]
+
+    # -- relational rows -----------------------------------------------------------
+
+    def json_param(self, value: Any) -> Any:
+        """How a JSON field is passed to the driver; backends override it."""
+        return value
+
+    def params(self, entity: Any) -> dict[str, Any]:
+        """The flat query parameters of an entity: one per column, enums as values."""
+        cls = type(entity)
+        fn = self._params.get(cls)
+        if fn is None:
+            fn = self._params[cls] = self._make_params(cls)
+        return fn(entity)
+
+    def _make_params(self, cls: type) -> Callable[[Any], dict[str, Any]]:
+        fields = {".".join(path): field for path, field in _leaf_fields(cls)}
+        lines = []
+        for column, path in flat_columns(cls):
+            field = fields[".".join(path)]
+            expr = "e." + ".".join(path)
+            if _enum_of(field.type) is not None:
+                expr = f"(None if {expr} is None else {expr}.value)"
+            elif _is_json(field):
+                expr = f"__json({expr})"
+            lines.append(f"        {column!r}: {expr},")
+        name = f"params_{cls.__name__}"
+        source = f"def {name}(e):\n    return {{\n" + "\n".join(lines) + "\n    }\n"
+        return _compile(name, source, {"__json": self.json_param})
+
+    def row_loader(self, cls: type[T], columns: Sequence[str]) -> Callable[[Row], T]:
+        """A function turning a row with these columns into ``cls``, generated once."""
+        key = (cls, tuple(columns))
+        loader = self._loaders.get(key)
+        if loader is None:
+            loader = self._loaders[key] = self._make_row_loader(cls, key[1])
+        return cast(Callable[[Row], T], loader)
+
+    def _make_row_loader(self, cls: type, columns: tuple[str, ...]) -> Callable[[Row], Any]:
+        position = {name: i for i, name in enumerate(columns)}
+        namespace: dict[str, Any] = {"__new": object.__new__, "__set": object.__setattr__}
+        missing = [c for c, _ in flat_columns(cls) if c not in position]
+        if missing:
+            raise MissingColumnsError(f"a row for {cls.__name__} lacks columns {missing}")
+
+        def build(cl: type, prefix: str, var: str, out: list[str]) -> None:
+            namespace[f"__cls_{var}"] = cl
+            out.append(f"    {var} = __new(__cls_{var})")
+            for field in attrs.fields(cl):
+                field_type = field.type
+                if isinstance(field_type, type) and attrs.has(field_type):
+                    child = f"{var}_{field.name}"
+                    build(field_type, f"{prefix}{field.name}_", child, out)
+                    expr = child
+                else:
+                    expr = f"row[{position[prefix + field.name]}]"
+                    enum = _enum_of(field_type)
+                    if enum is not None:
+                        namespace[f"__enum_{enum.__name__}"] = enum._value2member_map_
+                        expr = f"__enum_{enum.__name__}[{expr}]"
+                        if "None" in str(field_type):
+                            expr = f"(None if row[{position[prefix + field.name]}] is None else {expr})"
+                out.append(f"    __set({var}, {field.name!r}, {expr})")
+
+        body: list[str] = []
+        attrs.resolve_types(cls)
+        build(cls, "", "e", body)
+        name = f"load_{cls.__name__}"
+        source = f"def {name}(row):\n" + "\n".join(body) + "\n    return e\n"
+        return _compile(name, source, namespace)
+
+
+def _refuse_unknown(cls: type, fields: Mapping[str, Any], allowed: Collection[str]) -> None:
+    unknown = sorted(set(fields) - set(allowed))
+    if unknown:
+        raise ValidationError(
+            f"{cls.__name__} has no settable field(s) {', '.join(map(repr, unknown))}; "
+            f"expected some of {', '.join(sorted(allowed))}",
+            field=unknown[0],
+        )
+
+
+def _leaf_fields(cls: type) -> list[tuple[tuple[str, ...], attrs.Attribute[Any]]]:
+    attrs.resolve_types(cls)
+    leaves: list[tuple[tuple[str, ...], attrs.Attribute[Any]]] = []
+    for field in attrs.fields(cls):
+        if isinstance(field.type, type) and attrs.has(field.type):
+            leaves.extend(((field.name, *path), leaf) for path, leaf in _leaf_fields(field.type))
+        else:
+            leaves.append(((field.name,), field))
+    return leaves
+
+
+def _validation_error(exc: BaseException, cls: type, path: str = "") -> ValidationError:
+    """The first field error inside a cattrs error tree, with its dotted path."""
+    if isinstance(exc, ValidationError):
+        field = ".".join(p for p in (path, exc.field or "") if p) or None
+        return ValidationError(exc.message, field=field, code=exc.code)
+    if isinstance(exc, ForbiddenExtraKeysError):
+        names = ", ".join(sorted(exc.extra_fields))
+        return ValidationError(
+            f"{cls.__name__} has no field(s) {names}", field=_join(path, sorted(exc.extra_fields)[0])
+        )
+    if isinstance(exc, ClassValidationError):
+        for sub in exc.exceptions:
+            name = next(
+                (getattr(n, "name", None) for n in getattr(sub, "__notes__", ()) if hasattr(n, "name")),
+                None,
+            )
+            sub_path = _join(path, name) if name else path
+            if isinstance(sub, KeyError):
+                return ValidationError("is required", field=sub_path)
+            return _validation_error(sub, cls, sub_path)
+    return ValidationError(str(exc) or type(exc).__name__, field=path or None)
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name

@@ -1,0 +1,44 @@
+"""Where the query files and migrations are: inside the installed package (the
+wheel carries them), or at the top of a source checkout, where DBAs edit them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import aiosql
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def _find(name: str) -> Path:
+    for candidate in (_PACKAGE / name, _PACKAGE.parent / name):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(
+        f"vaultstore's {name}/ folder is neither in the package ({_PACKAGE / name}) "
+        f"nor beside it ({_PACKAGE.parent / name}); reinstall vaultstore"
+    )
+
+
+def queries_dir() -> Path:
+    """The folder of named SQL statements, one file per entity."""
+    return _find("queries")
+
+
+def migrations_dir() -> Path:
+    """The folder of yoyo migrations."""
+    return _find("migrations")
+
+
+def load_queries(adapter: type, folder: Path | None = None) -> SimpleNamespace:
+    """Every query file loaded by aiosql, one namespace per file: the statements of
+    ``queries/vaults.sql`` are ``.vaults.find_by_id`` and so on. (aiosql itself
+    would merge the files of a folder into one namespace, where names collide.)"""
+    folder = folder or queries_dir()
+    return SimpleNamespace(
+        **{
+            path.stem: aiosql.from_path(path, adapter)
+            for path in sorted(folder.glob("*.sql"))
+        }
+    )

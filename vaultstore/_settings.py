@@ -1,0 +1,272 @@
+"""Configuration: where the database is and how to pool connections to it, read from
+the environment or a URL. The password is kept out of every repr and message."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, Literal
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+import attrs
+
+from .errors import ValidationError
+
+Backend = Literal["postgresql", "mongodb"]
+
+_POSTGRES_SCHEMES = {"postgresql", "postgres", "postgresql+psycopg"}
+_MONGO_SCHEMES = {"mongodb", "mongodb+srv"}
+_SSL_MODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _redacted(value: str | None) -> str | None:
+    return None if value is None else "***"
+
+
+@attrs.frozen(kw_only=True)
+class PoolOptions:
+    """Connection pool settings, shared by both backends."""
+
+    min_size: int = 1
+    max_size: int = 10
+    connect_timeout: float = 10.0
+    """Seconds to wait for a new connection, or for a free one from the pool."""
+    idle_timeout: float = 600.0
+    """Seconds an unused connection stays open before the pool closes it."""
+    prepare_threshold: int | None = 5
+    """PostgreSQL: executions of a statement before psycopg prepares it on the server;
+    None never prepares (needed behind PgBouncer in transaction mode)."""
+
+    def __attrs_post_init__(self) -> None:
+        if self.min_size < 0 or self.max_size < 1 or self.min_size > self.max_size:
+            raise ValidationError(
+                f"need 0 <= min_size <= max_size and max_size >= 1, "
+                f"got {self.min_size} and {self.max_size}",
+                field="pool_size",
+            )
+        if self.connect_timeout <= 0 or self.idle_timeout <= 0:
+            raise ValidationError("timeouts must be positive", field="connect_timeout")
+        if self.prepare_threshold is not None and self.prepare_threshold < 0:
+            raise ValidationError("must be >= 0 or None", field="prepare_threshold")
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """Where the database is. Build it with :func:`settings_from_env` or
+    :func:`settings_from_url`; ``repr`` shows no password."""
+
+    backend: Backend
+    host: str | None = None
+    port: int | None = None
+    database: str
+    user: str | None = None
+    password: str | None = attrs.field(default=None, repr=_redacted)
+    options: Mapping[str, str] = attrs.field(factory=dict)
+    """Extra driver options from the URL query string (sslmode, host of a socket ...)."""
+    pool: PoolOptions = attrs.field(factory=PoolOptions)
+
+    def url(self, *, scheme: str | None = None, hide_password: bool = True) -> str:
+        """The settings as a URL; the password shows as ``***`` unless asked for.
+        A socket folder given as host goes in the query string, as libpq reads it."""
+        scheme = scheme or self.backend
+        options = dict(self.options)
+        auth = ""
+        if self.user is not None:
+            auth = quote(self.user, safe="")
+            if self.password is not None:
+                auth += ":" + ("***" if hide_password else quote(self.password, safe=""))
+            auth += "@"
+        host = self.host or ""
+        if host.startswith("/"):
+            options.setdefault("host", host)
+            host = ""
+        elif ":" in host:
+            host = f"[{host}]"
+        netloc = auth + host
+        if self.port is not None and host:
+            netloc += f":{self.port}"
+        elif self.port is not None:
+            options.setdefault("port", str(self.port))
+        query = "&".join(f"{quote(k)}={quote(v, safe='/')}" for k, v in options.items())
+        path = "/" + quote(self.database, safe="")
+        return f"{scheme}://{netloc}{path}" + (f"?{query}" if query else "")
+
+    def __str__(self) -> str:
+        return self.url()
+
+    def secrets(self) -> list[str]:
+        """Strings that must never be shown (for scrubbing driver messages)."""
+        return [s for s in (self.password, quote(self.password or "", safe="")) if s]
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every secret replaced by ``***``."""
+        for secret in self.secrets():
+            text = text.replace(secret, "***")
+        return text
+
+
+def _parse_bool_or_mode(name: str, value: str) -> str | None:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return "require"
+    if lowered in _FALSE:
+        return "disable"
+    if lowered in _SSL_MODES:
+        return lowered
+    raise ValidationError(
+        f"expected true, false or an sslmode ({', '.join(sorted(_SSL_MODES))}), got {value!r}",
+        field=name,
+    )
+
+
+def _env_int(env: Mapping[str, str], name: str) -> int | None:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValidationError(f"expected an integer, got {raw!r}", field=name) from None
+
+
+def _env_float(env: Mapping[str, str], name: str) -> float | None:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValidationError(f"expected a number of seconds, got {raw!r}", field=name) from None
+
+
+def pool_from_env(env: Mapping[str, str], **overrides: Any) -> PoolOptions:
+    """Pool options from ``DATABASE_POOL_*`` variables, then keyword overrides."""
+    values: dict[str, Any] = {}
+    for key, name, parse in (
+        ("min_size", "DATABASE_POOL_MIN_SIZE", _env_int),
+        ("max_size", "DATABASE_POOL_SIZE", _env_int),
+        ("connect_timeout", "DATABASE_CONNECT_TIMEOUT", _env_float),
+        ("idle_timeout", "DATABASE_IDLE_TIMEOUT", _env_float),
+    ):
+        parsed = parse(env, name)
+        if parsed is not None:
+            values[key] = parsed
+    threshold = env.get("POSTGRES_PREPARE_THRESHOLD", "").strip().lower()
+    if threshold in {"none", "off", "never"}:
+        values["prepare_threshold"] = None
+    elif threshold:
+        values["prepare_threshold"] = _env_int(env, "POSTGRES_PREPARE_THRESHOLD")
+    values.update({k: v for k, v in overrides.items() if v is not _UNSET})
+    if values.get("max_size") is not None and "min_size" not in values:
+        values["min_size"] = min(PoolOptions().min_size, values["max_size"])
+    return PoolOptions(**values)
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+_UNSET: Any = _Unset()
+UNSET: Any = _UNSET
+"""Marks a keyword option the caller did not give (None means "none" for some)."""
+
+
+def settings_from_url(url: str, *, pool: PoolOptions | None = None) -> Settings:
+    """Settings from a ``postgresql://`` or ``mongodb://`` URL."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ValidationError(f"not a valid database URL: {exc}", field="url") from None
+    scheme = parts.scheme.lower()
+    backend: Backend
+    if scheme in _POSTGRES_SCHEMES:
+        backend = "postgresql"
+    elif scheme in _MONGO_SCHEMES:
+        backend = "mongodb"
+    else:
+        raise ValidationError(
+            f"unknown URL scheme {parts.scheme!r}; expected postgresql:// or mongodb://",
+            field="url",
+        )
+    options = dict(parse_qsl(parts.query))
+    host = unquote(parts.hostname) if parts.hostname else None
+    if host and host.startswith("%2f"):
+        host = unquote(host)
+    return Settings(
+        backend=backend,
+        host=host,
+        port=port,
+        database=unquote(parts.path.lstrip("/")) or ("postgres" if backend == "postgresql" else "vaultstore"),
+        user=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password is not None and parts.password != "" else None,
+        options=options,
+        pool=pool or PoolOptions(),
+    )
+
+
+def settings_from_env(env: Mapping[str, str] | None = None, **pool_overrides: Any) -> Settings:
+    """Settings from the environment, as the README's table describes.
+
+    ``DATABASE_TYPE`` picks the backend (``postgresql`` by default). A URL
+    (``DATABASE_URL``, or ``MONGO_URI`` for MongoDB) wins over the separate variables.
+    """
+    env = os.environ if env is None else env
+    pool = pool_from_env(env, **pool_overrides)
+    kind = env.get("DATABASE_TYPE", "").strip().lower() or None
+    database_url = env.get("DATABASE_URL", "").strip()
+    if kind is None and database_url:
+        return settings_from_url(database_url, pool=pool)
+    kind = kind or "postgresql"
+    if kind in {"postgresql", "postgres"}:
+        if database_url:
+            return settings_from_url(database_url, pool=pool)
+        options: dict[str, str] = {}
+        ssl = env.get("POSTGRES_SSL", "").strip()
+        if ssl:
+            mode = _parse_bool_or_mode("POSTGRES_SSL", ssl)
+            if mode:
+                options["sslmode"] = mode
+        return Settings(
+            backend="postgresql",
+            host=env.get("POSTGRES_HOST") or "localhost",
+            port=_env_int(env, "POSTGRES_PORT") or 5432,
+            database=env.get("POSTGRES_DB") or "risk_monitor",
+            user=env.get("POSTGRES_USER") or "postgres",
+            password=env.get("POSTGRES_PASSWORD") or None,
+            options=options,
+            pool=pool,
+        )
+    if kind in {"mongodb", "mongo"}:
+        uri = env.get("MONGO_URI", "").strip() or database_url
+        if uri:
+            settings = settings_from_url(uri, pool=pool)
+            if env.get("MONGO_DB"):
+                settings = attrs.evolve(settings, database=env["MONGO_DB"])
+            return settings
+        return Settings(
+            backend="mongodb",
+            host=env.get("MONGO_HOST") or "localhost",
+            port=_env_int(env, "MONGO_PORT") or 27017,
+            database=env.get("MONGO_DB") or "risk_monitor",
+            user=env.get("MONGO_USER") or None,
+            password=env.get("MONGO_PASSWORD") or None,
+            pool=pool,
+        )
+    raise ValidationError(
+        f"unknown DATABASE_TYPE {kind!r}; expected postgresql or mongodb", field="DATABASE_TYPE"
+    )
+
+
+def resolve_settings(url: str | Settings | None, env: Mapping[str, str] | None, **pool: Any) -> Settings:
+    """What :func:`vaultstore.connect` connects to: the URL if given, else the environment."""
+    if isinstance(url, Settings):
+        return url if not any(v is not _UNSET for v in pool.values()) else attrs.evolve(
+            url, pool=attrs.evolve(url.pool, **{k: v for k, v in pool.items() if v is not _UNSET})
+        )
+    if url is not None:
+        return settings_from_url(url, pool=pool_from_env(env if env is not None else os.environ, **pool))
+    return settings_from_env(env, **pool)

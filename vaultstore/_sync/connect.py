@@ -1,0 +1,53 @@
+# Generated from vaultstore/_async/connect.py by tools/generate_sync.py: do not edit.
+"""Opening a store (async source of the sync twin)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .._settings import UNSET, Settings, resolve_settings
+from ..errors import ValidationError
+from .contracts import Store
+from .postgres import PostgresStore
+
+
+def connect(
+    url: str | Settings | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    pool_size: int = UNSET,
+    min_pool_size: int = UNSET,
+    connect_timeout: float = UNSET,
+    idle_timeout: float = UNSET,
+    prepare_threshold: int | None = UNSET,
+) -> Store:
+    """Open a store on the database named by ``url``, or by the environment
+    (``DATABASE_TYPE``, ``DATABASE_URL``, ``POSTGRES_*``, ``MONGO_*``; ``env``
+    replaces ``os.environ``).
+
+    Keyword options override the pool settings: ``pool_size`` (most connections),
+    ``min_pool_size``, ``connect_timeout`` and ``idle_timeout`` in seconds, and
+    ``prepare_threshold`` (executions before a statement is prepared on the
+    server; None never prepares, as PgBouncer in transaction mode needs).
+    Raises UnavailableError when the database cannot be reached.
+    """
+    settings = resolve_settings(
+        url,
+        env,
+        max_size=pool_size,
+        min_size=min_pool_size,
+        connect_timeout=connect_timeout,
+        idle_timeout=idle_timeout,
+        prepare_threshold=prepare_threshold,
+    )
+    if settings.backend == "postgresql":
+        return PostgresStore.open(settings)
+    raise ValidationError(
+        f"the {settings.backend} backend is not available in this version",
+        field="DATABASE_TYPE",
+    )
+
+
+__all__ = ["connect"]
+_ = Any

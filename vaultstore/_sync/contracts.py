@@ -1,0 +1,213 @@
+# Generated from vaultstore/_async/contracts.py by tools/generate_sync.py: do not edit.
+"""The repository contract, written once as Protocols; every backend implements it
+with the same names, arguments, results and errors.
+
+Conventions shared by every repository:
+
+* ``create(**fields)`` validates before any I/O and returns the stored entity;
+  vaultstore sets ``id``, ``created_at`` and ``updated_at``.
+* ``find_by_id(id)`` returns the entity or None.
+* ``update(id, **changes)`` and ``delete(id)`` raise NotFoundError for an unknown id.
+* Listings are keyset-paginated: they return a :class:`~vaultstore.Page` of at
+  most ``limit`` entities; pass its ``next_cursor`` as ``after`` for the next one.
+* Errors are those of :mod:`vaultstore.errors`, never a driver's.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any, Protocol, Unpack
+
+from .._entities import (
+    Agent,
+    AgentChanges,
+    AlertChanges,
+    AlertSeverity,
+    ChainId,
+    ChainRiskSummary,
+    CredibilityTier,
+    CreditVault,
+    LiquidationChanges,
+    LiquidationEvent,
+    MarketData,
+    MarketDataChanges,
+    NewAgent,
+    NewAlert,
+    NewLiquidation,
+    NewMarketData,
+    NewProtectionRule,
+    NewVault,
+    Number,
+    Page,
+    ProtectionRule,
+    ProtectionRuleChanges,
+    RiskAlert,
+    VaultChanges,
+)
+
+
+class AgentRepository(Protocol):
+    def create(self, **fields: Unpack[NewAgent]) -> Agent: ...
+    def find_by_id(self, id: str) -> Agent | None: ...
+    def find_by_name(self, name: str) -> Agent | None: ...
+    def list(self, *, limit: int = 100, after: str | None = None) -> Page[Agent]: ...
+    def find_by_tier(
+        self, tier: CredibilityTier | str, *, limit: int = 100, after: str | None = None
+    ) -> Page[Agent]: ...
+    def update(self, id: str, **changes: Unpack[AgentChanges]) -> Agent: ...
+    def delete(self, id: str) -> None: ...
+
+
+class VaultRepository(Protocol):
+    def create(self, **fields: Unpack[NewVault]) -> CreditVault: ...
+    def find_by_id(self, id: str) -> CreditVault | None: ...
+    def list(self, *, limit: int = 100, after: str | None = None) -> Page[CreditVault]: ...
+    def find_by_agent_id(
+        self, agent_id: str, *, limit: int = 100, after: str | None = None
+    ) -> Page[CreditVault]: ...
+    def find_by_chain_id(
+        self, chain_id: ChainId | int, *, limit: int = 100, after: str | None = None
+    ) -> Page[CreditVault]: ...
+    def find_high_risk_vaults(
+        self, threshold: Number, *, limit: int = 100, after: str | None = None
+    ) -> Page[CreditVault]: ...
+    def update(self, id: str, **changes: Unpack[VaultChanges]) -> CreditVault: ...
+    def update_vault_metrics(
+        self, id: str, ltv: Number, health_factor: Number
+    ) -> CreditVault: ...
+    def delete(self, id: str) -> None: ...
+    def risk_summary_by_chain(self, threshold: Number) -> list[ChainRiskSummary]: ...
+
+
+class AlertRepository(Protocol):
+    def create(self, **fields: Unpack[NewAlert]) -> RiskAlert: ...
+    def find_by_id(self, id: str) -> RiskAlert | None: ...
+    def list(self, *, limit: int = 100, after: str | None = None) -> Page[RiskAlert]: ...
+    def find_by_vault(
+        self, vault_id: str, *, limit: int = 100, after: str | None = None
+    ) -> Page[RiskAlert]: ...
+    def find_open_by_vault(
+        self, vault_id: str, *, limit: int = 100, after: str | None = None
+    ) -> Page[RiskAlert]: ...
+    def find_open_by_severity(
+        self, severity: AlertSeverity | str, *, limit: int = 100, after: str | None = None
+    ) -> Page[RiskAlert]: ...
+    def acknowledge(self, id: str) -> RiskAlert: ...
+    def resolve(self, id: str) -> RiskAlert: ...
+    def update(self, id: str, **changes: Unpack[AlertChanges]) -> RiskAlert: ...
+    def delete(self, id: str) -> None: ...
+
+
+class LiquidationRepository(Protocol):
+    def create(self, **fields: Unpack[NewLiquidation]) -> LiquidationEvent: ...
+    def find_by_id(self, id: str) -> LiquidationEvent | None: ...
+    def list(
+        self, *, limit: int = 100, after: str | None = None
+    ) -> Page[LiquidationEvent]: ...
+    def find_by_vault(
+        self,
+        vault_id: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Page[LiquidationEvent]: ...
+    def find_between(
+        self,
+        since: datetime,
+        until: datetime,
+        *,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Page[LiquidationEvent]: ...
+    def update(
+        self, id: str, **changes: Unpack[LiquidationChanges]
+    ) -> LiquidationEvent: ...
+    def delete(self, id: str) -> None: ...
+
+
+class ProtectionRuleRepository(Protocol):
+    def create(self, **fields: Unpack[NewProtectionRule]) -> ProtectionRule: ...
+    def find_by_id(self, id: str) -> ProtectionRule | None: ...
+    def list(
+        self, *, limit: int = 100, after: str | None = None
+    ) -> Page[ProtectionRule]: ...
+    def find_enabled_for_vault(self, vault_id: str) -> list[ProtectionRule]: ...
+    def find_by_conditions(
+        self, conditions: dict[str, Any], *, limit: int = 100, after: str | None = None
+    ) -> Page[ProtectionRule]: ...
+    def mark_triggered(self, id: str) -> ProtectionRule | None: ...
+    def update(
+        self, id: str, **changes: Unpack[ProtectionRuleChanges]
+    ) -> ProtectionRule: ...
+    def delete(self, id: str) -> None: ...
+
+
+class MarketDataRepository(Protocol):
+    def create(self, **fields: Unpack[NewMarketData]) -> MarketData: ...
+    def bulk_insert(self, records: list[NewMarketData]) -> int: ...
+    def find_by_id(self, id: str) -> MarketData | None: ...
+    def list(self, *, limit: int = 100, after: str | None = None) -> Page[MarketData]: ...
+    def latest_price(self, token: str, chain_id: ChainId | int) -> MarketData | None: ...
+    def history(
+        self,
+        token: str,
+        chain_id: ChainId | int,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Page[MarketData]: ...
+    def update(self, id: str, **changes: Unpack[MarketDataChanges]) -> MarketData: ...
+    def delete(self, id: str) -> None: ...
+
+
+class Repositories(Protocol):
+    """The repositories of a store, or of one of its transactions."""
+
+    @property
+    def agents(self) -> AgentRepository: ...
+    @property
+    def vaults(self) -> VaultRepository: ...
+    @property
+    def alerts(self) -> AlertRepository: ...
+    @property
+    def liquidations(self) -> LiquidationRepository: ...
+    @property
+    def protection_rules(self) -> ProtectionRuleRepository: ...
+    @property
+    def market_data(self) -> MarketDataRepository: ...
+
+    def transaction(self) -> AbstractContextManager[Repositories]:
+        """Repositories sharing one transaction: committed when the block ends,
+        rolled back when it raises. Nested, it is a savepoint."""
+        ...
+
+
+class Store(Repositories, Protocol):
+    """An open connection pool to one database, with its repositories."""
+
+    @property
+    def backend(self) -> str: ...
+    def ping(self) -> float:
+        """Seconds for one round trip to the server; UnavailableError if there is none."""
+        ...
+    def pool_stats(self) -> dict[str, int]: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Store: ...
+    def __exit__(self, *exc_info: object) -> None: ...
+
+
+__all__ = [
+    "AgentRepository",
+    "AlertRepository",
+    "LiquidationRepository",
+    "MarketDataRepository",
+    "ProtectionRuleRepository",
+    "Repositories",
+    "Store",
+    "VaultRepository",
+]

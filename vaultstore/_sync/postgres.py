@@ -1,0 +1,709 @@
+# Generated from vaultstore/_async/postgres.py by tools/generate_sync.py: do not edit.
+"""The PostgreSQL backend (async source of the sync twin): psycopg's pool, the named
+statements of ``queries/*.sql`` loaded by aiosql, rows built into entities.
+
+Every repository method runs one named statement, named in its docstring; the
+methods that must read before they write (``update``) run two in a transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Generic, TypeVar, Unpack
+
+import psycopg
+from psycopg import Connection, Cursor
+from psycopg.conninfo import make_conninfo
+from psycopg.rows import RowFactory, RowMaker, tuple_row
+from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
+
+from .. import _values
+from .._convert import EntityConverter, MissingColumnsError
+from .._entities import (
+    Agent,
+    AgentChanges,
+    AlertChanges,
+    AlertSeverity,
+    AlertStatus,
+    ChainId,
+    ChainRiskSummary,
+    CredibilityTier,
+    CreditVault,
+    LiquidationChanges,
+    LiquidationEvent,
+    MarketData,
+    MarketDataChanges,
+    NewAgent,
+    NewAlert,
+    NewLiquidation,
+    NewMarketData,
+    NewProtectionRule,
+    NewVault,
+    Number,
+    Page,
+    ProtectionRule,
+    ProtectionRuleChanges,
+    RiskAlert,
+    VaultChanges,
+)
+from .._paging import after_id, check_id, check_limit, decode_cursor, id_key, make_page
+from .._postgres_errors import translate
+from .._resources import load_queries
+from .._settings import Settings
+from ..errors import ConflictError, NotFoundError, UnavailableError, ValidationError
+from .adapter import QueryAdapter
+
+logger = logging.getLogger("vaultstore")
+T = TypeVar("T")
+
+_DRIVER_ERRORS = (psycopg.Error, PoolTimeout, PoolClosed)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
+_INFINITY = Decimal("Infinity")
+
+
+class PostgresConverter(EntityConverter):
+    """The converter family member for psycopg: JSON fields are passed as ``jsonb``."""
+
+    def json_param(self, value: Any) -> Any:
+        return Jsonb(value)
+
+
+def entity_rows(converter: EntityConverter, cls: type[T]) -> RowFactory[T]:
+    """A psycopg row factory building ``cls`` from whole rows, by column name."""
+
+    def factory(cursor: Any) -> RowMaker[T]:
+        result = cursor.pgresult
+        if result is None or result.nfields == 0:
+            return tuple  # type: ignore[return-value]  # a command without rows
+        names = tuple(result.fname(i).decode() for i in range(result.nfields))
+        try:
+            return converter.row_loader(cls, names)
+        except MissingColumnsError as exc:
+            # psycopg also calls the factory for the previous statement's result
+            # when a cursor changes hands; only a row actually built must fail.
+            error = exc
+
+            def fail(row: Any) -> T:
+                raise error
+
+            return fail
+
+    return factory
+
+
+class PgConnection(Connection[Any]):
+    """A psycopg connection that keeps one cursor for vaultstore's statements, so
+    that a call does not pay for a new cursor."""
+
+    _entity_cursor: Cursor[Any] | None = None
+
+    def entity_cursor(self, rows: RowFactory[Any]) -> Cursor[Any]:
+        cursor = self._entity_cursor
+        if cursor is None or cursor.closed:
+            cursor = self._entity_cursor = self.cursor()
+        if cursor.row_factory is not rows:
+            cursor.row_factory = rows
+        return cursor
+
+
+def _connection_kwargs(settings: Settings) -> tuple[str, dict[str, Any]]:
+    """conninfo without the password, and the keyword arguments that carry it."""
+    params: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "dbname": settings.database,
+        "user": settings.user,
+    }
+    params.update(settings.options)  # the URL's query string wins, as in libpq
+    params.pop("password", None)
+    conninfo = make_conninfo("", **params)
+    kwargs: dict[str, Any] = {
+        "autocommit": True,
+        "prepare_threshold": settings.pool.prepare_threshold,
+        # Timestamps come back in UTC whatever the server's default.
+        "options": "-c TimeZone=UTC",
+        "connect_timeout": max(1, math.ceil(settings.pool.connect_timeout)),
+        "application_name": "vaultstore",
+    }
+    if settings.password is not None:
+        kwargs["password"] = settings.password
+    return conninfo, kwargs
+
+
+class PgDatabase:
+    """A pool, or one of its connections inside a transaction, with the loaded
+    statements and the converter: what every repository runs on."""
+
+    def __init__(
+        self,
+        pool: ConnectionPool[PgConnection],
+        settings: Settings,
+        queries: Any,
+        converter: PostgresConverter,
+        connection: PgConnection | None = None,
+    ) -> None:
+        self.pool = pool
+        self.settings = settings
+        self.queries = queries
+        self.converter = converter
+        self.connection = connection
+
+    @contextmanager
+    def cursor(
+        self, rows: RowFactory[Any], entity: type | None = None, *, deleting: bool = False
+    ) -> Iterator[Cursor[Any]]:
+        """The connection's cursor set to build ``rows``; driver errors are translated."""
+        try:
+            if self.connection is not None:
+                yield self.connection.entity_cursor(rows)
+            else:
+                with self.pool.connection() as conn:
+                    yield conn.entity_cursor(rows)
+        except _DRIVER_ERRORS as exc:
+            raise translate(exc, settings=self.settings, entity=entity, deleting=deleting) from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[PgDatabase]:
+        """This database bound to one connection in a transaction (a savepoint when
+        nested): committed at the end of the block, rolled back if it raises."""
+        try:
+            if self.connection is not None:
+                with self.connection.transaction():
+                    yield self
+            else:
+                with self.pool.connection() as conn, conn.transaction():
+                    yield PgDatabase(
+                        self.pool, self.settings, self.queries, self.converter, conn
+                    )
+        except _DRIVER_ERRORS as exc:
+            raise translate(exc, settings=self.settings) from exc
+
+
+class _AsyncPgRepository(Generic[T]):
+    """What every repository does the same way, each step running a named statement
+    of the repository's query file: ``insert``, ``find_by_id``, ``list_after``,
+    ``lock_by_id`` then ``update``, and ``delete``."""
+
+    entity: type[T]
+    queries_name: str
+    changeable: frozenset[str]
+    settable: frozenset[str]
+
+    def __init__(self, db: PgDatabase) -> None:
+        self._db = db
+        self._q = getattr(db.queries, self.queries_name)
+        self._rows = entity_rows(db.converter, self.entity)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} on {self._db.settings}>"
+
+    def _one(self, query: Any, **params: Any) -> T | None:
+        with self._db.cursor(self._rows, self.entity) as cur:
+            row: T | None = query(cur, **params)
+            return row
+
+    def _many(self, query: Any, **params: Any) -> list[T]:
+        with self._db.cursor(self._rows, self.entity) as cur:
+            return [row for row in query(cur, **params)]
+
+    def _page(
+        self, query: Any, limit: int, key: Any = id_key, **params: Any
+    ) -> Page[T]:
+        limit = check_limit(limit)
+        return make_page(self._many(query, limit=limit + 1, **params), limit, key)
+
+    def _create(self, fields: Mapping[str, Any]) -> T:
+        entity = self._db.converter.new(self.entity, fields, self.settable)
+        stored = self._one(self._q.insert, **self._db.converter.params(entity))
+        assert stored is not None  # INSERT ... RETURNING always returns the row
+        return stored
+
+    def _not_found(self, id: str) -> NotFoundError:
+        return NotFoundError(
+            f"no {self.entity.__name__} with id {id!r}", entity=self.entity.__name__, id=id
+        )
+
+    def find_by_id(self, id: str) -> T | None:
+        """The entity with this id, or None (``find_by_id``)."""
+        return self._one(self._q.find_by_id, id=check_id(id))
+
+    def list(self, *, limit: int = 100, after: str | None = None) -> Page[T]:
+        """Every entity in creation order (``list_after``)."""
+        return self._page(self._q.list_after, limit, after=after_id(after))
+
+    def _update(self, id: str, changes: Mapping[str, Any]) -> T:
+        converter = self._db.converter
+        checked = converter.check_changes(self.entity, changes, self.changeable)
+        check_id(id)
+        with self._db.transaction() as db, db.cursor(self._rows, self.entity) as cur:
+            current = self._q.lock_by_id(cur, id=id)
+            if current is None:
+                raise self._not_found(id)
+            updated = converter.apply_changes(current, checked)
+            stored: T = self._q.update(cur, **converter.params(updated))
+            return stored
+
+    def delete(self, id: str) -> None:
+        """Delete the entity; NotFoundError if there is none (``delete``)."""
+        with self._db.cursor(tuple_row, self.entity, deleting=True) as cur:
+            count = self._q.delete(cur, id=check_id(id))
+        if count == 0:
+            raise self._not_found(id)
+
+
+def _keys(typed_dict: Any) -> frozenset[str]:
+    return frozenset(typed_dict.__required_keys__ | typed_dict.__optional_keys__)
+
+
+def _time_range(
+    since: datetime | None, until: datetime | None, after: str | None
+) -> tuple[datetime, str, datetime]:
+    """(after_at, after_id, until) for a half-open [since, until) listing."""
+    start = _EPOCH if since is None else _values.utc_value(since, "since")
+    end = _END_OF_TIME if until is None else _values.utc_value(until, "until")
+    if after is None:
+        return start, "", end
+    at, last_id = decode_cursor(after, 2)
+    if not isinstance(at, datetime) or not isinstance(last_id, str):
+        raise ValidationError("not a cursor from this listing", field="after")
+    return at, last_id, end
+
+
+class PgAgentRepository(_AsyncPgRepository[Agent]):
+    """Agents, on ``queries/agents.sql``."""
+
+    entity = Agent
+    queries_name = "agents"
+    settable = _keys(NewAgent)
+    changeable = _keys(AgentChanges)
+
+    def create(self, **fields: Unpack[NewAgent]) -> Agent:
+        """Store a new agent (``insert``); ConflictError if the name is taken."""
+        return self._create(fields)
+
+    def find_by_name(self, name: str) -> Agent | None:
+        """The agent with this name, or None (``find_by_name``)."""
+        return self._one(self._q.find_by_name, name=check_id(name, "name"))
+
+    def find_by_tier(
+        self, tier: CredibilityTier | str, *, limit: int = 100, after: str | None = None
+    ) -> Page[Agent]:
+        """Agents of one credibility tier (``find_by_tier``)."""
+        tier_value = _enum_value(CredibilityTier, tier, "tier")
+        return self._page(self._q.find_by_tier, limit, tier=tier_value, after=after_id(after))
+
+    def update(self, id: str, **changes: Unpack[AgentChanges]) -> Agent:
+        """Change an agent's name or score (``lock_by_id``, ``update``)."""
+        return self._update(id, changes)
+
+
+def _enum_value(enum: Any, value: object, name: str) -> Any:
+    member = enum._value2member_map_.get(value) if not isinstance(value, bool) else None
+    if isinstance(value, enum):
+        member = value
+    if member is None:
+        allowed = ", ".join(repr(m.value) for m in enum)
+        raise ValidationError(f"unknown {enum.__name__} {value!r}; expected one of {allowed}", field=name)
+    return member.value
+
+
+def _ltv_key(vault: CreditVault) -> tuple[object, ...]:
+    return (vault.ltv, vault.id)
+
+
+class PgVaultRepository(_AsyncPgRepository[CreditVault]):
+    """Credit vaults, on ``queries/vaults.sql``."""
+
+    entity = CreditVault
+    queries_name = "vaults"
+    settable = _keys(NewVault)
+    changeable = _keys(VaultChanges)
+
+    def create(self, **fields: Unpack[NewVault]) -> CreditVault:
+        """Store a new vault (``insert``); NotFoundError if the agent does not exist."""
+        return self._create(fields)
+
+    def find_by_agent_id(
+        self, agent_id: str, *, limit: int = 100, after: str | None = None
+    ) -> Page[CreditVault]:
+        """An agent's vaults in creation order (``find_by_agent_id``)."""
+        return self._page(
+            self._q.find_by_agent_id, limit, agent_id=check_id(agent_id, "agent_id"),
+            after=after_id(after),
+        )
+
+    def find_by_chain_id(
+        self, chain_id: ChainId | int, *, limit: int = 100, after: str | None = None
+    ) -> Page[CreditVault]:
+        """The vaults on one chain in creation order (``find_by_chain_id``)."""
+        return self._page(
+            self._q.find_by_chain_id, limit,
+            chain_id=_enum_value(ChainId, chain_id, "chain_id"), after=after_id(after),
+        )
+
+    def find_high_risk_vaults(
+        self, threshold: Number, *, limit: int = 100, after: str | None = None
+    ) -> Page[CreditVault]:
+        """Vaults with an LTV at or above ``threshold``, riskiest first (``find_high_risk``)."""
+        value = _values.decimal_value(threshold, "threshold")
+        if after is None:
+            after_ltv, last_id = _INFINITY, ""
+        else:
+            after_ltv, last_id = decode_cursor(after, 2)
+            if not isinstance(after_ltv, Decimal) or not isinstance(last_id, str):
+                raise ValidationError("not a cursor from this listing", field="after")
+        return self._page(
+            self._q.find_high_risk, limit, _ltv_key,
+            threshold=value, after_ltv=after_ltv, after_id=last_id,
+        )
+
+    def update(self, id: str, **changes: Unpack[VaultChanges]) -> CreditVault:
+        """Change a vault (``lock_by_id``, ``update``)."""
+        return self._update(id, changes)
+
+    def update_vault_metrics(
+        self, id: str, ltv: Number, health_factor: Number
+    ) -> CreditVault:
+        """Record a vault's current LTV and health factor (``update_metrics``)."""
+        checked = self._db.converter.check_changes(
+            CreditVault, {"ltv": ltv, "health_factor": health_factor}, self.changeable
+        )
+        vault = self._one(self._q.update_metrics, id=check_id(id), **checked)
+        if vault is None:
+            raise self._not_found(id)
+        return vault
+
+    def risk_summary_by_chain(self, threshold: Number) -> list[ChainRiskSummary]:
+        """Per chain: vault count, USD totals, average LTV and the number of vaults at
+        or above ``threshold`` (``risk_summary_by_chain``)."""
+        value = _values.decimal_value(threshold, "threshold")
+        rows = entity_rows(self._db.converter, ChainRiskSummary)
+        with self._db.cursor(rows) as cur:
+            return [row for row in self._q.risk_summary_by_chain(cur, threshold=value)]
+
+
+class PgAlertRepository(_AsyncPgRepository[RiskAlert]):
+    """Risk alerts, on ``queries/alerts.sql``."""
+
+    entity = RiskAlert
+    queries_name = "alerts"
+    settable = _keys(NewAlert)
+    changeable = _keys(AlertChanges)
+
+    def create(self, **fields: Unpack[NewAlert]) -> RiskAlert:
+        """Raise a new, open alert (``insert``); NotFoundError for an unknown vault."""
+        return self._create(fields)
+
+    def find_by_vault(
+        self, vault_id: str, *, limit: int = 100, after: str | None = None
+    ) -> Page[RiskAlert]:
+        """Every alert of a vault, in creation order (``find_by_vault``)."""
+        return self._page(
+            self._q.find_by_vault, limit, vault_id=check_id(vault_id, "vault_id"),
+            after=after_id(after),
+        )
+
+    def find_open_by_vault(
+        self, vault_id: str, *, limit: int = 100, after: str | None = None
+    ) -> Page[RiskAlert]:
+        """A vault's unresolved alerts (``find_open_by_vault``)."""
+        return self._page(
+            self._q.find_open_by_vault, limit, vault_id=check_id(vault_id, "vault_id"),
+            after=after_id(after),
+        )
+
+    def find_open_by_severity(
+        self, severity: AlertSeverity | str, *, limit: int = 100, after: str | None = None
+    ) -> Page[RiskAlert]:
+        """Unresolved alerts of one severity (``find_open_by_severity``)."""
+        return self._page(
+            self._q.find_open_by_severity, limit,
+            severity=_enum_value(AlertSeverity, severity, "severity"), after=after_id(after),
+        )
+
+    def acknowledge(self, id: str) -> RiskAlert:
+        """Mark an alert as seen (``acknowledge``); it stays open. ConflictError if it
+        is resolved; acknowledging twice keeps the first time."""
+        alert = self._one(self._q.acknowledge, id=check_id(id))
+        if alert is not None:
+            return alert
+        current = self.find_by_id(id)
+        if current is None:
+            raise self._not_found(id)
+        raise ConflictError(f"alert {id!r} is resolved and cannot be acknowledged")
+
+    def resolve(self, id: str) -> RiskAlert:
+        """Close an alert (``resolve``); resolving it again changes nothing."""
+        alert = self._one(self._q.resolve, id=check_id(id))
+        if alert is not None:
+            return alert
+        current = self.find_by_id(id)
+        if current is None:
+            raise self._not_found(id)
+        assert current.status is AlertStatus.RESOLVED
+        return current
+
+    def update(self, id: str, **changes: Unpack[AlertChanges]) -> RiskAlert:
+        """Change an alert's severity or message (``lock_by_id``, ``update``)."""
+        return self._update(id, changes)
+
+
+def _occurred_key(event: LiquidationEvent) -> tuple[object, ...]:
+    return (event.occurred_at, event.id)
+
+
+class PgLiquidationRepository(_AsyncPgRepository[LiquidationEvent]):
+    """Liquidation events, on ``queries/liquidations.sql``."""
+
+    entity = LiquidationEvent
+    queries_name = "liquidations"
+    settable = _keys(NewLiquidation)
+    changeable = _keys(LiquidationChanges)
+
+    def create(self, **fields: Unpack[NewLiquidation]) -> LiquidationEvent:
+        """Record a liquidation (``insert``); ConflictError if this transaction was
+        already recorded for the vault."""
+        return self._create(fields)
+
+    def find_by_vault(
+        self,
+        vault_id: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Page[LiquidationEvent]:
+        """A vault's liquidations in [since, until), oldest first (``find_by_vault``)."""
+        after_at, last_id, end = _time_range(since, until, after)
+        return self._page(
+            self._q.find_by_vault, limit, _occurred_key,
+            vault_id=check_id(vault_id, "vault_id"), after_at=after_at, after_id=last_id, until=end,
+        )
+
+    def find_between(
+        self, since: datetime, until: datetime, *, limit: int = 100, after: str | None = None
+    ) -> Page[LiquidationEvent]:
+        """Every liquidation in [since, until), oldest first (``find_between``)."""
+        after_at, last_id, end = _time_range(since, until, after)
+        return self._page(
+            self._q.find_between, limit, _occurred_key,
+            after_at=after_at, after_id=last_id, until=end,
+        )
+
+    def update(
+        self, id: str, **changes: Unpack[LiquidationChanges]
+    ) -> LiquidationEvent:
+        """Correct a recorded liquidation (``lock_by_id``, ``update``)."""
+        return self._update(id, changes)
+
+
+class PgProtectionRuleRepository(_AsyncPgRepository[ProtectionRule]):
+    """Protection rules, on ``queries/protection_rules.sql``."""
+
+    entity = ProtectionRule
+    queries_name = "protection_rules"
+    settable = _keys(NewProtectionRule)
+    changeable = _keys(ProtectionRuleChanges)
+
+    def create(self, **fields: Unpack[NewProtectionRule]) -> ProtectionRule:
+        """Store a new rule (``insert``); ConflictError if the vault has one of that name."""
+        return self._create(fields)
+
+    def find_enabled_for_vault(self, vault_id: str) -> list[ProtectionRule]:
+        """A vault's enabled rules, highest priority first (``find_enabled_for_vault``)."""
+        return self._many(
+            self._q.find_enabled_for_vault, vault_id=check_id(vault_id, "vault_id")
+        )
+
+    def find_by_conditions(
+        self, conditions: dict[str, Any], *, limit: int = 100, after: str | None = None
+    ) -> Page[ProtectionRule]:
+        """Rules whose conditions contain ``conditions`` (``find_by_conditions``)."""
+        if not isinstance(conditions, Mapping):
+            raise ValidationError("expected a JSON object (dict)", field="conditions")
+        document = _values._json_copy(conditions, "conditions", 0)
+        return self._page(
+            self._q.find_by_conditions, limit, conditions=Jsonb(document), after=after_id(after)
+        )
+
+    def mark_triggered(self, id: str) -> ProtectionRule | None:
+        """Record that the rule fired, unless it is disabled or still cooling down, in
+        which case None (``mark_triggered``). NotFoundError for an unknown id."""
+        rule = self._one(self._q.mark_triggered, id=check_id(id))
+        if rule is None and self.find_by_id(id) is None:
+            raise self._not_found(id)
+        return rule
+
+    def update(
+        self, id: str, **changes: Unpack[ProtectionRuleChanges]
+    ) -> ProtectionRule:
+        """Change a rule (``lock_by_id``, ``update``)."""
+        return self._update(id, changes)
+
+
+def _recorded_key(record: MarketData) -> tuple[object, ...]:
+    return (record.recorded_at, record.id)
+
+
+class PgMarketDataRepository(_AsyncPgRepository[MarketData]):
+    """Market prices, on ``queries/market_data.sql``."""
+
+    entity = MarketData
+    queries_name = "market_data"
+    settable = _keys(NewMarketData)
+    changeable = _keys(MarketDataChanges)
+
+    def _with_time(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        return {"recorded_at": _values.utc_now(), **fields}
+
+    def create(self, **fields: Unpack[NewMarketData]) -> MarketData:
+        """Store one price (``insert``); ``recorded_at`` defaults to now."""
+        return self._create(self._with_time(fields))
+
+    def bulk_insert(self, records: Sequence[NewMarketData]) -> int:
+        """Store many prices at once, all or none (``insert_many``, pipelined in one
+        transaction); every record is validated before any is sent."""
+        if isinstance(records, Mapping | str | bytes):
+            raise ValidationError("expected a list of records", field="records")
+        converter = self._db.converter
+        params = []
+        for i, fields in enumerate(records):
+            try:
+                entity = converter.new(MarketData, self._with_time(fields), self.settable)
+            except ValidationError as exc:
+                raise ValidationError(exc.message, field=f"records[{i}].{exc.field}") from exc
+            params.append(converter.params(entity))
+        if not params:
+            return 0
+        with self._db.transaction() as db, db.cursor(tuple_row, MarketData) as cur:
+            self._q.insert_many(cur, params)
+        return len(params)
+
+    def latest_price(self, token: str, chain_id: ChainId | int) -> MarketData | None:
+        """The most recent price of a token on a chain, or None (``latest_price``)."""
+        return self._one(
+            self._q.latest_price, token=check_id(token, "token"),
+            chain_id=_enum_value(ChainId, chain_id, "chain_id"),
+        )
+
+    def history(
+        self,
+        token: str,
+        chain_id: ChainId | int,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Page[MarketData]:
+        """A token's prices on a chain in [since, until), oldest first (``history``)."""
+        after_at, last_id, end = _time_range(since, until, after)
+        return self._page(
+            self._q.history, limit, _recorded_key,
+            token=check_id(token, "token"), chain_id=_enum_value(ChainId, chain_id, "chain_id"),
+            after_at=after_at, after_id=last_id, until=end,
+        )
+
+    def update(self, id: str, **changes: Unpack[MarketDataChanges]) -> MarketData:
+        """Correct a recorded price (``lock_by_id``, ``update``)."""
+        return self._update(id, changes)
+
+
+class PostgresStore:
+    """The PostgreSQL store: a connection pool and the six repositories on it.
+
+    Open it with :func:`vaultstore.aio.connect`; close it with ``async with`` or
+    :meth:`close`.
+    """
+
+    backend = "postgresql"
+
+    def __init__(self, db: PgDatabase) -> None:
+        self._db = db
+        self.agents = PgAgentRepository(db)
+        self.vaults = PgVaultRepository(db)
+        self.alerts = PgAlertRepository(db)
+        self.liquidations = PgLiquidationRepository(db)
+        self.protection_rules = PgProtectionRuleRepository(db)
+        self.market_data = PgMarketDataRepository(db)
+
+    @classmethod
+    def open(cls, settings: Settings) -> PostgresStore:
+        """Connect, check the server answers, and fill the pool's minimum."""
+        conninfo, kwargs = _connection_kwargs(settings)
+        try:
+            probe = PgConnection.connect(conninfo, **kwargs)
+            probe.close()
+        except psycopg.Error as exc:
+            error = translate(exc, settings=settings)
+            if isinstance(error, UnavailableError):
+                raise error from None  # the driver's message may quote the conninfo
+            raise error from exc
+        pool = ConnectionPool(
+            conninfo,
+            connection_class=PgConnection,
+            kwargs=kwargs,
+            min_size=settings.pool.min_size,
+            max_size=settings.pool.max_size,
+            timeout=settings.pool.connect_timeout,
+            max_idle=settings.pool.idle_timeout,
+            open=False,
+            name="vaultstore",
+        )
+        try:
+            pool.open(wait=True, timeout=settings.pool.connect_timeout)
+        except PoolTimeout as exc:
+            pool.close()
+            raise translate(exc, settings=settings) from None
+        queries = load_queries(QueryAdapter)
+        logger.info("vaultstore connected to %s", settings)
+        return cls(PgDatabase(pool, settings, queries, PostgresConverter()))
+
+    @property
+    def settings(self) -> Settings:
+        """Where this store is connected (its repr hides the password)."""
+        return self._db.settings
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._db.settings}>"
+
+    def transaction(self) -> AbstractContextManager[PostgresStore]:
+        """Repositories sharing one transaction: committed when the block ends,
+        rolled back if it raises. Inside a transaction, a savepoint."""
+        return self._transaction()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[PostgresStore]:
+        with self._db.transaction() as db:
+            yield self if db is self._db else PostgresStore(db)
+
+    def ping(self) -> float:
+        """Seconds for one round trip to the server (``health.ping``)."""
+        with self._db.cursor(tuple_row) as cur:
+            start = time.perf_counter()
+            self._db.queries.health.ping(cur)
+            return time.perf_counter() - start
+
+    def pool_stats(self) -> dict[str, int]:
+        """psycopg_pool's gauges and counters (pool_size, pool_available, requests_waiting ...)."""
+        return self._db.pool.get_stats()
+
+    def close(self) -> None:
+        """Close the pool; a store inside a transaction leaves it to its owner."""
+        if self._db.connection is None:
+            self._db.pool.close()
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

