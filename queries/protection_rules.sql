@@ -30,7 +30,7 @@ LIMIT :limit;
 -- (partial index protection_rules_enabled_vault_id_priority_idx).
 SELECT * FROM protection_rules
 WHERE vault_id = :vault_id AND enabled
-ORDER BY priority DESC, id;
+ORDER BY priority DESC, id ASC;
 
 -- name: find_by_conditions(conditions, after, limit)
 -- Rules whose conditions contain the JSON object :conditions (GIN index

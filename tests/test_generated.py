@@ -12,7 +12,8 @@ TOOL = Path(__file__).resolve().parent.parent / "tools" / "generate_sync.py"
 
 def test_sync_code_is_generated_from_the_async_source() -> None:
     spec = importlib.util.spec_from_file_location("generate_sync", TOOL)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["generate_sync"] = module
     spec.loader.exec_module(module)

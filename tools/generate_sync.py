@@ -77,8 +77,10 @@ def stale_files() -> list[str]:
                 old = (target / name).read_text() if (target / name).exists() else ""
                 if new != old:
                     diff = difflib.unified_diff(
-                        old.splitlines(True), new.splitlines(True),
-                        f"{shown}/{name}", f"generated {shown}/{name}",
+                        old.splitlines(True),
+                        new.splitlines(True),
+                        f"{shown}/{name}",
+                        f"generated {shown}/{name}",
                     )
                     problems.append("".join(diff))
     return problems

@@ -8,7 +8,7 @@ Timestamps are timezone-aware UTC datetimes at millisecond precision.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from enum import IntEnum, StrEnum
@@ -24,10 +24,6 @@ Number = Decimal | int | float | str
 """What a numeric field accepts; it is stored as the Decimal it is written as."""
 
 _HUNDRED = Decimal(100)
-
-
-def _conv(fn: Callable[[Any, attrs.Attribute[Any]], Any]) -> attrs.Converter[Any, Any]:
-    return attrs.Converter(fn, takes_field=True)  # type: ignore[misc,call-overload]
 
 
 # -- enums -------------------------------------------------------------------------
@@ -102,60 +98,35 @@ class AlertStatus(StrEnum):
     RESOLVED = "resolved"
 
 
-# -- common field definitions --------------------------------------------------------
+# -- converters of enum fields (named functions, so that mypy sees what they take) ----
 
 
-def _id_field() -> Any:
-    return attrs.field(converter=_conv(v.text(max_length=64)))
+def _chain_id(value: ChainId | int) -> ChainId:
+    return v.enum_member(ChainId, value)
 
 
-def _timestamp() -> Any:
-    return attrs.field(converter=_conv(v.to_utc))
+def _vault_status(value: VaultStatus | str) -> VaultStatus:
+    return v.enum_member(VaultStatus, value)
 
 
-def _optional_timestamp() -> Any:
-    return attrs.field(default=None, converter=_conv(v.to_optional_utc))
+def _alert_type(value: AlertType | str) -> AlertType:
+    return v.enum_member(AlertType, value)
 
 
-def _decimal(
-    low: Decimal | int | None = 0,
-    high: Decimal | int | None = None,
-    *,
-    low_open: bool = False,
-    default: Any = attrs.NOTHING,
-) -> Any:
-    return attrs.field(
-        default=default,
-        converter=_conv(v.to_decimal),
-        validator=v.between(low, high, low_open=low_open),
-    )
+def _alert_severity(value: AlertSeverity | str) -> AlertSeverity:
+    return v.enum_member(AlertSeverity, value)
 
 
-def _optional_decimal(low: int = 0) -> Any:
-    return attrs.field(
-        default=None, converter=_conv(v.to_optional_decimal), validator=v.between(low)
-    )
+def _alert_status(value: AlertStatus | str) -> AlertStatus:
+    return v.enum_member(AlertStatus, value)
 
 
-def _text(max_length: int, *, default: Any = attrs.NOTHING) -> Any:
-    return attrs.field(default=default, converter=_conv(v.text(max_length=max_length)))
-
-
-def _int(low: int = 0, high: int | None = None, *, default: Any = attrs.NOTHING) -> Any:
-    return attrs.field(default=default, converter=_conv(v.to_int), validator=v.between(low, high))
-
-
-def _bool(*, default: Any = attrs.NOTHING) -> Any:
-    return attrs.field(default=default, converter=_conv(v.to_bool))
-
-
-def _enum(enum: type[Any], *, default: Any = attrs.NOTHING) -> Any:
-    return attrs.field(default=default, converter=_conv(v.to_enum(enum)))
-
-
-def _nested(cls: type) -> Any:
-    return attrs.field(validator=v.instance_of(cls))
-
+# Fields are spelled out as attrs.field(converter=..., validator=...) so that mypy's
+# attrs plugin types each __init__ argument from its converter (a Decimal field
+# takes a Number). Every validator also reports what its converter refused.
+_ID = v.text(64)
+_AMOUNT = v.between(0)
+_PERCENT = v.between(0, 100, low_open=True)
 
 # -- value objects -------------------------------------------------------------------
 
@@ -164,9 +135,9 @@ def _nested(cls: type) -> Any:
 class TokenAmount:
     """An amount of a token and what it is worth in USD."""
 
-    token: str = _text(64)
-    amount: Decimal = _decimal(0)
-    value_usd: Decimal = _decimal(0)
+    token: str = attrs.field(converter=v.to_str, validator=v.text(64))
+    amount: Decimal = attrs.field(converter=v.to_decimal, validator=_AMOUNT)
+    value_usd: Decimal = attrs.field(converter=v.to_decimal, validator=_AMOUNT)
 
 
 @attrs.frozen(kw_only=True)
@@ -174,9 +145,9 @@ class LiquidationProtection:
     """Automatic protection of a vault: act when its LTV reaches ``threshold`` percent,
     then wait ``cooldown`` seconds before acting again."""
 
-    enabled: bool = _bool(default=False)
-    threshold: Decimal = _decimal(0, 100, low_open=True)
-    cooldown: int = _int(0, default=3600)
+    enabled: bool = attrs.field(default=False, converter=v.to_bool, validator=v.valid)
+    threshold: Decimal = attrs.field(converter=v.to_decimal, validator=_PERCENT)
+    cooldown: int = attrs.field(default=3600, converter=v.to_int, validator=v.between(0))
 
 
 # -- entities ------------------------------------------------------------------------
@@ -186,16 +157,17 @@ class LiquidationProtection:
 class Agent:
     """An AI agent that borrows from credit vaults."""
 
-    id: str = _id_field()
-    name: str = _text(200)
-    credibility_score: int = _int(0, 1000)
+    id: str = attrs.field(converter=v.to_str, validator=_ID)
+    name: str = attrs.field(converter=v.to_str, validator=v.text(200))
+    credibility_score: int = attrs.field(converter=v.to_int, validator=v.between(0, 1000))
     credibility_tier: CredibilityTier = attrs.field(init=False)
-    created_at: datetime = _timestamp()
-    updated_at: datetime = _timestamp()
+    created_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
+    updated_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
 
     @credibility_tier.default
     def _tier(self) -> CredibilityTier:
-        return CredibilityTier.for_score(self.credibility_score)
+        score = self.credibility_score
+        return CredibilityTier.for_score(score if isinstance(score, int) else 0)
 
 
 @attrs.frozen(kw_only=True)
@@ -206,24 +178,27 @@ class CreditVault:
     ``ltv`` can pass 100 when a vault is under water.
     """
 
-    id: str = _id_field()
-    agent_id: str = _id_field()
-    chain_id: ChainId = _enum(ChainId)
-    collateral: TokenAmount = _nested(TokenAmount)
-    debt: TokenAmount = _nested(TokenAmount)
-    ltv: Decimal = _decimal(0)
-    health_factor: Decimal = _decimal(0)
-    max_ltv: Decimal = _decimal(0, 100, low_open=True)
-    liquidation_protection: LiquidationProtection = _nested(LiquidationProtection)
-    status: VaultStatus = _enum(VaultStatus, default=VaultStatus.ACTIVE)
-    created_at: datetime = _timestamp()
-    updated_at: datetime = _timestamp()
+    id: str = attrs.field(converter=v.to_str, validator=_ID)
+    agent_id: str = attrs.field(converter=v.to_str, validator=_ID)
+    chain_id: ChainId = attrs.field(converter=_chain_id, validator=v.valid)
+    collateral: TokenAmount = attrs.field(validator=v.instance_of(TokenAmount))
+    debt: TokenAmount = attrs.field(validator=v.instance_of(TokenAmount))
+    ltv: Decimal = attrs.field(converter=v.to_decimal, validator=_AMOUNT)
+    health_factor: Decimal = attrs.field(converter=v.to_decimal, validator=_AMOUNT)
+    max_ltv: Decimal = attrs.field(converter=v.to_decimal, validator=_PERCENT)
+    liquidation_protection: LiquidationProtection = attrs.field(
+        validator=v.instance_of(LiquidationProtection)
+    )
+    status: VaultStatus = attrs.field(
+        default=VaultStatus.ACTIVE, converter=_vault_status, validator=v.valid
+    )
+    created_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
+    updated_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
 
     def __attrs_post_init__(self) -> None:
         if self.liquidation_protection.threshold > self.max_ltv:
             raise ValidationError(
-                f"must be <= max_ltv ({self.max_ltv}), "
-                f"got {self.liquidation_protection.threshold}",
+                f"must be <= max_ltv ({self.max_ltv}), got {self.liquidation_protection.threshold}",
                 field="liquidation_protection.threshold",
             )
 
@@ -232,16 +207,22 @@ class CreditVault:
 class RiskAlert:
     """A warning raised on a vault, open until resolved."""
 
-    id: str = _id_field()
-    vault_id: str = _id_field()
-    alert_type: AlertType = _enum(AlertType)
-    severity: AlertSeverity = _enum(AlertSeverity)
-    message: str = _text(2000)
-    status: AlertStatus = _enum(AlertStatus, default=AlertStatus.OPEN)
-    acknowledged_at: datetime | None = _optional_timestamp()
-    resolved_at: datetime | None = _optional_timestamp()
-    created_at: datetime = _timestamp()
-    updated_at: datetime = _timestamp()
+    id: str = attrs.field(converter=v.to_str, validator=_ID)
+    vault_id: str = attrs.field(converter=v.to_str, validator=_ID)
+    alert_type: AlertType = attrs.field(converter=_alert_type, validator=v.valid)
+    severity: AlertSeverity = attrs.field(converter=_alert_severity, validator=v.valid)
+    message: str = attrs.field(converter=v.to_str, validator=v.text(2000))
+    status: AlertStatus = attrs.field(
+        default=AlertStatus.OPEN, converter=_alert_status, validator=v.valid
+    )
+    acknowledged_at: datetime | None = attrs.field(
+        default=None, converter=v.to_optional_utc, validator=v.valid
+    )
+    resolved_at: datetime | None = attrs.field(
+        default=None, converter=v.to_optional_utc, validator=v.valid
+    )
+    created_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
+    updated_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
 
     def __attrs_post_init__(self) -> None:
         if (self.status is AlertStatus.RESOLVED) != (self.resolved_at is not None):
@@ -254,19 +235,21 @@ class RiskAlert:
 class LiquidationEvent:
     """A liquidation that happened on chain: what was seized, what was repaid."""
 
-    id: str = _id_field()
-    vault_id: str = _id_field()
-    chain_id: ChainId = _enum(ChainId)
-    collateral_seized: TokenAmount = _nested(TokenAmount)
-    debt_repaid: TokenAmount = _nested(TokenAmount)
-    penalty_usd: Decimal = _decimal(0, default=Decimal(0))
-    ltv: Decimal = _decimal(0)
-    health_factor: Decimal = _decimal(0)
-    liquidator: str = _text(128)
-    tx_hash: str = _text(128)
-    occurred_at: datetime = _timestamp()
-    created_at: datetime = _timestamp()
-    updated_at: datetime = _timestamp()
+    id: str = attrs.field(converter=v.to_str, validator=_ID)
+    vault_id: str = attrs.field(converter=v.to_str, validator=_ID)
+    chain_id: ChainId = attrs.field(converter=_chain_id, validator=v.valid)
+    collateral_seized: TokenAmount = attrs.field(validator=v.instance_of(TokenAmount))
+    debt_repaid: TokenAmount = attrs.field(validator=v.instance_of(TokenAmount))
+    penalty_usd: Decimal = attrs.field(
+        default=Decimal(0), converter=v.to_decimal, validator=_AMOUNT
+    )
+    ltv: Decimal = attrs.field(converter=v.to_decimal, validator=_AMOUNT)
+    health_factor: Decimal = attrs.field(converter=v.to_decimal, validator=_AMOUNT)
+    liquidator: str = attrs.field(converter=v.to_str, validator=v.text(128))
+    tx_hash: str = attrs.field(converter=v.to_str, validator=v.text(128))
+    occurred_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
+    created_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
+    updated_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
 
 
 @attrs.frozen(kw_only=True)
@@ -274,34 +257,40 @@ class ProtectionRule:
     """An automated protection for a vault: when ``conditions`` (a JSON object) hold,
     run ``actions`` (a JSON list of objects), at most once per ``cooldown`` seconds."""
 
-    id: str = _id_field()
-    vault_id: str = _id_field()
-    name: str = _text(200)
-    conditions: dict[str, Any] = attrs.field(converter=_conv(v.to_json_object))
-    actions: list[dict[str, Any]] = attrs.field(converter=_conv(v.to_json_object_list))
-    enabled: bool = _bool(default=True)
-    priority: int = _int(0, 1000, default=0)
-    cooldown: int = _int(0, default=3600)
-    last_triggered_at: datetime | None = _optional_timestamp()
-    trigger_count: int = _int(0, default=0)
-    created_at: datetime = _timestamp()
-    updated_at: datetime = _timestamp()
+    id: str = attrs.field(converter=v.to_str, validator=_ID)
+    vault_id: str = attrs.field(converter=v.to_str, validator=_ID)
+    name: str = attrs.field(converter=v.to_str, validator=v.text(200))
+    conditions: dict[str, Any] = attrs.field(converter=v.to_json_object, validator=v.valid)
+    actions: list[dict[str, Any]] = attrs.field(converter=v.to_json_object_list, validator=v.valid)
+    enabled: bool = attrs.field(default=True, converter=v.to_bool, validator=v.valid)
+    priority: int = attrs.field(default=0, converter=v.to_int, validator=v.between(0, 1000))
+    cooldown: int = attrs.field(default=3600, converter=v.to_int, validator=v.between(0))
+    last_triggered_at: datetime | None = attrs.field(
+        default=None, converter=v.to_optional_utc, validator=v.valid
+    )
+    trigger_count: int = attrs.field(default=0, converter=v.to_int, validator=v.between(0))
+    created_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
+    updated_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
 
 
 @attrs.frozen(kw_only=True)
 class MarketData:
     """A token's price on one chain at one moment, from one source."""
 
-    id: str = _id_field()
-    token: str = _text(64)
-    chain_id: ChainId = _enum(ChainId)
-    price_usd: Decimal = _decimal(0, low_open=True)
-    volume_24h_usd: Decimal | None = _optional_decimal()
-    market_cap_usd: Decimal | None = _optional_decimal()
-    source: str = _text(100, default="unknown")
-    recorded_at: datetime = _timestamp()
-    created_at: datetime = _timestamp()
-    updated_at: datetime = _timestamp()
+    id: str = attrs.field(converter=v.to_str, validator=_ID)
+    token: str = attrs.field(converter=v.to_str, validator=v.text(64))
+    chain_id: ChainId = attrs.field(converter=_chain_id, validator=v.valid)
+    price_usd: Decimal = attrs.field(converter=v.to_decimal, validator=v.between(0, low_open=True))
+    volume_24h_usd: Decimal | None = attrs.field(
+        default=None, converter=v.to_optional_decimal, validator=_AMOUNT
+    )
+    market_cap_usd: Decimal | None = attrs.field(
+        default=None, converter=v.to_optional_decimal, validator=_AMOUNT
+    )
+    source: str = attrs.field(default="unknown", converter=v.to_str, validator=v.text(100))
+    recorded_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
+    created_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
+    updated_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
 
 
 ENTITIES: tuple[type, ...] = (

@@ -17,7 +17,7 @@ _last_random = 0
 
 def new_id() -> str:
     """Return a new 26-character ULID, greater than every id this process made before."""
-    global _last_ms, _last_random  # noqa: PLW0603 - the monotonic state is per process by design
+    global _last_ms, _last_random  # the monotonic state is per process by design
     with _lock:
         ms = time.time_ns() // 1_000_000
         if ms <= _last_ms:

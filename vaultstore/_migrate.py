@@ -35,7 +35,7 @@ def _backend(settings: Settings) -> Any:
     url = settings.url(scheme="postgresql+psycopg", hide_password=False)
     try:
         return get_backend(url)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - yoyo raises the driver's own errors
         # The driver's message may quote the URL: scrub it, and do not chain it.
         message = settings.scrub(str(exc))
         raise UnavailableError(f"cannot reach {settings} to migrate: {message}") from None
@@ -65,7 +65,9 @@ def apply_migrations(
     except VaultStoreError:
         raise
     except Exception as exc:
-        raise VaultStoreError(f"migration failed on {settings}: {settings.scrub(str(exc))}") from exc
+        raise VaultStoreError(
+            f"migration failed on {settings}: {settings.scrub(str(exc))}"
+        ) from exc
     finally:
         backend.connection.close()
     ids = [m.id for m in pending]

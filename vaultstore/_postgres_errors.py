@@ -55,7 +55,7 @@ def _field(entity: type | None, column: str | None) -> str | None:
     return column
 
 
-def translate(
+def translate(  # noqa: PLR0911 - one return per kind of error reads best
     exc: BaseException,
     *,
     settings: Settings,
@@ -87,29 +87,35 @@ def translate(
         if deleting:
             return ConflictError(f"{name} is still referenced ({constraint}): {detail}", code=code)
         column = constraint_column(constraint)
-        return NotFoundError(
-            f"{name} refers to a missing row ({constraint}): {diag.message_detail or detail}",
-            entity=name,
-            code=code,
-        ) if column is None else NotFoundError(
-            f"{_field(entity, column)} names no stored row: {diag.message_detail or detail}",
-            entity=name,
-            code=code,
+        return (
+            NotFoundError(
+                f"{name} refers to a missing row ({constraint}): {diag.message_detail or detail}",
+                entity=name,
+                code=code,
+            )
+            if column is None
+            else NotFoundError(
+                f"{_field(entity, column)} names no stored row: {diag.message_detail or detail}",
+                entity=name,
+                code=code,
+            )
         )
     if isinstance(exc, pg.CheckViolation):
         return ValidationError(
-            f"refused by {constraint}", field=_field(entity, constraint_column(constraint)), code=code
+            f"refused by {constraint}",
+            field=_field(entity, constraint_column(constraint)),
+            code=code,
         )
     if isinstance(exc, pg.NotNullViolation):
         return ValidationError("is required", field=_field(entity, diag.column_name), code=code)
     if isinstance(exc, psycopg.DataError):
         return ValidationError(detail, field=_field(entity, diag.column_name), code=code)
-    if isinstance(
-        exc, pg.SerializationFailure | pg.DeadlockDetected | pg.LockNotAvailable
-    ):
+    if isinstance(exc, pg.SerializationFailure | pg.DeadlockDetected | pg.LockNotAvailable):
         return ConflictError(f"concurrent update, try again: {detail}", code=code)
     if isinstance(exc, psycopg.OperationalError) and (
         code is None or code.startswith(_UNAVAILABLE_CLASSES)
     ):
-        return UnavailableError(f"database {settings} unavailable: {settings.scrub(str(exc))}", code=code)
+        return UnavailableError(
+            f"database {settings} unavailable: {settings.scrub(str(exc))}", code=code
+        )
     return DatabaseError(f"{type(exc).__name__}: {detail}", code=code)

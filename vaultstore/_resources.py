@@ -37,8 +37,5 @@ def load_queries(adapter: type, folder: Path | None = None) -> SimpleNamespace:
     would merge the files of a folder into one namespace, where names collide.)"""
     folder = folder or queries_dir()
     return SimpleNamespace(
-        **{
-            path.stem: aiosql.from_path(path, adapter)
-            for path in sorted(folder.glob("*.sql"))
-        }
+        **{path.stem: aiosql.from_path(path, adapter) for path in sorted(folder.glob("*.sql"))}
     )

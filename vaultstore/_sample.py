@@ -20,10 +20,46 @@ from ._values import utc_now
 
 # name, score, chain, collateral (token, amount, usd), debt (token, amount, usd), ltv, hf, max ltv
 _AGENTS = [
-    ("sample_agent_excellent", 910, ChainId.ETHEREUM, ("ETH", "25", "50000"), ("USDC", "15000", "15000"), "30", "2.75", "75"),
-    ("sample_agent_good", 720, ChainId.ARBITRUM, ("ETH", "10", "20000"), ("USDC", "11000", "11000"), "55", "1.5", "70"),
-    ("sample_agent_fair", 480, ChainId.BASE, ("WBTC", "0.5", "30000"), ("USDC", "24600", "24600"), "82", "1.04", "85"),
-    ("sample_agent_poor", 250, ChainId.POLYGON, ("MATIC", "40000", "18000"), ("USDT", "16200", "16200"), "90", "0.94", "80"),
+    (
+        "sample_agent_excellent",
+        910,
+        ChainId.ETHEREUM,
+        ("ETH", "25", "50000"),
+        ("USDC", "15000", "15000"),
+        "30",
+        "2.75",
+        "75",
+    ),
+    (
+        "sample_agent_good",
+        720,
+        ChainId.ARBITRUM,
+        ("ETH", "10", "20000"),
+        ("USDC", "11000", "11000"),
+        "55",
+        "1.5",
+        "70",
+    ),
+    (
+        "sample_agent_fair",
+        480,
+        ChainId.BASE,
+        ("WBTC", "0.5", "30000"),
+        ("USDC", "24600", "24600"),
+        "82",
+        "1.04",
+        "85",
+    ),
+    (
+        "sample_agent_poor",
+        250,
+        ChainId.POLYGON,
+        ("MATIC", "40000", "18000"),
+        ("USDT", "16200", "16200"),
+        "90",
+        "0.94",
+        "80",
+    ),
 ]
 
 

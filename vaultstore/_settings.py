@@ -21,8 +21,8 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-def _redacted(value: str | None) -> str | None:
-    return None if value is None else "***"
+def _redacted(value: object) -> str:
+    return "None" if value is None else "'***'"
 
 
 @attrs.frozen(kw_only=True)
@@ -200,9 +200,12 @@ def settings_from_url(url: str, *, pool: PoolOptions | None = None) -> Settings:
         backend=backend,
         host=host,
         port=port,
-        database=unquote(parts.path.lstrip("/")) or ("postgres" if backend == "postgresql" else "vaultstore"),
+        database=unquote(parts.path.lstrip("/"))
+        or ("postgres" if backend == "postgresql" else "vaultstore"),
         user=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password is not None and parts.password != "" else None,
+        password=unquote(parts.password)
+        if parts.password is not None and parts.password != ""
+        else None,
         options=options,
         pool=pool or PoolOptions(),
     )
@@ -261,12 +264,21 @@ def settings_from_env(env: Mapping[str, str] | None = None, **pool_overrides: An
     )
 
 
-def resolve_settings(url: str | Settings | None, env: Mapping[str, str] | None, **pool: Any) -> Settings:
+def resolve_settings(
+    url: str | Settings | None, env: Mapping[str, str] | None, **pool: Any
+) -> Settings:
     """What :func:`vaultstore.connect` connects to: the URL if given, else the environment."""
     if isinstance(url, Settings):
-        return url if not any(v is not _UNSET for v in pool.values()) else attrs.evolve(
-            url, pool=attrs.evolve(url.pool, **{k: v for k, v in pool.items() if v is not _UNSET})
+        return (
+            url
+            if not any(v is not _UNSET for v in pool.values())
+            else attrs.evolve(
+                url,
+                pool=attrs.evolve(url.pool, **{k: v for k, v in pool.items() if v is not _UNSET}),
+            )
         )
     if url is not None:
-        return settings_from_url(url, pool=pool_from_env(env if env is not None else os.environ, **pool))
+        return settings_from_url(
+            url, pool=pool_from_env(env if env is not None else os.environ, **pool)
+        )
     return settings_from_env(env, **pool)

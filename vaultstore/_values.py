@@ -8,7 +8,7 @@ They run before any I/O, so a bad value never reaches a database.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
@@ -28,19 +28,43 @@ DECIMAL_MIN_EXPONENT = -6176
 DECIMAL_MAX_EXPONENT = 6111
 
 
-def to_decimal(value: object, field: attrs.Attribute[Any]) -> Decimal:
-    """An exact Decimal from an int, a float, a str or a Decimal.
+class Invalid:
+    """What a converter returns for a value it cannot convert. attrs runs a field's
+    validator right after its converter, and every validator here turns an Invalid
+    into a ValidationError naming the field. (Converters cannot name the field
+    themselves and stay visible to mypy's attrs plugin, which types ``__init__``
+    from the converter's argument: ``amount: Decimal`` accepts ``Number``.)"""
+
+    __slots__ = ("reason", "suffix")
+
+    def __init__(self, reason: str, suffix: str = "") -> None:
+        self.reason = reason
+        self.suffix = suffix  # a path inside the field, such as ".key" or "[2]"
+
+    def __repr__(self) -> str:
+        return f"Invalid({self.reason!r})"
+
+
+def _invalid(reason: str, suffix: str = "") -> Any:
+    return Invalid(reason, suffix)
+
+
+def decimal_value(value: object, name: str) -> Decimal:
+    """An exact Decimal from an int, a float, a str or a Decimal, or ValidationError.
 
     A float becomes the decimal it is written as (``59.5`` gives ``Decimal("59.5")``,
     ``0.1`` gives ``Decimal("0.1")``), not its binary expansion.
     """
-    return decimal_value(value, field.name)
+    result = to_decimal(value)  # type: ignore[arg-type]
+    if isinstance(result, Invalid):
+        raise ValidationError(result.reason, field=name)
+    return result
 
 
-def decimal_value(value: object, name: str) -> Decimal:
-    """:func:`to_decimal` for a value that is not an attrs field."""
+def to_decimal(value: Decimal | int | float | str) -> Decimal:
+    """The converter of Decimal fields (see :func:`decimal_value`)."""
     if isinstance(value, bool):
-        raise ValidationError(f"expected a number, got {value!r}", field=name)
+        return _invalid(f"expected a number, got {value!r}")
     try:
         if isinstance(value, Decimal):
             result = value
@@ -48,86 +72,64 @@ def decimal_value(value: object, name: str) -> Decimal:
             result = Decimal(value)
         elif isinstance(value, float):
             if not math.isfinite(value):
-                raise ValidationError(f"expected a finite number, got {value!r}", field=name)
+                return _invalid(f"expected a finite number, got {value!r}")
             result = Decimal(repr(value))
         elif isinstance(value, str):
             result = Decimal(value.strip())
         else:
-            raise ValidationError(
-                f"expected a number (Decimal, int, float or str), got {type(value).__name__}",
-                field=name,
+            return _invalid(
+                f"expected a number (Decimal, int, float or str), got {type(value).__name__}"
             )
     except InvalidOperation:
-        raise ValidationError(f"not a number: {value!r}", field=name) from None
+        return _invalid(f"not a number: {value!r}")
     if not result.is_finite():
-        raise ValidationError(f"expected a finite number, got {value!r}", field=name)
+        return _invalid(f"expected a finite number, got {value!r}")
     digits, exponent = len(result.as_tuple().digits), result.as_tuple().exponent
     assert isinstance(exponent, int)  # finite, checked above
     if digits > DECIMAL_DIGITS or not (
         DECIMAL_MIN_EXPONENT <= exponent <= DECIMAL_MAX_EXPONENT - digits + 1
     ):
-        raise ValidationError(
-            f"{value!r} does not fit {DECIMAL_DIGITS} significant digits; "
-            "round it before storing it",
-            field=name,
+        return _invalid(
+            f"{value!r} does not fit {DECIMAL_DIGITS} significant digits; round it first"
         )
     if result == 0:
         result = result.copy_abs()  # -0 is 0
     return result
 
 
-def to_optional_decimal(value: object, field: attrs.Attribute[Any]) -> Decimal | None:
-    return None if value is None else to_decimal(value, field)
+def to_optional_decimal(value: Decimal | int | float | str | None) -> Decimal | None:
+    return None if value is None else to_decimal(value)
 
 
-def to_int(value: object, field: attrs.Attribute[Any]) -> int:
+def to_int(value: int) -> int:
     """An int, refusing bools and floats (which would lose or invent precision)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationError(f"expected an int, got {type(value).__name__}", field=field.name)
+        return _invalid(f"expected an int, got {type(value).__name__}")
     return int(value)
 
 
-def to_bool(value: object, field: attrs.Attribute[Any]) -> bool:
+def to_bool(value: bool) -> bool:
     if not isinstance(value, bool):
-        raise ValidationError(f"expected a bool, got {type(value).__name__}", field=field.name)
+        return _invalid(f"expected a bool, got {type(value).__name__}")
     return value
 
 
-def text(*, max_length: int, min_length: int = 1) -> Callable[[object, attrs.Attribute[Any]], str]:
-    """A converter for str fields: a str, of bounded length, without NUL characters
-    (which PostgreSQL text cannot hold)."""
+def to_str(value: str) -> str:
+    if not isinstance(value, str):
+        return _invalid(f"expected a str, got {type(value).__name__}")
+    return value
 
-    def convert(value: object, field: attrs.Attribute[Any]) -> str:
-        if not isinstance(value, str):
-            raise ValidationError(f"expected a str, got {type(value).__name__}", field=field.name)
-        if not min_length <= len(value) <= max_length:
-            raise ValidationError(
-                f"length must be between {min_length} and {max_length}, got {len(value)}",
-                field=field.name,
-            )
-        if "\x00" in value:
-            raise ValidationError("must not contain NUL characters", field=field.name)
+
+def enum_member(enum: type[E], value: object) -> E:
+    """The member of ``enum`` given as itself or as its value."""
+    if isinstance(value, enum):
         return value
-
-    return convert
-
-
-def to_enum(enum: type[E]) -> Callable[[object, attrs.Attribute[Any]], E]:
-    """A converter accepting a member of ``enum`` or one of its values."""
-
-    def convert(value: object, field: attrs.Attribute[Any]) -> E:
-        if isinstance(value, enum):
-            return value
-        if not isinstance(value, bool):
-            member = enum._value2member_map_.get(value)
-            if member is not None:
-                return member  # type: ignore[return-value]
-        allowed = ", ".join(repr(m.value) for m in enum)
-        raise ValidationError(
-            f"unknown {enum.__name__} {value!r}; expected one of {allowed}", field=field.name
-        )
-
-    return convert
+    if not isinstance(value, bool):
+        member = enum._value2member_map_.get(value)
+        if member is not None:
+            return member  # type: ignore[return-value]
+    allowed = ", ".join(repr(m.value) for m in enum)
+    return _invalid(f"unknown {enum.__name__} {value!r}; expected one of {allowed}")
 
 
 def utc_now() -> datetime:
@@ -136,79 +138,120 @@ def utc_now() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-def to_utc(value: object, field: attrs.Attribute[Any]) -> datetime:
+def to_utc(value: datetime) -> datetime:
     """A timezone-aware datetime, moved to UTC and cut to milliseconds (BSON keeps
     no more, so both backends keep the same)."""
-    return utc_value(value, field.name)
-
-
-def utc_value(value: object, name: str) -> datetime:
     if not isinstance(value, datetime):
-        raise ValidationError(f"expected a datetime, got {type(value).__name__}", field=name)
+        return _invalid(f"expected a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationError("a naive datetime is ambiguous; give it a timezone", field=name)
+        return _invalid("a naive datetime is ambiguous; give it a timezone")
     value = value.astimezone(UTC)
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
-def to_optional_utc(value: object, field: attrs.Attribute[Any]) -> datetime | None:
-    return None if value is None else to_utc(value, field)
+def utc_value(value: object, name: str) -> datetime:
+    """:func:`to_utc`, or ValidationError naming ``name``."""
+    result = to_utc(value)  # type: ignore[arg-type]
+    if isinstance(result, Invalid):
+        raise ValidationError(result.reason, field=name)
+    return result
+
+
+def to_optional_utc(value: datetime | None) -> datetime | None:
+    return None if value is None else to_utc(value)
 
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
 _MAX_JSON_DEPTH = 32
 
 
-def _json_copy(value: object, path: str, depth: int) -> Any:
+class _NotJson(Exception):
+    def __init__(self, reason: str, suffix: str) -> None:
+        self.reason = reason
+        self.suffix = suffix
+
+
+def _json_copy(value: object, suffix: str, depth: int) -> Any:
     if depth > _MAX_JSON_DEPTH:
-        raise ValidationError(f"nested deeper than {_MAX_JSON_DEPTH} levels", field=path)
+        raise _NotJson(f"nested deeper than {_MAX_JSON_DEPTH} levels", suffix)
     if isinstance(value, float) and not math.isfinite(value):
-        raise ValidationError(f"JSON has no {value!r}", field=path)
+        raise _NotJson(f"JSON has no {value!r}", suffix)
     if isinstance(value, str) and "\x00" in value:
-        raise ValidationError("must not contain NUL characters", field=path)
+        raise _NotJson("must not contain NUL characters", suffix)
     if isinstance(value, _JSON_SCALARS):
         return value
     if isinstance(value, Mapping):
         copy = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                raise ValidationError(f"JSON keys are str, got {key!r}", field=path)
+                raise _NotJson(f"JSON keys are str, got {key!r}", suffix)
             if key.startswith("$") or "." in key or "\x00" in key:
                 # MongoDB reserves these in field names; refused on both backends alike.
-                raise ValidationError(f"key {key!r} may not start with $ or hold a dot", field=path)
-            copy[key] = _json_copy(item, f"{path}.{key}", depth + 1)
+                raise _NotJson(f"key {key!r} may not start with $ or hold a dot", suffix)
+            copy[key] = _json_copy(item, f"{suffix}.{key}", depth + 1)
         return copy
     if isinstance(value, list | tuple):
-        return [_json_copy(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
-    raise ValidationError(
-        f"{type(value).__name__} is not JSON (use str for exact decimals)", field=path
-    )
+        return [_json_copy(item, f"{suffix}[{i}]", depth + 1) for i, item in enumerate(value)]
+    raise _NotJson(f"{type(value).__name__} is not JSON (use str for exact decimals)", suffix)
 
 
-def to_json_object(value: object, field: attrs.Attribute[Any]) -> dict[str, Any]:
-    """A JSON object, copied so that the caller's later changes do not reach the entity."""
-    if not isinstance(value, Mapping):
-        raise ValidationError(
-            f"expected a JSON object (dict), got {type(value).__name__}", field=field.name
-        )
-    result: dict[str, Any] = _json_copy(value, field.name, 0)
+def json_object(value: object, name: str) -> dict[str, Any]:
+    """A copy of a JSON object, or ValidationError naming the path at fault."""
+    result = to_json_object(value)  # type: ignore[arg-type]
+    if isinstance(result, Invalid):
+        raise ValidationError(result.reason, field=name + result.suffix)
     return result
 
 
-def to_json_object_list(value: object, field: attrs.Attribute[Any]) -> list[dict[str, Any]]:
-    """A JSON array of objects."""
+def to_json_object(value: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON object, copied so that the caller's later changes do not reach the entity."""
+    if not isinstance(value, Mapping):
+        return _invalid(f"expected a JSON object (dict), got {type(value).__name__}")
+    try:
+        result: dict[str, Any] = _json_copy(value, "", 0)
+    except _NotJson as exc:
+        return _invalid(exc.reason, exc.suffix)
+    return result
+
+
+def to_json_object_list(value: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """A JSON array of objects, copied."""
     if not isinstance(value, list | tuple):
-        raise ValidationError(
-            f"expected a list of JSON objects, got {type(value).__name__}", field=field.name
-        )
+        return _invalid(f"expected a list of JSON objects, got {type(value).__name__}")
     result: list[dict[str, Any]] = []
     for i, item in enumerate(value):
         if not isinstance(item, Mapping):
-            raise ValidationError(
-                f"expected a JSON object, got {type(item).__name__}", field=f"{field.name}[{i}]"
-            )
-        result.append(_json_copy(item, f"{field.name}[{i}]", 1))
+            return _invalid(f"expected a JSON object, got {type(item).__name__}", f"[{i}]")
+        try:
+            result.append(_json_copy(item, f"[{i}]", 1))
+        except _NotJson as exc:
+            return _invalid(exc.reason, exc.suffix)
     return result
+
+
+Validator = Callable[[object, "attrs.Attribute[Any]", Any], None]
+
+
+def valid(_instance: object, field: attrs.Attribute[Any], value: Any) -> None:
+    """The validator of every field: report what its converter could not convert."""
+    if isinstance(value, Invalid):
+        raise ValidationError(value.reason, field=field.name + value.suffix)
+
+
+def text(max_length: int, min_length: int = 1) -> Validator:
+    """A str of bounded length, without NUL characters (PostgreSQL text cannot hold them)."""
+
+    def check(instance: object, field: attrs.Attribute[Any], value: Any) -> None:
+        valid(instance, field, value)
+        if not min_length <= len(value) <= max_length:
+            raise ValidationError(
+                f"length must be between {min_length} and {max_length}, got {len(value)}",
+                field=field.name,
+            )
+        if "\x00" in value:
+            raise ValidationError("must not contain NUL characters", field=field.name)
+
+    return check
 
 
 def between(
@@ -216,10 +259,11 @@ def between(
     high: Decimal | int | None = None,
     *,
     low_open: bool = False,
-) -> Callable[[object, attrs.Attribute[Any], Any], None]:
-    """A validator for a closed range (or half-open at the low end)."""
+) -> Validator:
+    """A number in a closed range (or half-open at the low end); None passes."""
 
-    def check(_instance: object, field: attrs.Attribute[Any], value: Any) -> None:
+    def check(instance: object, field: attrs.Attribute[Any], value: Any) -> None:
+        valid(instance, field, value)
         if value is None:
             return
         if low is not None and (value <= low if low_open else value < low):
@@ -231,7 +275,7 @@ def between(
     return check
 
 
-def instance_of(cls: type) -> Callable[[object, attrs.Attribute[Any], Any], None]:
+def instance_of(cls: type) -> Validator:
     def check(_instance: object, field: attrs.Attribute[Any], value: Any) -> None:
         if not isinstance(value, cls):
             raise ValidationError(

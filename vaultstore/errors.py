@@ -55,7 +55,7 @@ class NotFoundError(VaultStoreError, LookupError):
         message: str,
         *,
         entity: str | None = None,
-        id: str | None = None,  # noqa: A002 - the entity's field is called id
+        id: str | None = None,  # the entity's field is called id
         code: str | int | None = None,
     ) -> None:
         super().__init__(message, code=code)

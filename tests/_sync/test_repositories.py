@@ -19,6 +19,7 @@ from vaultstore import (
     CredibilityTier,
     CreditVault,
     LiquidationProtection,
+    NewMarketData,
     NotFoundError,
     TokenAmount,
     ValidationError,
@@ -28,9 +29,13 @@ from vaultstore._sync.contracts import Store
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def make_vault(store: Store, agent_id: str | None = None, **overrides: Any) -> CreditVault:
+def make_vault(
+    store: Store, agent_id: str | None = None, **overrides: Any
+) -> CreditVault:
     if agent_id is None:
-        agent = store.agents.create(name=f"agent-{overrides.pop('tag', 'x')}", credibility_score=500)
+        agent = store.agents.create(
+            name=f"agent-{overrides.pop('tag', 'x')}", credibility_score=500
+        )
         agent_id = agent.id
     fields: dict[str, Any] = {
         "agent_id": agent_id,
@@ -40,7 +45,9 @@ def make_vault(store: Store, agent_id: str | None = None, **overrides: Any) -> C
         "ltv": 50,
         "health_factor": 2.0,
         "max_ltv": 70,
-        "liquidation_protection": LiquidationProtection(enabled=True, threshold=59.5, cooldown=3600),
+        "liquidation_protection": LiquidationProtection(
+            enabled=True, threshold=59.5, cooldown=3600
+        ),
     }
     fields.update(overrides)
     return store.vaults.create(**fields)
@@ -81,8 +88,15 @@ def test_created_vault_round_trips_exactly(store: Store) -> None:
 
 
 def test_agent_tier_is_derived_from_score_by_the_database(store: Store) -> None:
-    for score, tier in [(0, "poor"), (399, "poor"), (400, "fair"), (600, "good"),
-                        (799, "good"), (800, "excellent"), (1000, "excellent")]:
+    for score, tier in [
+        (0, "poor"),
+        (399, "poor"),
+        (400, "fair"),
+        (600, "good"),
+        (799, "good"),
+        (800, "excellent"),
+        (1000, "excellent"),
+    ]:
         agent = store.agents.create(name=f"tier-{score}", credibility_score=score)
         assert agent.credibility_tier == CredibilityTier(tier)
         assert CredibilityTier.for_score(score) == agent.credibility_tier
@@ -110,7 +124,13 @@ def test_high_risk_vaults_are_riskiest_first_and_paginate(store: Store) -> None:
     agent = store.agents.create(name="risky", credibility_score=300)
     ltvs = ["79.99", "80", "85.5", "90", "95", "80"]
     for ltv in ltvs:
-        make_vault(store, agent.id, ltv=ltv, max_ltv=96, liquidation_protection=LiquidationProtection(threshold=70))
+        make_vault(
+            store,
+            agent.id,
+            ltv=ltv,
+            max_ltv=96,
+            liquidation_protection=LiquidationProtection(threshold=70),
+        )
     first = store.vaults.find_high_risk_vaults(80, limit=2)
     assert [str(v.ltv) for v in first] == ["95", "90"]
     assert first.next_cursor is not None
@@ -185,7 +205,9 @@ def test_alerts_open_acknowledge_resolve(store: Store) -> None:
     assert acked.acknowledged_at is not None
     again = store.alerts.acknowledge(alert.id)
     assert again.acknowledged_at == acked.acknowledged_at
-    assert [a.id for a in store.alerts.find_open_by_severity(AlertSeverity.HIGH)] == [alert.id]
+    assert [a.id for a in store.alerts.find_open_by_severity(AlertSeverity.HIGH)] == [
+        alert.id
+    ]
     resolved = store.alerts.resolve(alert.id)
     assert resolved.status is AlertStatus.RESOLVED
     assert resolved.resolved_at is not None
@@ -223,13 +245,21 @@ def test_liquidations_by_vault_and_time_range(store: Store) -> None:
     assert [e.id for e in window] == [events[1].id, events[2].id]
     page = store.liquidations.find_between(T0, T0 + timedelta(days=1), limit=3)
     assert [e.id for e in page] == [e.id for e in events[:3]]
-    rest = store.liquidations.find_between(T0, T0 + timedelta(days=1), limit=3, after=page.next_cursor)
+    rest = store.liquidations.find_between(
+        T0, T0 + timedelta(days=1), limit=3, after=page.next_cursor
+    )
     assert [e.id for e in rest] == [events[3].id]
     with pytest.raises(ConflictError):
         store.liquidations.create(
-            vault_id=vault.id, chain_id=1, collateral_seized=events[0].collateral_seized,
-            debt_repaid=events[0].debt_repaid, ltv=90, health_factor=0.9, liquidator="0xdef",
-            tx_hash="0x0", occurred_at=T0,
+            vault_id=vault.id,
+            chain_id=1,
+            collateral_seized=events[0].collateral_seized,
+            debt_repaid=events[0].debt_repaid,
+            ltv=90,
+            health_factor=0.9,
+            liquidator="0xdef",
+            tx_hash="0x0",
+            occurred_at=T0,
         )
     with pytest.raises(ConflictError):
         store.vaults.delete(vault.id)  # liquidation history is kept
@@ -238,12 +268,19 @@ def test_liquidations_by_vault_and_time_range(store: Store) -> None:
 def test_protection_rule_trigger_respects_cooldown(store: Store) -> None:
     vault = make_vault(store)
     rule = store.protection_rules.create(
-        vault_id=vault.id, name="repay", conditions={"ltv_gte": 85, "chain": "ethereum"},
-        actions=[{"type": "repay", "percent": 25}], cooldown=3600,
+        vault_id=vault.id,
+        name="repay",
+        conditions={"ltv_gte": 85, "chain": "ethereum"},
+        actions=[{"type": "repay", "percent": 25}],
+        cooldown=3600,
     )
     no_cooldown = store.protection_rules.create(
-        vault_id=vault.id, name="notify", conditions={"ltv_gte": 70},
-        actions=[{"type": "notify"}], cooldown=0, priority=10,
+        vault_id=vault.id,
+        name="notify",
+        conditions={"ltv_gte": 70},
+        actions=[{"type": "notify"}],
+        cooldown=0,
+        priority=10,
     )
     fired = store.protection_rules.mark_triggered(rule.id)
     assert fired is not None
@@ -257,22 +294,33 @@ def test_protection_rule_trigger_respects_cooldown(store: Store) -> None:
     enabled = store.protection_rules.find_enabled_for_vault(vault.id)
     assert [r.id for r in enabled] == [no_cooldown.id, rule.id]  # highest priority first
     store.protection_rules.update(rule.id, enabled=False)
-    assert [r.id for r in store.protection_rules.find_enabled_for_vault(vault.id)] == [no_cooldown.id]
+    assert [r.id for r in store.protection_rules.find_enabled_for_vault(vault.id)] == [
+        no_cooldown.id
+    ]
     matching = store.protection_rules.find_by_conditions({"chain": "ethereum"})
     assert [r.id for r in matching] == [rule.id]
-    assert (store.protection_rules.find_by_id(rule.id)).conditions == {"ltv_gte": 85, "chain": "ethereum"}  # type: ignore[union-attr]
+    stored = store.protection_rules.find_by_id(rule.id)
+    assert stored is not None
+    assert stored.conditions == {"ltv_gte": 85, "chain": "ethereum"}
 
 
 def test_market_data_latest_history_and_bulk_insert(store: Store) -> None:
     count = store.market_data.bulk_insert(
         [
-            {"token": "ETH", "chain_id": ChainId.ETHEREUM, "price_usd": f"{2000 + i}.5",
-             "source": "feed", "recorded_at": T0 + timedelta(minutes=i)}
+            {
+                "token": "ETH",
+                "chain_id": ChainId.ETHEREUM,
+                "price_usd": f"{2000 + i}.5",
+                "source": "feed",
+                "recorded_at": T0 + timedelta(minutes=i),
+            }
             for i in range(10)
         ]
     )
     assert count == 10
-    store.market_data.create(token="ETH", chain_id=ChainId.BASE, price_usd=1, recorded_at=T0 + timedelta(days=1))
+    store.market_data.create(
+        token="ETH", chain_id=ChainId.BASE, price_usd=1, recorded_at=T0 + timedelta(days=1)
+    )
     latest = store.market_data.latest_price("ETH", ChainId.ETHEREUM)
     assert latest is not None
     assert latest.price_usd == Decimal("2009.5")
@@ -282,7 +330,11 @@ def test_market_data_latest_history_and_bulk_insert(store: Store) -> None:
     )
     assert [str(r.price_usd) for r in history] == ["2002.5", "2003.5", "2004.5"]
     more = store.market_data.history(
-        "ETH", 1, since=T0 + timedelta(minutes=2), until=T0 + timedelta(minutes=6), limit=3,
+        "ETH",
+        1,
+        since=T0 + timedelta(minutes=2),
+        until=T0 + timedelta(minutes=6),
+        limit=3,
         after=history.next_cursor,
     )
     assert [str(r.price_usd) for r in more] == ["2005.5"]
@@ -290,12 +342,13 @@ def test_market_data_latest_history_and_bulk_insert(store: Store) -> None:
 
 
 def test_bulk_insert_is_all_or_nothing(store: Store) -> None:
-    good = {"token": "ETH", "chain_id": 1, "price_usd": 1, "recorded_at": T0}
+    good: NewMarketData = {"token": "ETH", "chain_id": 1, "price_usd": 1, "recorded_at": T0}
+    bad: NewMarketData = {**good, "price_usd": -1}
     with pytest.raises(ValidationError) as info:
-        store.market_data.bulk_insert([good, {**good, "price_usd": -1}])
+        store.market_data.bulk_insert([good, bad])
     assert info.value.field == "records[1].price_usd"
     with pytest.raises(ConflictError):
-        store.market_data.bulk_insert([good, dict(good)])  # same token, chain, source, time
+        store.market_data.bulk_insert([good, good])  # same token, chain, source, time
     assert len(store.market_data.list()) == 0
 
 

@@ -78,14 +78,18 @@ class PostgresConverter(EntityConverter):
 
 def entity_rows(converter: EntityConverter, cls: type[T]) -> RowFactory[T]:
     """A psycopg row factory building ``cls`` from whole rows, by column name."""
+    loaders: dict[tuple[bytes, ...], RowMaker[T]] = {}
 
     def factory(cursor: Any) -> RowMaker[T]:
         result = cursor.pgresult
         if result is None or result.nfields == 0:
             return tuple  # type: ignore[return-value]  # a command without rows
-        names = tuple(result.fname(i).decode() for i in range(result.nfields))
+        names = tuple(map(result.fname, range(result.nfields)))
+        loader = loaders.get(names)
+        if loader is not None:
+            return loader
         try:
-            return converter.row_loader(cls, names)
+            loader = converter.row_loader(cls, [name.decode() for name in names])
         except MissingColumnsError as exc:
             # psycopg also calls the factory for the previous statement's result
             # when a cursor changes hands; only a row actually built must fail.
@@ -95,6 +99,8 @@ def entity_rows(converter: EntityConverter, cls: type[T]) -> RowFactory[T]:
                 raise error
 
             return fail
+        loaders[names] = loader
+        return loader
 
     return factory
 
@@ -156,19 +162,12 @@ class PgDatabase:
         self.converter = converter
         self.connection = connection
 
-    @contextmanager
     def cursor(
         self, rows: RowFactory[Any], entity: type | None = None, *, deleting: bool = False
-    ) -> Iterator[Cursor[Any]]:
-        """The connection's cursor set to build ``rows``; driver errors are translated."""
-        try:
-            if self.connection is not None:
-                yield self.connection.entity_cursor(rows)
-            else:
-                with self.pool.connection() as conn:
-                    yield conn.entity_cursor(rows)
-        except _DRIVER_ERRORS as exc:
-            raise translate(exc, settings=self.settings, entity=entity, deleting=deleting) from exc
+    ) -> _AsyncCheckout:
+        """The cursor of a connection (from the pool, or this transaction's), set to
+        build ``rows``; driver errors raised in the block are translated."""
+        return _AsyncCheckout(self, rows, entity, deleting)
 
     @contextmanager
     def transaction(self) -> Iterator[PgDatabase]:
@@ -185,6 +184,41 @@ class PgDatabase:
                     )
         except _DRIVER_ERRORS as exc:
             raise translate(exc, settings=self.settings) from exc
+
+
+class _AsyncCheckout:
+    """``async with db.cursor(rows) as cur``: a class rather than a generator-based
+    context manager, because it runs on every call (see benchmarks/bench.py)."""
+
+    __slots__ = ("_conn", "_db", "_deleting", "_entity", "_rows")
+
+    def __init__(
+        self, db: PgDatabase, rows: RowFactory[Any], entity: type | None, deleting: bool
+    ) -> None:
+        self._db = db
+        self._rows = rows
+        self._entity = entity
+        self._deleting = deleting
+        self._conn: PgConnection | None = None
+
+    def __enter__(self) -> Cursor[Any]:
+        conn = self._db.connection
+        if conn is None:
+            try:
+                conn = self._conn = self._db.pool.getconn()
+            except _DRIVER_ERRORS as exc:
+                raise translate(exc, settings=self._db.settings) from exc
+        return conn.entity_cursor(self._rows)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        if self._conn is not None:
+            self._db.pool.putconn(self._conn)
+        if isinstance(exc, _DRIVER_ERRORS):
+            raise translate(
+                exc, settings=self._db.settings, entity=self._entity, deleting=self._deleting
+            ) from exc
 
 
 class _AsyncPgRepository(Generic[T]):
@@ -214,9 +248,7 @@ class _AsyncPgRepository(Generic[T]):
         with self._db.cursor(self._rows, self.entity) as cur:
             return [row for row in query(cur, **params)]
 
-    def _page(
-        self, query: Any, limit: int, key: Any = id_key, **params: Any
-    ) -> Page[T]:
+    def _page(self, query: Any, limit: int, key: Any = id_key, **params: Any) -> Page[T]:
         limit = check_limit(limit)
         return make_page(self._many(query, limit=limit + 1, **params), limit, key)
 
@@ -311,7 +343,9 @@ def _enum_value(enum: Any, value: object, name: str) -> Any:
         member = value
     if member is None:
         allowed = ", ".join(repr(m.value) for m in enum)
-        raise ValidationError(f"unknown {enum.__name__} {value!r}; expected one of {allowed}", field=name)
+        raise ValidationError(
+            f"unknown {enum.__name__} {value!r}; expected one of {allowed}", field=name
+        )
     return member.value
 
 
@@ -336,7 +370,9 @@ class PgVaultRepository(_AsyncPgRepository[CreditVault]):
     ) -> Page[CreditVault]:
         """An agent's vaults in creation order (``find_by_agent_id``)."""
         return self._page(
-            self._q.find_by_agent_id, limit, agent_id=check_id(agent_id, "agent_id"),
+            self._q.find_by_agent_id,
+            limit,
+            agent_id=check_id(agent_id, "agent_id"),
             after=after_id(after),
         )
 
@@ -345,8 +381,10 @@ class PgVaultRepository(_AsyncPgRepository[CreditVault]):
     ) -> Page[CreditVault]:
         """The vaults on one chain in creation order (``find_by_chain_id``)."""
         return self._page(
-            self._q.find_by_chain_id, limit,
-            chain_id=_enum_value(ChainId, chain_id, "chain_id"), after=after_id(after),
+            self._q.find_by_chain_id,
+            limit,
+            chain_id=_enum_value(ChainId, chain_id, "chain_id"),
+            after=after_id(after),
         )
 
     def find_high_risk_vaults(
@@ -361,8 +399,12 @@ class PgVaultRepository(_AsyncPgRepository[CreditVault]):
             if not isinstance(after_ltv, Decimal) or not isinstance(last_id, str):
                 raise ValidationError("not a cursor from this listing", field="after")
         return self._page(
-            self._q.find_high_risk, limit, _ltv_key,
-            threshold=value, after_ltv=after_ltv, after_id=last_id,
+            self._q.find_high_risk,
+            limit,
+            _ltv_key,
+            threshold=value,
+            after_ltv=after_ltv,
+            after_id=last_id,
         )
 
     def update(self, id: str, **changes: Unpack[VaultChanges]) -> CreditVault:
@@ -407,7 +449,9 @@ class PgAlertRepository(_AsyncPgRepository[RiskAlert]):
     ) -> Page[RiskAlert]:
         """Every alert of a vault, in creation order (``find_by_vault``)."""
         return self._page(
-            self._q.find_by_vault, limit, vault_id=check_id(vault_id, "vault_id"),
+            self._q.find_by_vault,
+            limit,
+            vault_id=check_id(vault_id, "vault_id"),
             after=after_id(after),
         )
 
@@ -416,7 +460,9 @@ class PgAlertRepository(_AsyncPgRepository[RiskAlert]):
     ) -> Page[RiskAlert]:
         """A vault's unresolved alerts (``find_open_by_vault``)."""
         return self._page(
-            self._q.find_open_by_vault, limit, vault_id=check_id(vault_id, "vault_id"),
+            self._q.find_open_by_vault,
+            limit,
+            vault_id=check_id(vault_id, "vault_id"),
             after=after_id(after),
         )
 
@@ -425,8 +471,10 @@ class PgAlertRepository(_AsyncPgRepository[RiskAlert]):
     ) -> Page[RiskAlert]:
         """Unresolved alerts of one severity (``find_open_by_severity``)."""
         return self._page(
-            self._q.find_open_by_severity, limit,
-            severity=_enum_value(AlertSeverity, severity, "severity"), after=after_id(after),
+            self._q.find_open_by_severity,
+            limit,
+            severity=_enum_value(AlertSeverity, severity, "severity"),
+            after=after_id(after),
         )
 
     def acknowledge(self, id: str) -> RiskAlert:
@@ -485,8 +533,13 @@ class PgLiquidationRepository(_AsyncPgRepository[LiquidationEvent]):
         """A vault's liquidations in [since, until), oldest first (``find_by_vault``)."""
         after_at, last_id, end = _time_range(since, until, after)
         return self._page(
-            self._q.find_by_vault, limit, _occurred_key,
-            vault_id=check_id(vault_id, "vault_id"), after_at=after_at, after_id=last_id, until=end,
+            self._q.find_by_vault,
+            limit,
+            _occurred_key,
+            vault_id=check_id(vault_id, "vault_id"),
+            after_at=after_at,
+            after_id=last_id,
+            until=end,
         )
 
     def find_between(
@@ -495,13 +548,15 @@ class PgLiquidationRepository(_AsyncPgRepository[LiquidationEvent]):
         """Every liquidation in [since, until), oldest first (``find_between``)."""
         after_at, last_id, end = _time_range(since, until, after)
         return self._page(
-            self._q.find_between, limit, _occurred_key,
-            after_at=after_at, after_id=last_id, until=end,
+            self._q.find_between,
+            limit,
+            _occurred_key,
+            after_at=after_at,
+            after_id=last_id,
+            until=end,
         )
 
-    def update(
-        self, id: str, **changes: Unpack[LiquidationChanges]
-    ) -> LiquidationEvent:
+    def update(self, id: str, **changes: Unpack[LiquidationChanges]) -> LiquidationEvent:
         """Correct a recorded liquidation (``lock_by_id``, ``update``)."""
         return self._update(id, changes)
 
@@ -528,9 +583,7 @@ class PgProtectionRuleRepository(_AsyncPgRepository[ProtectionRule]):
         self, conditions: dict[str, Any], *, limit: int = 100, after: str | None = None
     ) -> Page[ProtectionRule]:
         """Rules whose conditions contain ``conditions`` (``find_by_conditions``)."""
-        if not isinstance(conditions, Mapping):
-            raise ValidationError("expected a JSON object (dict)", field="conditions")
-        document = _values._json_copy(conditions, "conditions", 0)
+        document = _values.json_object(conditions, "conditions")
         return self._page(
             self._q.find_by_conditions, limit, conditions=Jsonb(document), after=after_id(after)
         )
@@ -543,9 +596,7 @@ class PgProtectionRuleRepository(_AsyncPgRepository[ProtectionRule]):
             raise self._not_found(id)
         return rule
 
-    def update(
-        self, id: str, **changes: Unpack[ProtectionRuleChanges]
-    ) -> ProtectionRule:
+    def update(self, id: str, **changes: Unpack[ProtectionRuleChanges]) -> ProtectionRule:
         """Change a rule (``lock_by_id``, ``update``)."""
         return self._update(id, changes)
 
@@ -591,7 +642,8 @@ class PgMarketDataRepository(_AsyncPgRepository[MarketData]):
     def latest_price(self, token: str, chain_id: ChainId | int) -> MarketData | None:
         """The most recent price of a token on a chain, or None (``latest_price``)."""
         return self._one(
-            self._q.latest_price, token=check_id(token, "token"),
+            self._q.latest_price,
+            token=check_id(token, "token"),
             chain_id=_enum_value(ChainId, chain_id, "chain_id"),
         )
 
@@ -608,9 +660,14 @@ class PgMarketDataRepository(_AsyncPgRepository[MarketData]):
         """A token's prices on a chain in [since, until), oldest first (``history``)."""
         after_at, last_id, end = _time_range(since, until, after)
         return self._page(
-            self._q.history, limit, _recorded_key,
-            token=check_id(token, "token"), chain_id=_enum_value(ChainId, chain_id, "chain_id"),
-            after_at=after_at, after_id=last_id, until=end,
+            self._q.history,
+            limit,
+            _recorded_key,
+            token=check_id(token, "token"),
+            chain_id=_enum_value(ChainId, chain_id, "chain_id"),
+            after_at=after_at,
+            after_id=last_id,
+            until=end,
         )
 
     def update(self, id: str, **changes: Unpack[MarketDataChanges]) -> MarketData:

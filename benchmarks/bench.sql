@@ -1,0 +1,24 @@
+-- Statements of the benchmark only: bulk loading with COPY.
+
+-- name: copy_agents#
+-- COPY target for the generated agents.
+COPY agents (id, name, credibility_score, created_at, updated_at) FROM STDIN;
+
+-- name: copy_vaults#
+-- COPY target for the generated vaults.
+COPY credit_vaults (
+    id, agent_id, chain_id,
+    collateral_token, collateral_amount, collateral_value_usd,
+    debt_token, debt_amount, debt_value_usd,
+    ltv, health_factor, max_ltv,
+    liquidation_protection_enabled, liquidation_protection_threshold,
+    liquidation_protection_cooldown, status, created_at, updated_at
+) FROM STDIN;
+
+-- name: analyze#
+-- Fresh planner statistics after the load.
+ANALYZE;
+
+-- name: truncate#
+-- Start from empty tables.
+TRUNCATE agents, credit_vaults, risk_alerts, liquidation_events, protection_rules, market_data;
