@@ -61,7 +61,7 @@ def decimal_value(value: object, name: str) -> Decimal:
     return result
 
 
-def to_decimal(value: Decimal | int | float | str) -> Decimal:
+def to_decimal(value: Decimal | int | float | str) -> Decimal:  # noqa: PLR0911
     """The converter of Decimal fields (see :func:`decimal_value`)."""
     if isinstance(value, bool):
         return _invalid(f"expected a number, got {value!r}")
@@ -165,7 +165,7 @@ _JSON_SCALARS = (str, int, float, bool, type(None))
 _MAX_JSON_DEPTH = 32
 
 
-class _NotJson(Exception):
+class _NotJsonError(Exception):
     def __init__(self, reason: str, suffix: str) -> None:
         self.reason = reason
         self.suffix = suffix
@@ -173,26 +173,26 @@ class _NotJson(Exception):
 
 def _json_copy(value: object, suffix: str, depth: int) -> Any:
     if depth > _MAX_JSON_DEPTH:
-        raise _NotJson(f"nested deeper than {_MAX_JSON_DEPTH} levels", suffix)
+        raise _NotJsonError(f"nested deeper than {_MAX_JSON_DEPTH} levels", suffix)
     if isinstance(value, float) and not math.isfinite(value):
-        raise _NotJson(f"JSON has no {value!r}", suffix)
+        raise _NotJsonError(f"JSON has no {value!r}", suffix)
     if isinstance(value, str) and "\x00" in value:
-        raise _NotJson("must not contain NUL characters", suffix)
+        raise _NotJsonError("must not contain NUL characters", suffix)
     if isinstance(value, _JSON_SCALARS):
         return value
     if isinstance(value, Mapping):
         copy = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                raise _NotJson(f"JSON keys are str, got {key!r}", suffix)
+                raise _NotJsonError(f"JSON keys are str, got {key!r}", suffix)
             if key.startswith("$") or "." in key or "\x00" in key:
                 # MongoDB reserves these in field names; refused on both backends alike.
-                raise _NotJson(f"key {key!r} may not start with $ or hold a dot", suffix)
+                raise _NotJsonError(f"key {key!r} may not start with $ or hold a dot", suffix)
             copy[key] = _json_copy(item, f"{suffix}.{key}", depth + 1)
         return copy
     if isinstance(value, list | tuple):
         return [_json_copy(item, f"{suffix}[{i}]", depth + 1) for i, item in enumerate(value)]
-    raise _NotJson(f"{type(value).__name__} is not JSON (use str for exact decimals)", suffix)
+    raise _NotJsonError(f"{type(value).__name__} is not JSON (use str for exact decimals)", suffix)
 
 
 def json_object(value: object, name: str) -> dict[str, Any]:
@@ -209,7 +209,7 @@ def to_json_object(value: Mapping[str, Any]) -> dict[str, Any]:
         return _invalid(f"expected a JSON object (dict), got {type(value).__name__}")
     try:
         result: dict[str, Any] = _json_copy(value, "", 0)
-    except _NotJson as exc:
+    except _NotJsonError as exc:
         return _invalid(exc.reason, exc.suffix)
     return result
 
@@ -224,7 +224,7 @@ def to_json_object_list(value: Sequence[Mapping[str, Any]]) -> list[dict[str, An
             return _invalid(f"expected a JSON object, got {type(item).__name__}", f"[{i}]")
         try:
             result.append(_json_copy(item, f"[{i}]", 1))
-        except _NotJson as exc:
+        except _NotJsonError as exc:
             return _invalid(exc.reason, exc.suffix)
     return result
 
