@@ -144,7 +144,9 @@ class EntityConverter(cattrs.Converter):
                     value = converter(given)
                 elif isinstance(field.type, type) and attrs.has(field.type):
                     value = self.structure(given, field.type)
-            except ValidationError:
+            except ValidationError as exc:
+                if exc.field is None:
+                    raise ValidationError(exc.message, field=name) from exc
                 raise
             except Exception as exc:
                 raise _validation_error(exc, cls, name) from exc
@@ -265,7 +267,7 @@ def _validation_error(exc: BaseException, cls: type, path: str = "") -> Validati
     if isinstance(exc, ForbiddenExtraKeysError):
         names = ", ".join(sorted(exc.extra_fields))
         return ValidationError(
-            f"{cls.__name__} has no field(s) {names}",
+            f"{exc.cl.__name__} has no field(s) {names}",
             field=_join(path, sorted(exc.extra_fields)[0]),
         )
     if isinstance(exc, ClassValidationError):

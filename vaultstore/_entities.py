@@ -6,8 +6,6 @@ an int, float or str given for one becomes the Decimal it is written as.
 Timestamps are timezone-aware UTC datetimes at millisecond precision.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -55,7 +53,7 @@ class CredibilityTier(StrEnum):
     EXCELLENT = "excellent"  # 800-1000
 
     @classmethod
-    def for_score(cls, score: int) -> CredibilityTier:
+    def for_score(cls, score: int) -> "CredibilityTier":
         """The tier of ``score``; the database computes the same (migration 0001)."""
         if score >= 800:
             return cls.EXCELLENT

@@ -11,11 +11,13 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from ._entities import Page
+from ._values import text_problem
 from .errors import ValidationError
 
 T = TypeVar("T")
 MAX_LIMIT = 10_000
 DEFAULT_LIMIT = 100
+_MAX_CURSOR = 1024  # a cursor holds a few key values; anything longer is not ours
 
 
 def check_limit(limit: object) -> int:
@@ -27,8 +29,8 @@ def check_limit(limit: object) -> int:
 def check_id(value: object, name: str = "id") -> str:
     if not isinstance(value, str):
         raise ValidationError(f"expected a str, got {type(value).__name__}", field=name)
-    if "\x00" in value:
-        raise ValidationError("must not contain NUL characters", field=name)
+    if problem := text_problem(value):
+        raise ValidationError(problem, field=name)
     return value
 
 
@@ -58,10 +60,15 @@ def decode_cursor(cursor: object, size: int) -> list[Any]:
     """The key values in a cursor made by :func:`encode_cursor`."""
     if not isinstance(cursor, str):
         raise ValidationError(f"expected a str cursor, got {type(cursor).__name__}", field="after")
+    if len(cursor) > _MAX_CURSOR:
+        raise ValidationError("not a cursor from this listing", field="after")
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        values = [_decode_value(v) for v in json.loads(raw)]
-    except (ValueError, TypeError, ArithmeticError):
+        decoded = json.loads(raw)
+        if not isinstance(decoded, list):
+            raise TypeError
+        values = [_decode_value(v) for v in decoded]
+    except (ValueError, TypeError, ArithmeticError, RecursionError):
         raise ValidationError("not a cursor from this listing", field="after") from None
     if len(values) != size:
         raise ValidationError("not a cursor from this listing", field="after")

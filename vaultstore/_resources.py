@@ -3,6 +3,7 @@ wheel carries them), or at the top of a source checkout, where DBAs edit them.""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -34,8 +35,15 @@ def migrations_dir() -> Path:
 def load_queries(adapter: type, folder: Path | None = None) -> SimpleNamespace:
     """Every query file loaded by aiosql, one namespace per file: the statements of
     ``queries/vaults.sql`` are ``.vaults.find_by_id`` and so on. (aiosql itself
-    would merge the files of a folder into one namespace, where names collide.)"""
-    folder = folder or queries_dir()
+    would merge the files of a folder into one namespace, where names collide.)
+
+    Parsed once per adapter and folder: the result holds no state, and parsing
+    is most of the time :func:`vaultstore.connect` takes."""
+    return _load_queries(adapter, (folder or queries_dir()).resolve())
+
+
+@functools.cache
+def _load_queries(adapter: type, folder: Path) -> SimpleNamespace:
     return SimpleNamespace(
         **{path.stem: aiosql.from_path(path, adapter) for path in sorted(folder.glob("*.sql"))}
     )

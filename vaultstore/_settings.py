@@ -3,6 +3,7 @@ the environment or a URL. The password is kept out of every repr and message."""
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -40,16 +41,49 @@ class PoolOptions:
     None never prepares (needed behind PgBouncer in transaction mode)."""
 
     def __attrs_post_init__(self) -> None:
-        if self.min_size < 0 or self.max_size < 1 or self.min_size > self.max_size:
-            raise ValidationError(
-                f"need 0 <= min_size <= max_size and max_size >= 1, "
-                f"got {self.min_size} and {self.max_size}",
-                field="pool_size",
-            )
-        if self.connect_timeout <= 0 or self.idle_timeout <= 0:
-            raise ValidationError("timeouts must be positive", field="connect_timeout")
-        if self.prepare_threshold is not None and self.prepare_threshold < 0:
-            raise ValidationError("must be >= 0 or None", field="prepare_threshold")
+        check_pool_options(self)
+
+
+# (option, environment variable) for error messages naming what the user set
+_POOL_NAMES = {
+    "min_size": "DATABASE_POOL_MIN_SIZE",
+    "max_size": "DATABASE_POOL_SIZE",
+    "connect_timeout": "DATABASE_CONNECT_TIMEOUT",
+    "idle_timeout": "DATABASE_IDLE_TIMEOUT",
+    "prepare_threshold": "POSTGRES_PREPARE_THRESHOLD",
+}
+
+
+def check_pool_options(pool: PoolOptions, names: Mapping[str, str] | None = None) -> None:
+    """Raise ValidationError naming the first bad option (or the variable that set it)."""
+    names = names or {}
+
+    def fail(option: str, message: str) -> ValidationError:
+        return ValidationError(message, field=names.get(option, option))
+
+    for option in ("min_size", "max_size"):
+        value = getattr(pool, option)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise fail(option, f"expected an int, got {value!r}")
+    if pool.max_size < 1:
+        raise fail("max_size", f"must be >= 1, got {pool.max_size}")
+    if not 0 <= pool.min_size <= pool.max_size:
+        raise fail(
+            "min_size", f"must be between 0 and max_size ({pool.max_size}), got {pool.min_size}"
+        )
+    for option in ("connect_timeout", "idle_timeout"):
+        value = getattr(pool, option)
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not (math.isfinite(value) and value > 0)
+        ):
+            raise fail(option, f"expected a positive number of seconds, got {value!r}")
+    threshold = pool.prepare_threshold
+    if threshold is not None and (
+        isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0
+    ):
+        raise fail("prepare_threshold", f"expected an int >= 0 or None, got {threshold!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -131,6 +165,15 @@ def _env_int(env: Mapping[str, str], name: str) -> int | None:
         raise ValidationError(f"expected an integer, got {raw!r}", field=name) from None
 
 
+def _env_port(env: Mapping[str, str], name: str, default: int) -> int:
+    port = _env_int(env, name)
+    if port is None:
+        return default
+    if not 1 <= port <= 65535:
+        raise ValidationError(f"expected a port from 1 to 65535, got {port}", field=name)
+    return port
+
+
 def _env_float(env: Mapping[str, str], name: str) -> float | None:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
@@ -158,10 +201,19 @@ def pool_from_env(env: Mapping[str, str], **overrides: Any) -> PoolOptions:
         values["prepare_threshold"] = None
     elif threshold:
         values["prepare_threshold"] = _env_int(env, "POSTGRES_PREPARE_THRESHOLD")
-    values.update({k: v for k, v in overrides.items() if v is not _UNSET})
-    if values.get("max_size") is not None and "min_size" not in values:
+    from_env = set(values)
+    given = {k: v for k, v in overrides.items() if v is not _UNSET}
+    values.update(given)
+    if isinstance(values.get("max_size"), int) and "min_size" not in values:
         values["min_size"] = min(PoolOptions().min_size, values["max_size"])
-    return PoolOptions(**values)
+    try:
+        return PoolOptions(**values)
+    except ValidationError as exc:
+        # Name the variable when the bad value came from the environment.
+        option = next((k for k, v in _POOL_NAMES.items() if exc.field in (v, k)), None)
+        if option in from_env and option not in given:
+            raise ValidationError(exc.message, field=_POOL_NAMES[option]) from None
+        raise
 
 
 class _Unset:
@@ -174,13 +226,17 @@ UNSET: Any = _UNSET
 """Marks a keyword option the caller did not give (None means "none" for some)."""
 
 
-def settings_from_url(url: str, *, pool: PoolOptions | None = None) -> Settings:
-    """Settings from a ``postgresql://`` or ``mongodb://`` URL."""
+def settings_from_url(url: str, *, pool: PoolOptions | None = None, name: str = "url") -> Settings:
+    """Settings from a ``postgresql://`` or ``mongodb://`` URL (``name`` is what
+    errors call it: the argument, or the variable it came from)."""
+    if not isinstance(url, str):
+        raise ValidationError(f"expected a URL string, got {type(url).__name__}", field=name)
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise ValidationError(f"not a valid database URL: {exc}", field="url") from None
+        # The message quotes no part of the URL, which may hold a password.
+        raise ValidationError(f"not a valid database URL: {exc}", field=name) from None
     scheme = parts.scheme.lower()
     backend: Backend
     if scheme in _POSTGRES_SCHEMES:
@@ -190,9 +246,13 @@ def settings_from_url(url: str, *, pool: PoolOptions | None = None) -> Settings:
     else:
         raise ValidationError(
             f"unknown URL scheme {parts.scheme!r}; expected postgresql:// or mongodb://",
-            field="url",
+            field=name,
         )
     options = dict(parse_qsl(parts.query))
+    password = unquote(parts.password) if parts.password else None
+    # libpq also reads a password from the query string: keep it with the other secret.
+    query_password = options.pop("password", None)
+    password = password or query_password or None
     host = unquote(parts.hostname) if parts.hostname else None
     if host and host.startswith("%2f"):
         host = unquote(host)
@@ -203,9 +263,7 @@ def settings_from_url(url: str, *, pool: PoolOptions | None = None) -> Settings:
         database=unquote(parts.path.lstrip("/"))
         or ("postgres" if backend == "postgresql" else "vaultstore"),
         user=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password)
-        if parts.password is not None and parts.password != ""
-        else None,
+        password=password,
         options=options,
         pool=pool or PoolOptions(),
     )
@@ -220,13 +278,27 @@ def settings_from_env(env: Mapping[str, str] | None = None, **pool_overrides: An
     env = os.environ if env is None else env
     pool = pool_from_env(env, **pool_overrides)
     kind = env.get("DATABASE_TYPE", "").strip().lower() or None
+    if kind not in {None, "postgresql", "postgres", "mongodb", "mongo"}:
+        raise ValidationError(
+            f"unknown DATABASE_TYPE {kind!r}; expected postgresql or mongodb",
+            field="DATABASE_TYPE",
+        )
+    backend = {"postgres": "postgresql", "mongo": "mongodb"}.get(kind or "", kind)
     database_url = env.get("DATABASE_URL", "").strip()
-    if kind is None and database_url:
-        return settings_from_url(database_url, pool=pool)
-    kind = kind or "postgresql"
-    if kind in {"postgresql", "postgres"}:
-        if database_url:
-            return settings_from_url(database_url, pool=pool)
+    mongo_uri = env.get("MONGO_URI", "").strip() if backend != "postgresql" else ""
+    for name, url in (("MONGO_URI", mongo_uri), ("DATABASE_URL", database_url)):
+        if not url:
+            continue
+        settings = settings_from_url(url, pool=pool, name=name)
+        if backend is not None and settings.backend != backend:
+            raise ValidationError(
+                f"DATABASE_TYPE is {kind} but {name} is a {settings.backend} URL",
+                field="DATABASE_TYPE",
+            )
+        if settings.backend == "mongodb" and env.get("MONGO_DB"):
+            settings = attrs.evolve(settings, database=env["MONGO_DB"])
+        return settings
+    if backend in {None, "postgresql"}:
         options: dict[str, str] = {}
         ssl = env.get("POSTGRES_SSL", "").strip()
         if ssl:
@@ -236,31 +308,21 @@ def settings_from_env(env: Mapping[str, str] | None = None, **pool_overrides: An
         return Settings(
             backend="postgresql",
             host=env.get("POSTGRES_HOST") or "localhost",
-            port=_env_int(env, "POSTGRES_PORT") or 5432,
+            port=_env_port(env, "POSTGRES_PORT", 5432),
             database=env.get("POSTGRES_DB") or "risk_monitor",
             user=env.get("POSTGRES_USER") or "postgres",
             password=env.get("POSTGRES_PASSWORD") or None,
             options=options,
             pool=pool,
         )
-    if kind in {"mongodb", "mongo"}:
-        uri = env.get("MONGO_URI", "").strip() or database_url
-        if uri:
-            settings = settings_from_url(uri, pool=pool)
-            if env.get("MONGO_DB"):
-                settings = attrs.evolve(settings, database=env["MONGO_DB"])
-            return settings
-        return Settings(
-            backend="mongodb",
-            host=env.get("MONGO_HOST") or "localhost",
-            port=_env_int(env, "MONGO_PORT") or 27017,
-            database=env.get("MONGO_DB") or "risk_monitor",
-            user=env.get("MONGO_USER") or None,
-            password=env.get("MONGO_PASSWORD") or None,
-            pool=pool,
-        )
-    raise ValidationError(
-        f"unknown DATABASE_TYPE {kind!r}; expected postgresql or mongodb", field="DATABASE_TYPE"
+    return Settings(
+        backend="mongodb",
+        host=env.get("MONGO_HOST") or "localhost",
+        port=_env_port(env, "MONGO_PORT", 27017),
+        database=env.get("MONGO_DB") or "risk_monitor",
+        user=env.get("MONGO_USER") or None,
+        password=env.get("MONGO_PASSWORD") or None,
+        pool=pool,
     )
 
 

@@ -132,6 +132,18 @@ def enum_member(enum: type[E], value: object) -> E:
     return _invalid(f"unknown {enum.__name__} {value!r}; expected one of {allowed}")
 
 
+def text_problem(value: str) -> str | None:
+    """Why a str cannot be stored as text on every backend, or None: PostgreSQL text
+    holds no NUL character, and no backend stores a lone surrogate (not UTF-8)."""
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "must be valid Unicode (no lone surrogates)"
+    return None
+
+
 def utc_now() -> datetime:
     """Now, in UTC, cut to the millisecond that both backends keep."""
     now = datetime.now(UTC)
@@ -176,8 +188,8 @@ def _json_copy(value: object, suffix: str, depth: int) -> Any:
         raise _NotJsonError(f"nested deeper than {_MAX_JSON_DEPTH} levels", suffix)
     if isinstance(value, float) and not math.isfinite(value):
         raise _NotJsonError(f"JSON has no {value!r}", suffix)
-    if isinstance(value, str) and "\x00" in value:
-        raise _NotJsonError("must not contain NUL characters", suffix)
+    if isinstance(value, str) and (problem := text_problem(value)):
+        raise _NotJsonError(problem, suffix)
     if isinstance(value, _JSON_SCALARS):
         return value
     if isinstance(value, Mapping):
@@ -185,9 +197,11 @@ def _json_copy(value: object, suffix: str, depth: int) -> Any:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise _NotJsonError(f"JSON keys are str, got {key!r}", suffix)
-            if key.startswith("$") or "." in key or "\x00" in key:
+            if key.startswith("$") or "." in key:
                 # MongoDB reserves these in field names; refused on both backends alike.
                 raise _NotJsonError(f"key {key!r} may not start with $ or hold a dot", suffix)
+            if problem := text_problem(key):
+                raise _NotJsonError(f"key: {problem}", suffix)
             copy[key] = _json_copy(item, f"{suffix}.{key}", depth + 1)
         return copy
     if isinstance(value, list | tuple):
@@ -248,8 +262,8 @@ def text(max_length: int, min_length: int = 1) -> Validator:
                 f"length must be between {min_length} and {max_length}, got {len(value)}",
                 field=field.name,
             )
-        if "\x00" in value:
-            raise ValidationError("must not contain NUL characters", field=field.name)
+        if problem := text_problem(value):
+            raise ValidationError(problem, field=field.name)
 
     return check
 

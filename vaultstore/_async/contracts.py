@@ -46,6 +46,7 @@ from .._entities import (
     RiskAlert,
     VaultChanges,
 )
+from .._settings import Settings
 
 
 class AsyncAgentRepository(Protocol):
@@ -186,7 +187,15 @@ class AsyncStore(AsyncRepositories, Protocol):
     """An open connection pool to one database, with its repositories."""
 
     @property
-    def backend(self) -> str: ...
+    def backend(self) -> str:
+        """``"postgresql"`` or ``"mongodb"``."""
+        ...
+
+    @property
+    def settings(self) -> Settings:
+        """Where the store is connected; its repr and str hide the password."""
+        ...
+
     async def ping(self) -> float:
         """Seconds for one round trip to the server; UnavailableError if there is none."""
         ...

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar, Unpack
 import psycopg
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.conninfo import make_conninfo
+from psycopg.pq import TransactionStatus
 from psycopg.rows import AsyncRowFactory, RowMaker, tuple_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
@@ -56,7 +57,7 @@ from .._paging import after_id, check_id, check_limit, decode_cursor, id_key, ma
 from .._postgres_errors import translate
 from .._resources import load_queries
 from .._settings import Settings
-from ..errors import ConflictError, NotFoundError, UnavailableError, ValidationError
+from ..errors import ConflictError, DatabaseError, NotFoundError, UnavailableError, ValidationError
 from .adapter import AsyncQueryAdapter
 
 logger = logging.getLogger("vaultstore")
@@ -176,13 +177,27 @@ class AsyncPgDatabase:
             if self.connection is not None:
                 async with self.connection.transaction():
                     yield self
+                    _refuse_aborted(self.connection)
             else:
                 async with self.pool.connection() as conn, conn.transaction():
                     yield AsyncPgDatabase(
                         self.pool, self.settings, self.queries, self.converter, conn
                     )
+                    _refuse_aborted(conn)
         except _DRIVER_ERRORS as exc:
             raise translate(exc, settings=self.settings) from exc
+
+
+def _refuse_aborted(conn: AsyncPgConnection) -> None:
+    """Raise if a statement failed inside the block and the caller swallowed the
+    error: PostgreSQL has aborted the transaction and would commit nothing."""
+    if conn.info.transaction_status == TransactionStatus.INERROR:
+        raise DatabaseError(
+            "a statement failed inside this transaction and the error was caught; "
+            "the transaction is aborted and nothing was committed (catch errors "
+            "inside a nested store.transaction() to keep going)",
+            code="25P02",
+        )
 
 
 class _AsyncCheckout:
@@ -622,11 +637,17 @@ class AsyncPgMarketDataRepository(_AsyncPgRepository[MarketData]):
     async def bulk_insert(self, records: Sequence[NewMarketData]) -> int:
         """Store many prices at once, all or none (``insert_many``, pipelined in one
         transaction); every record is validated before any is sent."""
-        if isinstance(records, Mapping | str | bytes):
-            raise ValidationError("expected a list of records", field="records")
+        if isinstance(records, Mapping | str | bytes) or not isinstance(records, Iterable):
+            raise ValidationError(
+                f"expected a list of records, got {type(records).__name__}", field="records"
+            )
         converter = self._db.converter
         params = []
         for i, fields in enumerate(records):
+            if not isinstance(fields, Mapping):
+                raise ValidationError(
+                    f"expected a record (dict), got {type(fields).__name__}", field=f"records[{i}]"
+                )
             try:
                 entity = converter.new(MarketData, self._with_time(fields), self.settable)
             except ValidationError as exc:

@@ -47,6 +47,7 @@ from .._entities import (
     RiskAlert,
     VaultChanges,
 )
+from .._settings import Settings
 
 
 class AgentRepository(Protocol):
@@ -187,7 +188,15 @@ class Store(Repositories, Protocol):
     """An open connection pool to one database, with its repositories."""
 
     @property
-    def backend(self) -> str: ...
+    def backend(self) -> str:
+        """``"postgresql"`` or ``"mongodb"``."""
+        ...
+
+    @property
+    def settings(self) -> Settings:
+        """Where the store is connected; its repr and str hide the password."""
+        ...
+
     def ping(self) -> float:
         """Seconds for one round trip to the server; UnavailableError if there is none."""
         ...

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar, Unpack
 import psycopg
 from psycopg import Connection, Cursor
 from psycopg.conninfo import make_conninfo
+from psycopg.pq import TransactionStatus
 from psycopg.rows import RowFactory, RowMaker, tuple_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
@@ -57,7 +58,7 @@ from .._paging import after_id, check_id, check_limit, decode_cursor, id_key, ma
 from .._postgres_errors import translate
 from .._resources import load_queries
 from .._settings import Settings
-from ..errors import ConflictError, NotFoundError, UnavailableError, ValidationError
+from ..errors import ConflictError, DatabaseError, NotFoundError, UnavailableError, ValidationError
 from .adapter import QueryAdapter
 
 logger = logging.getLogger("vaultstore")
@@ -177,13 +178,27 @@ class PgDatabase:
             if self.connection is not None:
                 with self.connection.transaction():
                     yield self
+                    _refuse_aborted(self.connection)
             else:
                 with self.pool.connection() as conn, conn.transaction():
                     yield PgDatabase(
                         self.pool, self.settings, self.queries, self.converter, conn
                     )
+                    _refuse_aborted(conn)
         except _DRIVER_ERRORS as exc:
             raise translate(exc, settings=self.settings) from exc
+
+
+def _refuse_aborted(conn: PgConnection) -> None:
+    """Raise if a statement failed inside the block and the caller swallowed the
+    error: PostgreSQL has aborted the transaction and would commit nothing."""
+    if conn.info.transaction_status == TransactionStatus.INERROR:
+        raise DatabaseError(
+            "a statement failed inside this transaction and the error was caught; "
+            "the transaction is aborted and nothing was committed (catch errors "
+            "inside a nested store.transaction() to keep going)",
+            code="25P02",
+        )
 
 
 class _AsyncCheckout:
@@ -623,11 +638,17 @@ class PgMarketDataRepository(_AsyncPgRepository[MarketData]):
     def bulk_insert(self, records: Sequence[NewMarketData]) -> int:
         """Store many prices at once, all or none (``insert_many``, pipelined in one
         transaction); every record is validated before any is sent."""
-        if isinstance(records, Mapping | str | bytes):
-            raise ValidationError("expected a list of records", field="records")
+        if isinstance(records, Mapping | str | bytes) or not isinstance(records, Iterable):
+            raise ValidationError(
+                f"expected a list of records, got {type(records).__name__}", field="records"
+            )
         converter = self._db.converter
         params = []
         for i, fields in enumerate(records):
+            if not isinstance(fields, Mapping):
+                raise ValidationError(
+                    f"expected a record (dict), got {type(fields).__name__}", field=f"records[{i}]"
+                )
             try:
                 entity = converter.new(MarketData, self._with_time(fields), self.settable)
             except ValidationError as exc:

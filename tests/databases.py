@@ -1,0 +1,45 @@
+"""Throwaway databases on the test server, for tests that need a database of their
+own: one with no schema at all, where the migrations are what is tested."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg import sql
+
+
+def database_url(server_url: str, name: str) -> str:
+    """``server_url`` naming the database ``name`` instead (TCP or socket URLs alike)."""
+    return urlsplit(server_url)._replace(path="/" + name).geturl()
+
+
+def yoyo_url(url: str) -> str:
+    """``url`` as yoyo's command line wants it: ``postgresql://`` means psycopg2 to yoyo."""
+    return urlsplit(url)._replace(scheme="postgresql+psycopg").geturl()
+
+
+@contextmanager
+def fresh_database(server_url: str) -> Iterator[str]:
+    """Create an empty database with a unique name on ``server_url``'s server, yield
+    its URL, and drop it afterwards (closing what is still connected to it)."""
+    name = f"vaultstore_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield database_url(server_url, name)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def empty_public_schema(url: str) -> str:
+    """Drop everything in the public schema of ``url`` (vaultstore's tables and yoyo's
+    history alike), so that the database is as new; return ``url``."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    return url
