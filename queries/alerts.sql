@@ -59,11 +59,11 @@ WHERE id = :id
 RETURNING *;
 
 -- name: acknowledge(id)<!
--- Mark an unresolved alert as seen, keeping the first acknowledgement time.
--- No row when the alert is resolved or unknown.
+-- Mark an open alert as seen. No row when the alert is already acknowledged,
+-- resolved or unknown (the repository tells which).
 UPDATE risk_alerts
-SET status = 'acknowledged', acknowledged_at = coalesce(acknowledged_at, now())
-WHERE id = :id AND status != 'resolved'
+SET status = 'acknowledged', acknowledged_at = now()
+WHERE id = :id AND status = 'open'
 RETURNING *;
 
 -- name: resolve(id)<!

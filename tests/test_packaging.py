@@ -123,8 +123,14 @@ def test_wheel_carries_every_query_file(wheel_names: set[str]) -> None:
 
 
 def test_wheel_carries_every_migration_and_rollback(wheel_names: set[str]) -> None:
-    expected = {f"vaultstore/migrations/{p.name}" for p in (REPO / "migrations").glob("*.sql")}
-    assert len(expected) == 12
+    folder = REPO / "migrations"
+    expected = {
+        f"vaultstore/migrations/{p.relative_to(folder).as_posix()}"
+        for p in folder.rglob("*")
+        if p.is_file()
+    }
+    assert len([name for name in expected if name.endswith(".sql")]) == 12
+    assert "vaultstore/migrations/mongodb/0001.collections.json" in expected
     assert {n for n in wheel_names if n.startswith("vaultstore/migrations/")} == expected
 
 

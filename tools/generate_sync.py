@@ -33,6 +33,7 @@ REPLACEMENTS = {
     "__aenter__": "__enter__",
     "__aexit__": "__exit__",
     "_async": "_sync",
+    "asynchronous": "synchronous",  # pymongo.asynchronous.* -> pymongo.synchronous.*
 }
 HEADER = "# Generated from {source} by tools/generate_sync.py: do not edit.\n"
 

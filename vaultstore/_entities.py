@@ -96,6 +96,13 @@ class AlertStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+class DocumentOwner(StrEnum):
+    """What a stored document is attached to."""
+
+    VAULT = "vault"
+    AGENT = "agent"
+
+
 # -- converters of enum fields (named functions, so that mypy sees what they take) ----
 
 
@@ -117,6 +124,16 @@ def _alert_severity(value: AlertSeverity | str) -> AlertSeverity:
 
 def _alert_status(value: AlertStatus | str) -> AlertStatus:
     return v.enum_member(AlertStatus, value)
+
+
+def _document_owner(value: DocumentOwner | str) -> DocumentOwner:
+    return v.enum_member(DocumentOwner, value)
+
+
+def _sha256_hex(instance: object, field: "attrs.Attribute[Any]", value: Any) -> None:
+    v.valid(instance, field, value)
+    if len(value) != 64 or value.strip("0123456789abcdef"):
+        raise ValidationError("expected 64 lowercase hex digits (a SHA-256)", field=field.name)
 
 
 # Fields are spelled out as attrs.field(converter=..., validator=...) so that mypy's
@@ -289,6 +306,28 @@ class MarketData:
     recorded_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
     created_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
     updated_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
+
+
+@attrs.frozen(kw_only=True)
+class StoredDocument:
+    """A large document (a risk report, an audit snapshot) attached to a vault or an
+    agent. This is its description; the content is read in chunks with the document
+    repository's ``chunks()`` or ``download()``. ``length`` is in bytes and
+    ``sha256`` is the hex digest of the content, both taken while it was stored."""
+
+    id: str = attrs.field(converter=v.to_str, validator=_ID)
+    owner_type: DocumentOwner = attrs.field(converter=_document_owner, validator=v.valid)
+    owner_id: str = attrs.field(converter=v.to_str, validator=_ID)
+    name: str = attrs.field(converter=v.to_str, validator=v.text(255))
+    content_type: str = attrs.field(
+        default="application/octet-stream", converter=v.to_str, validator=v.text(255)
+    )
+    length: int = attrs.field(converter=v.to_int, validator=v.between(0))
+    sha256: str = attrs.field(converter=v.to_str, validator=_sha256_hex)
+    metadata: dict[str, Any] = attrs.field(
+        factory=dict, converter=v.to_json_object, validator=v.valid
+    )
+    created_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
 
 
 ENTITIES: tuple[type, ...] = (

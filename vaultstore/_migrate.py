@@ -1,5 +1,6 @@
 """Apply and roll back the schema migrations of ``migrations/`` through yoyo's API,
 as ``yoyo apply`` would, so that the library and the DBAs' CLI share one history.
+On MongoDB, the steps of ``migrations/mongodb`` (see vaultstore/_mongo_migrate.py).
 
     vaultstore.apply_migrations("postgresql://user@host/db")
 """
@@ -13,9 +14,10 @@ from typing import Any
 
 from yoyo import get_backend, read_migrations
 
+from . import _mongo_migrate
 from ._resources import migrations_dir
 from ._settings import Settings, resolve_settings
-from .errors import UnavailableError, ValidationError, VaultStoreError
+from .errors import UnavailableError, VaultStoreError
 
 logger = logging.getLogger("vaultstore.migrations")
 
@@ -23,12 +25,7 @@ __all__ = ["applied_migrations", "apply_migrations", "pending_migrations", "roll
 
 
 def _settings(database: str | Settings | None, env: Mapping[str, str] | None) -> Settings:
-    settings = resolve_settings(database, env)
-    if settings.backend != "postgresql":
-        raise ValidationError(
-            f"yoyo migrations are for PostgreSQL, not {settings.backend}", field="database"
-        )
-    return settings
+    return resolve_settings(database, env)
 
 
 def _backend(settings: Settings) -> Any:
@@ -57,6 +54,8 @@ def apply_migrations(
     :func:`vaultstore.connect` is read from the environment.
     """
     settings = _settings(database, env)
+    if settings.backend == "mongodb":
+        return _mongo_migrate.apply(settings, folder)
     backend = _backend(settings)
     try:
         with backend.lock():
@@ -85,6 +84,8 @@ def rollback_migrations(
     """Roll back the ``count`` most recent migrations (all of them by default);
     return their ids, newest first."""
     settings = _settings(database, env)
+    if settings.backend == "mongodb":
+        return _mongo_migrate.rollback(settings, folder, count)
     backend = _backend(settings)
     try:
         with backend.lock():
@@ -111,6 +112,8 @@ def pending_migrations(
 ) -> list[str]:
     """The ids of the migrations not applied yet."""
     settings = _settings(database, env)
+    if settings.backend == "mongodb":
+        return _mongo_migrate.pending(settings, folder)
     backend = _backend(settings)
     try:
         return [m.id for m in backend.to_apply(_migrations(folder))]
@@ -126,6 +129,8 @@ def applied_migrations(
 ) -> list[str]:
     """The ids of the applied migrations, oldest first."""
     settings = _settings(database, env)
+    if settings.backend == "mongodb":
+        return _mongo_migrate.applied(settings, folder)
     backend = _backend(settings)
     try:
         migrations = _migrations(folder)

@@ -100,11 +100,13 @@ class Settings:
     options: Mapping[str, str] = attrs.field(factory=dict)
     """Extra driver options from the URL query string (sslmode, host of a socket ...)."""
     pool: PoolOptions = attrs.field(factory=PoolOptions)
+    srv: bool = False
+    """MongoDB: the host is a DNS seed list (``mongodb+srv://``)."""
 
     def url(self, *, scheme: str | None = None, hide_password: bool = True) -> str:
         """The settings as a URL; the password shows as ``***`` unless asked for.
         A socket folder given as host goes in the query string, as libpq reads it."""
-        scheme = scheme or self.backend
+        scheme = scheme or ("mongodb+srv" if self.srv else self.backend)
         options = dict(self.options)
         auth = ""
         if self.user is not None:
@@ -266,6 +268,7 @@ def settings_from_url(url: str, *, pool: PoolOptions | None = None, name: str = 
         password=password,
         options=options,
         pool=pool or PoolOptions(),
+        srv=scheme == "mongodb+srv",
     )
 
 

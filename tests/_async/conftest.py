@@ -1,4 +1,5 @@
-"""The store fixture for the repository tests, async source of tests/_sync/conftest.py."""
+"""The store fixture for the repository tests, async source of tests/_sync/conftest.py:
+every test using it runs once on PostgreSQL and once on MongoDB."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from vaultstore._async.connect import connect
 from vaultstore._async.contracts import AsyncStore
 
 
-@pytest.fixture
-async def store(clean_db: str) -> AsyncIterator[AsyncStore]:
-    """An open store on an empty, migrated database."""
-    async with await connect(clean_db, pool_size=4) as opened:
+@pytest.fixture(params=["postgresql", "mongodb"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[AsyncStore]:
+    """An open store on an empty, migrated database of each backend."""
+    url = request.getfixturevalue("clean_db" if request.param == "postgresql" else "clean_mongo")
+    async with await connect(url, pool_size=4) as opened:
         yield opened

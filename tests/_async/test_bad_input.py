@@ -18,6 +18,7 @@ from vaultstore import (
     Agent,
     ConflictError,
     CreditVault,
+    DatabaseError,
     LiquidationEvent,
     MarketData,
     NotFoundError,
@@ -946,28 +947,54 @@ async def test_error_caught_inside_a_transaction_still_writes_nothing(store: Asy
     assert len(await store.agents.list()) == 0
 
 
-async def test_failed_savepoint_caught_inside_a_transaction_keeps_the_outer_writes(
-    store: AsyncStore,
-) -> None:
-    async with store.transaction() as tx:
-        kept = await tx.agents.create(**agent_fields(name="kept"))
-        with pytest.raises(ConflictError):
-            async with tx.transaction() as savepoint:
-                await savepoint.agents.create(**agent_fields(name="dropped"))
-                await savepoint.agents.create(**agent_fields(name="kept"))
-        after = await tx.agents.create(**agent_fields(name="after"))
-    assert [a.id for a in await store.agents.list()] == [kept.id, after.id]
-    assert await store.agents.find_by_name("dropped") is None
+async def test_failed_nested_transaction_caught_inside_a_transaction(store: AsyncStore) -> None:
+    """PostgreSQL rolls back to the savepoint and keeps the outer writes. MongoDB has
+    no savepoints: the outer transaction is aborted, the next operation says so,
+    and nothing is written."""
+    if store.backend == "postgresql":
+        async with store.transaction() as tx:
+            kept = await tx.agents.create(**agent_fields(name="kept"))
+            with pytest.raises(ConflictError):
+                async with tx.transaction() as savepoint:
+                    await savepoint.agents.create(**agent_fields(name="dropped"))
+                    await savepoint.agents.create(**agent_fields(name="kept"))
+            after = await tx.agents.create(**agent_fields(name="after"))
+        assert [a.id for a in await store.agents.list()] == [kept.id, after.id]
+        assert await store.agents.find_by_name("dropped") is None
+        return
+    with pytest.raises(DatabaseError) as info:
+        async with store.transaction() as tx:
+            await tx.agents.create(**agent_fields(name="kept"))
+            with pytest.raises(ConflictError):
+                async with tx.transaction() as nested:
+                    await nested.agents.create(**agent_fields(name="dropped"))
+                    await nested.agents.create(**agent_fields(name="kept"))
+            await tx.agents.create(**agent_fields(name="after"))
+    assert info.value.code == "25P02"
+    assert len(await store.agents.list()) == 0
 
 
-async def test_validation_error_in_a_savepoint_keeps_the_outer_writes(store: AsyncStore) -> None:
-    async with store.transaction() as tx:
-        agent = await tx.agents.create(**agent_fields())
-        with pytest.raises(ValidationError):
-            async with tx.transaction() as savepoint:
-                vault = await savepoint.vaults.create(**vault_fields(agent.id))
-                await savepoint.vaults.update(vault.id, max_ltv=101)
-    assert [a.id for a in await store.agents.list()] == [agent.id]
+async def test_validation_error_in_a_nested_transaction(store: AsyncStore) -> None:
+    """A ValidationError raised in a nested block: PostgreSQL keeps the outer
+    writes; on MongoDB the outer transaction refuses to commit."""
+    if store.backend == "postgresql":
+        async with store.transaction() as tx:
+            agent = await tx.agents.create(**agent_fields())
+            with pytest.raises(ValidationError):
+                async with tx.transaction() as savepoint:
+                    vault = await savepoint.vaults.create(**vault_fields(agent.id))
+                    await savepoint.vaults.update(vault.id, max_ltv=101)
+        assert [a.id for a in await store.agents.list()] == [agent.id]
+        assert len(await store.vaults.list()) == 0
+        return
+    with pytest.raises(DatabaseError):
+        async with store.transaction() as tx:
+            agent = await tx.agents.create(**agent_fields())
+            with pytest.raises(ValidationError):
+                async with tx.transaction() as nested:
+                    vault = await nested.vaults.create(**vault_fields(agent.id))
+                    await nested.vaults.update(vault.id, max_ltv=101)
+    assert len(await store.agents.list()) == 0
     assert len(await store.vaults.list()) == 0
 
 

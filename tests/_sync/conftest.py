@@ -1,5 +1,6 @@
 # Generated from tests/_async/conftest.py by tools/generate_sync.py: do not edit.
-"""The store fixture for the repository tests, async source of tests/_sync/conftest.py."""
+"""The store fixture for the repository tests, async source of tests/_sync/conftest.py:
+every test using it runs once on PostgreSQL and once on MongoDB."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from vaultstore._sync.connect import connect
 from vaultstore._sync.contracts import Store
 
 
-@pytest.fixture
-def store(clean_db: str) -> Iterator[Store]:
-    """An open store on an empty, migrated database."""
-    with connect(clean_db, pool_size=4) as opened:
+@pytest.fixture(params=["postgresql", "mongodb"])
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    """An open store on an empty, migrated database of each backend."""
+    url = request.getfixturevalue("clean_db" if request.param == "postgresql" else "clean_mongo")
+    with connect(url, pool_size=4) as opened:
         yield opened

@@ -19,6 +19,7 @@ from vaultstore import (
     Agent,
     ConflictError,
     CreditVault,
+    DatabaseError,
     LiquidationEvent,
     MarketData,
     NotFoundError,
@@ -947,28 +948,54 @@ def test_error_caught_inside_a_transaction_still_writes_nothing(store: Store) ->
     assert len(store.agents.list()) == 0
 
 
-def test_failed_savepoint_caught_inside_a_transaction_keeps_the_outer_writes(
-    store: Store,
-) -> None:
-    with store.transaction() as tx:
-        kept = tx.agents.create(**agent_fields(name="kept"))
-        with pytest.raises(ConflictError):
-            with tx.transaction() as savepoint:
-                savepoint.agents.create(**agent_fields(name="dropped"))
-                savepoint.agents.create(**agent_fields(name="kept"))
-        after = tx.agents.create(**agent_fields(name="after"))
-    assert [a.id for a in store.agents.list()] == [kept.id, after.id]
-    assert store.agents.find_by_name("dropped") is None
+def test_failed_nested_transaction_caught_inside_a_transaction(store: Store) -> None:
+    """PostgreSQL rolls back to the savepoint and keeps the outer writes. MongoDB has
+    no savepoints: the outer transaction is aborted, the next operation says so,
+    and nothing is written."""
+    if store.backend == "postgresql":
+        with store.transaction() as tx:
+            kept = tx.agents.create(**agent_fields(name="kept"))
+            with pytest.raises(ConflictError):
+                with tx.transaction() as savepoint:
+                    savepoint.agents.create(**agent_fields(name="dropped"))
+                    savepoint.agents.create(**agent_fields(name="kept"))
+            after = tx.agents.create(**agent_fields(name="after"))
+        assert [a.id for a in store.agents.list()] == [kept.id, after.id]
+        assert store.agents.find_by_name("dropped") is None
+        return
+    with pytest.raises(DatabaseError) as info:
+        with store.transaction() as tx:
+            tx.agents.create(**agent_fields(name="kept"))
+            with pytest.raises(ConflictError):
+                with tx.transaction() as nested:
+                    nested.agents.create(**agent_fields(name="dropped"))
+                    nested.agents.create(**agent_fields(name="kept"))
+            tx.agents.create(**agent_fields(name="after"))
+    assert info.value.code == "25P02"
+    assert len(store.agents.list()) == 0
 
 
-def test_validation_error_in_a_savepoint_keeps_the_outer_writes(store: Store) -> None:
-    with store.transaction() as tx:
-        agent = tx.agents.create(**agent_fields())
-        with pytest.raises(ValidationError):
-            with tx.transaction() as savepoint:
-                vault = savepoint.vaults.create(**vault_fields(agent.id))
-                savepoint.vaults.update(vault.id, max_ltv=101)
-    assert [a.id for a in store.agents.list()] == [agent.id]
+def test_validation_error_in_a_nested_transaction(store: Store) -> None:
+    """A ValidationError raised in a nested block: PostgreSQL keeps the outer
+    writes; on MongoDB the outer transaction refuses to commit."""
+    if store.backend == "postgresql":
+        with store.transaction() as tx:
+            agent = tx.agents.create(**agent_fields())
+            with pytest.raises(ValidationError):
+                with tx.transaction() as savepoint:
+                    vault = savepoint.vaults.create(**vault_fields(agent.id))
+                    savepoint.vaults.update(vault.id, max_ltv=101)
+        assert [a.id for a in store.agents.list()] == [agent.id]
+        assert len(store.vaults.list()) == 0
+        return
+    with pytest.raises(DatabaseError):
+        with store.transaction() as tx:
+            agent = tx.agents.create(**agent_fields())
+            with pytest.raises(ValidationError):
+                with tx.transaction() as nested:
+                    vault = nested.vaults.create(**vault_fields(agent.id))
+                    nested.vaults.update(vault.id, max_ltv=101)
+    assert len(store.agents.list()) == 0
     assert len(store.vaults.list()) == 0
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from .._settings import UNSET, Settings, resolve_settings
-from ..errors import ValidationError
 from .contracts import AsyncStore
+from .mongo import AsyncMongoStore
 from .postgres import AsyncPostgresStore
 
 
@@ -40,13 +39,9 @@ async def connect(
         idle_timeout=idle_timeout,
         prepare_threshold=prepare_threshold,
     )
-    if settings.backend == "postgresql":
-        return await AsyncPostgresStore.open(settings)
-    raise ValidationError(
-        f"the {settings.backend} backend is not available in this version",
-        field="DATABASE_TYPE",
-    )
+    if settings.backend == "mongodb":
+        return await AsyncMongoStore.open(settings)
+    return await AsyncPostgresStore.open(settings)
 
 
 __all__ = ["connect"]
-_ = Any

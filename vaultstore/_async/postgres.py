@@ -485,14 +485,16 @@ class AsyncPgAlertRepository(_AsyncPgRepository[RiskAlert]):
         )
 
     async def acknowledge(self, id: str) -> RiskAlert:
-        """Mark an alert as seen (``acknowledge``); it stays open. ConflictError if it
-        is resolved; acknowledging twice keeps the first time."""
+        """Mark an open alert as seen (``acknowledge``); it stays open. Acknowledging
+        again changes nothing; ConflictError if it is resolved."""
         alert = await self._one(self._q.acknowledge, id=check_id(id))
         if alert is not None:
             return alert
         current = await self.find_by_id(id)
         if current is None:
             raise self._not_found(id)
+        if current.status is AlertStatus.ACKNOWLEDGED:
+            return current
         raise ConflictError(f"alert {id!r} is resolved and cannot be acknowledged")
 
     async def resolve(self, id: str) -> RiskAlert:

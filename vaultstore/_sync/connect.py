@@ -4,11 +4,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from .._settings import UNSET, Settings, resolve_settings
-from ..errors import ValidationError
 from .contracts import Store
+from .mongo import MongoStore
 from .postgres import PostgresStore
 
 
@@ -41,13 +40,9 @@ def connect(
         idle_timeout=idle_timeout,
         prepare_threshold=prepare_threshold,
     )
-    if settings.backend == "postgresql":
-        return PostgresStore.open(settings)
-    raise ValidationError(
-        f"the {settings.backend} backend is not available in this version",
-        field="DATABASE_TYPE",
-    )
+    if settings.backend == "mongodb":
+        return MongoStore.open(settings)
+    return PostgresStore.open(settings)
 
 
 __all__ = ["connect"]
-_ = Any

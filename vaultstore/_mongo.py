@@ -1,0 +1,275 @@
+"""What the MongoDB backend does without I/O: the converter family member for BSON,
+pymongo errors into vaultstore's, and the schema steps of ``migrations/mongodb``.
+
+Documents mirror the entities: the id is ``_id``, value objects are sub-documents,
+money is Decimal128 (exact; the entities already refuse what does not fit),
+timestamps are BSON dates (milliseconds, as the entities keep them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import linecache
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import attrs
+import cattrs.preconf.bson
+from bson import CodecOptions, Decimal128, json_util
+from cattrs.gen import make_dict_unstructure_fn, override
+from pymongo import errors as mongo_errors
+
+from ._convert import EntityConverter, column_field
+from ._resources import migrations_dir
+from ._settings import Settings
+from .errors import (
+    ConflictError,
+    DatabaseError,
+    NotFoundError,
+    UnavailableError,
+    ValidationError,
+    VaultStoreError,
+)
+
+T = TypeVar("T")
+
+CODEC_OPTIONS: CodecOptions[Any] = CodecOptions(tz_aware=True, tzinfo=UTC)
+"""Aware UTC datetimes back from the server, like PostgreSQL's timestamptz."""
+
+COLLECTIONS = {
+    "Agent": "agents",
+    "CreditVault": "credit_vaults",
+    "RiskAlert": "risk_alerts",
+    "LiquidationEvent": "liquidation_events",
+    "ProtectionRule": "protection_rules",
+    "MarketData": "market_data",
+}
+
+
+def _enum_of(field_type: Any) -> type[Enum] | None:
+    for candidate in getattr(field_type, "__args__", (field_type,)):
+        if isinstance(candidate, type) and issubclass(candidate, Enum):
+            return candidate
+    return None
+
+
+def _is_decimal(field_type: Any) -> bool:
+    return Decimal in getattr(field_type, "__args__", (field_type,))
+
+
+def _optional(field_type: Any) -> bool:
+    return type(None) in getattr(field_type, "__args__", ())
+
+
+class MongoConverter(EntityConverter):
+    """The converter family member for BSON, on cattrs' bson preconfiguration:
+    Decimal <-> Decimal128, enums as their values, ``id`` as ``_id``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        cattrs.preconf.bson.configure_converter(self)
+        self.register_unstructure_hook(Decimal, Decimal128)
+        self.register_unstructure_hook_func(
+            lambda t: isinstance(t, type) and issubclass(t, Enum), lambda e: e.value
+        )
+        self._loaders: dict[type, Callable[[Mapping[str, Any]], Any]] = {}  # type: ignore[assignment]
+        self._documents: dict[type, Callable[[Any], dict[str, Any]]] = {}
+
+    def document(self, entity: Any) -> dict[str, Any]:
+        """The BSON document of an entity."""
+        cls = type(entity)
+        fn = self._documents.get(cls)
+        if fn is None:
+            fn = self._documents[cls] = make_dict_unstructure_fn(
+                cls, self, _cattrs_include_init_false=True, id=override(rename="_id")
+            )
+        return fn(entity)
+
+    def value(self, value: Any) -> Any:
+        """A single value as it is stored (a Decimal as Decimal128, an enum as its value)."""
+        if isinstance(value, Decimal):
+            return Decimal128(value)
+        if isinstance(value, Enum):
+            return value.value
+        return value
+
+    def document_loader(self, cls: type[T]) -> Callable[[Mapping[str, Any]], T]:
+        """A function building ``cls`` from its document, generated once. Like the
+        row loaders, it trusts what the database's validator let in."""
+        loader = self._loaders.get(cls)
+        if loader is None:
+            loader = self._loaders[cls] = self._make_document_loader(cls)
+        return cast("Callable[[Mapping[str, Any]], T]", loader)
+
+    def _make_document_loader(self, cls: type) -> Callable[[Mapping[str, Any]], Any]:
+        bound: dict[str, Any] = {"_new": object.__new__}
+        body: list[str] = []
+
+        def build(cl: type, source: str, var: str) -> None:
+            bound[f"_cls_{var}"] = cl
+            body.append(f"    {var} = _new(_cls_{var})")
+            for field in attrs.fields(attrs.resolve_types(cl)):
+                setter = f"_set_{var}_{field.name}"
+                bound[setter] = cl.__dict__[field.name].__set__
+                key = "_id" if (field.name == "id" and source == "doc") else field.name
+                raw = f"{source}[{key!r}]"
+                if isinstance(field.type, type) and attrs.has(field.type):
+                    child = f"{var}_{field.name}"
+                    body.append(f"    {child}_doc = {raw}")
+                    build(field.type, f"{child}_doc", child)
+                    expr = child
+                elif _is_decimal(field.type):
+                    expr = f"{raw}.to_decimal()"
+                    if _optional(field.type):
+                        expr = f"(None if {raw} is None else {expr})"
+                elif (enum := _enum_of(field.type)) is not None:
+                    members = f"_members_{enum.__name__}"
+                    bound[members] = enum._value2member_map_
+                    expr = f"{members}[{raw}]"
+                    if _optional(field.type):
+                        expr = f"(None if {raw} is None else {expr})"
+                else:
+                    expr = raw
+                body.append(f"    {setter}({var}, {expr})")
+
+        build(cls, "doc", "e")
+        name = f"load_{cls.__name__}_document"
+        defaults = ", ".join(f"{key}={key}" for key in bound)
+        source = f"def {name}(doc, {defaults}):\n" + "\n".join(body) + "\n    return e\n"
+        filename = f"<vaultstore generated {name}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        namespace = dict(bound)
+        exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - generated from attrs fields
+        return cast("Callable[[Mapping[str, Any]], Any]", namespace[name])
+
+
+# -- errors ----------------------------------------------------------------------------
+
+_DUPLICATE_KEY = 11000
+_VALIDATION_FAILED = 121
+_WRITE_CONFLICT = 112
+
+
+def _failing_fields(details: Any) -> Iterator[str]:  # noqa: PLR0912 - walks errInfo's shapes
+    """Field paths named in a validation failure's errInfo, most specific first."""
+    if isinstance(details, Mapping):
+        for key in (
+            "clausesNotSatisfied",
+            "schemaRulesNotSatisfied",
+            "propertiesNotSatisfied",
+            "details",
+        ):
+            if key in details:
+                yield from _failing_fields(details[key])
+        if "propertyName" in details:
+            nested = list(_failing_fields(details.get("details")))
+            yield from (f"{details['propertyName']}.{n}" for n in nested)
+            yield str(details["propertyName"])
+        if "missingProperties" in details:
+            yield from map(str, details["missingProperties"])
+        specified = details.get("specifiedAs")
+        if isinstance(specified, Mapping):
+            for key, value in specified.items():
+                if not key.startswith("$"):
+                    yield key
+                elif key == "$expr" and isinstance(value, Mapping):
+                    for operands in value.values():
+                        for operand in operands if isinstance(operands, list) else [operands]:
+                            if isinstance(operand, str) and operand.startswith("$"):
+                                yield operand[1:]
+                                break
+    elif isinstance(details, list):
+        for item in details:
+            yield from _failing_fields(item)
+
+
+def translate(  # noqa: PLR0911 - one return per kind of error reads best
+    exc: BaseException, *, settings: Settings, entity: type | None = None
+) -> VaultStoreError:
+    """The vaultstore error for a pymongo exception (raise it ``from exc``)."""
+    if isinstance(exc, VaultStoreError):
+        return exc
+    name = entity.__name__ if entity is not None else "document"
+    details: Mapping[str, Any] = {}
+    code = getattr(exc, "code", None)
+    if isinstance(exc, mongo_errors.BulkWriteError):
+        # insert_many: the first failed write says why (later ones were not tried).
+        write_errors = (exc.details or {}).get("writeErrors") or [{}]
+        details = write_errors[0]
+        code = details.get("code")
+    elif isinstance(exc, mongo_errors.WriteError):
+        details = exc.details or {}
+    if code == _DUPLICATE_KEY:
+        index = details.get("keyPattern")
+        return ConflictError(
+            f"{name} conflicts with a stored one (unique index on {index})", code=_DUPLICATE_KEY
+        )
+    if code == _VALIDATION_FAILED:
+        info = details.get("errInfo", {})
+        field = next(_failing_fields(info.get("details", info)), None)
+        return ValidationError(
+            "refused by the collection's validator", field=field, code=_VALIDATION_FAILED
+        )
+    if isinstance(exc, mongo_errors.ConnectionFailure | mongo_errors.ServerSelectionTimeoutError):
+        return UnavailableError(
+            f"database {settings} unavailable: {settings.scrub(str(exc))}",
+        )
+    if isinstance(exc, mongo_errors.OperationFailure) and (
+        exc.code == _WRITE_CONFLICT or exc.has_error_label("TransientTransactionError")
+    ):
+        return ConflictError(
+            f"concurrent update, try again: {settings.scrub(str(exc))}", code=exc.code
+        )
+    if isinstance(exc, mongo_errors.PyMongoError):
+        code = getattr(exc, "code", None)
+        return DatabaseError(f"{type(exc).__name__}: {settings.scrub(str(exc))}", code=code)
+    return DatabaseError(settings.scrub(f"{type(exc).__name__}: {exc}"))
+
+
+def not_found(entity: type, id: str) -> NotFoundError:
+    return NotFoundError(f"no {entity.__name__} with id {id!r}", entity=entity.__name__, id=id)
+
+
+def referenced_missing(entity: type, field: str, id: str) -> NotFoundError:
+    """What PostgreSQL's foreign keys report, for a reference MongoDB checks itself."""
+    flat = column_field(entity, field) or field
+    return NotFoundError(
+        f"{flat} names no stored row: {id!r} is not there", entity=entity.__name__, code=None
+    )
+
+
+# -- schema steps -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SchemaStep:
+    """One versioned step of ``migrations/mongodb``: collections with their
+    validators and indexes. Applying it again changes nothing."""
+
+    id: str
+    description: str
+    collections: Mapping[str, Any]
+    checksum: str
+
+
+def schema_steps(folder: Path | None = None) -> list[SchemaStep]:
+    """The steps in ``migrations/mongodb/*.json`` (MongoDB extended JSON), in order."""
+    folder = folder or migrations_dir() / "mongodb"
+    steps = []
+    for path in sorted(folder.glob("*.json")):
+        text = path.read_text()
+        data = json_util.loads(text)
+        steps.append(
+            SchemaStep(
+                id=path.stem,
+                description=data.get("description", ""),
+                collections=data.get("collections", {}),
+                checksum=hashlib.sha256(text.encode()).hexdigest(),
+            )
+        )
+    return steps
