@@ -1,16 +1,21 @@
 """vaultstore against the raw driver, measured in the same run, interleaved.
 
-    python benchmarks/bench.py                       # embedded PostgreSQL 18
-    python benchmarks/bench.py --database URL        # a database it may wipe
+    python benchmarks/bench.py                       # embedded PostgreSQL 18 and SecantusDB
+    python benchmarks/bench.py --database URL        # a PostgreSQL database it may wipe
+    python benchmarks/bench.py --mongo-uri URI       # a MongoDB database it may wipe
+    python benchmarks/bench.py --backend mongodb     # one backend only
     tox -e bench
 
-It loads 100k vaults (COPY), then times, in alternating rounds:
+On PostgreSQL it loads 100k vaults (COPY), then times, in alternating rounds:
 
 * ``find_by_id``: ``store.vaults.find_by_id(id)`` against psycopg executing the
   same statement, prepared, with tuple rows, on one connection;
 * ``find_high_risk_vaults``: the first 100 rows, same comparison;
 
 both in the sync and the async API (against psycopg's sync and async connection).
+On MongoDB it loads 100k vault documents and compares the same two calls with
+pymongo's ``find_one`` and ``find`` (sort, limit) on the same collection, in a
+server process of its own (``secantusd-py``) unless ``--mongo-uri`` is given.
 Each figure is the median over rounds of the time per call; the ratio is the
 median of the per-round ratios, so a noisy neighbour slows both sides alike.
 """
@@ -22,7 +27,9 @@ import asyncio
 import io
 import os
 import random
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,11 +42,14 @@ from typing import Any
 
 import aiosql
 import psycopg
+import pymongo
+from bson import Decimal128
 from psycopg.rows import tuple_row
 
 import vaultstore
 import vaultstore.aio
 from vaultstore._async.adapter import AsyncQueryAdapter
+from vaultstore._mongo import MongoConverter
 from vaultstore._resources import load_queries
 
 HERE = Path(__file__).resolve().parent
@@ -256,6 +266,151 @@ async def bench_async(
     return results
 
 
+@contextmanager
+def mongo_database(uri: str | None) -> Iterator[str]:
+    """The URI of a MongoDB database: the one given, or a SecantusDB server started
+    as a separate process (an in-process server would share the GIL with the timer)."""
+    if uri:
+        yield uri
+        return
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        server = subprocess.Popen(  # noqa: S603 - our own dependency's launcher
+            [
+                str(Path(sys.executable).parent / "secantusd-py"),
+                "--port",
+                str(port),
+                "--storage-path",
+                tmp,
+                "--log-level",
+                "WARNING",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            client: pymongo.MongoClient[Any] = pymongo.MongoClient(
+                f"mongodb://127.0.0.1:{port}/", serverSelectionTimeoutMS=30000
+            )
+            client.admin.command("ping")  # waits for the server to listen
+            client.close()
+            yield f"mongodb://127.0.0.1:{port}/vaultstore_bench"
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def load_mongo(uri: str, vaults: int) -> list[str]:
+    """Insert ``vaults`` vault documents (and their agents); return the vault ids."""
+    rng = random.Random(42)
+    converter = MongoConverter()
+    now = datetime.now(UTC)
+    agent_ids = [vaultstore.new_id() for _ in range(1000)]
+    client: pymongo.MongoClient[Any] = pymongo.MongoClient(uri)
+    db = client.get_default_database()
+    for name in ("agents", "credit_vaults"):
+        db[name].delete_many({})
+    db.agents.insert_many(
+        [
+            {
+                "_id": agent_id,
+                "name": f"bench-agent-{i}",
+                "credibility_score": 500,
+                "credibility_tier": "fair",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i, agent_id in enumerate(agent_ids)
+        ]
+    )
+    ids = []
+    batch = []
+    for _ in range(vaults):
+        max_ltv = Decimal(rng.choice([70, 75, 80, 85]))
+        vault = vaultstore.CreditVault(
+            id=vaultstore.new_id(),
+            agent_id=rng.choice(agent_ids),
+            chain_id=rng.choice(CHAINS),
+            collateral=vaultstore.TokenAmount(
+                token="ETH",
+                amount=Decimal(rng.randrange(1, 10**6)) / 1000,
+                value_usd=Decimal(rng.randrange(1, 10**7)) / 100,
+            ),
+            debt=vaultstore.TokenAmount(
+                token="USDC",
+                amount=Decimal(rng.randrange(1, 10**7)) / 100,
+                value_usd=Decimal(rng.randrange(1, 10**7)) / 100,
+            ),
+            ltv=Decimal(rng.randrange(0, 10000)) / 100,
+            health_factor=Decimal(rng.randrange(50, 400)) / 100,
+            max_ltv=max_ltv,
+            liquidation_protection=vaultstore.LiquidationProtection(
+                enabled=True, threshold=max_ltv - 5, cooldown=3600
+            ),
+            created_at=now,
+            updated_at=now,
+        )
+        ids.append(vault.id)
+        batch.append(converter.document(vault))
+        if len(batch) == 5000:
+            db.credit_vaults.insert_many(batch, ordered=False)
+            batch = []
+    if batch:
+        db.credit_vaults.insert_many(batch, ordered=False)
+    client.close()
+    return ids
+
+
+def bench_mongo(
+    uri: str, ids: list[str], rounds: int, calls: int, threshold: Decimal
+) -> list[dict[str, Any]]:
+    rng = random.Random(7)
+    results = []
+    with vaultstore.connect(uri, pool_size=1, min_pool_size=1) as store:
+        client: pymongo.MongoClient[Any] = pymongo.MongoClient(uri, tz_aware=True)
+        collection = client.get_default_database().credit_vaults
+        high_risk_filter = {"ltv": {"$gte": Decimal128(threshold)}}
+        high_risk_sort = [("ltv", -1), ("_id", -1)]
+
+        def raw_by_id() -> object:
+            return collection.find_one({"_id": rng.choice(ids)})
+
+        def ours_by_id() -> object:
+            return store.vaults.find_by_id(rng.choice(ids))
+
+        def raw_high_risk() -> object:
+            return collection.find(high_risk_filter, sort=high_risk_sort, limit=101).to_list()
+
+        def ours_high_risk() -> object:
+            return store.vaults.find_high_risk_vaults(threshold, limit=100)
+
+        assert len(store.vaults.find_high_risk_vaults(threshold, limit=100)) == 100
+        try:
+            for name, raw_fn, ours_fn, n, target in (
+                ("mongodb find_by_id", raw_by_id, ours_by_id, calls, 1.3),
+                (
+                    "mongodb find_high_risk_vaults (100)",
+                    raw_high_risk,
+                    ours_high_risk,
+                    max(1, calls // 100),
+                    1.3,
+                ),
+            ):
+                for _ in range(10):
+                    raw_fn()
+                    ours_fn()
+                raw, ours = [], []
+                for _ in range(rounds):
+                    raw.append(_per_call(raw_fn, n))
+                    ours.append(_per_call(ours_fn, n))
+                results.append(_report(name, raw, ours, target))
+        finally:
+            client.close()
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -269,22 +424,53 @@ def main() -> int:
         "--calls", type=int, default=1000, help="lookups per round (the 100-row query runs a tenth)"
     )
     parser.add_argument("--no-async", action="store_true")
+    parser.add_argument(
+        "--mongo-uri",
+        help="a MongoDB database URI the benchmark may wipe "
+        "(default: VAULTSTORE_BENCH_MONGO_URI, else a SecantusDB server)",
+    )
+    parser.add_argument("--backend", choices=["postgresql", "mongodb", "both"], default="both")
+    parser.add_argument(
+        "--mongo-threshold",
+        type=Decimal,
+        default=Decimal(98),
+        help="LTV threshold of the MongoDB high-risk query (default 98, about 2,000 of 100k "
+        "vaults: SecantusDB sorts the matches in memory where mongod walks the index)",
+    )
     args = parser.parse_args()
-    with database(args.database or os.environ.get("VAULTSTORE_BENCH_POSTGRES_URL")) as url:
-        vaultstore.rollback_migrations(url)
-        vaultstore.apply_migrations(url)
-        start = time.perf_counter()
-        ids = load(url, args.vaults)
-        with psycopg.connect(url) as conn:
-            version = conn.info.server_version
-        print(
-            f"PostgreSQL {version // 10000}.{version % 10000}: loaded {len(ids)} vaults "
-            f"in {time.perf_counter() - start:.1f} s; {args.rounds} rounds of {args.calls} calls"
-        )
-        threshold = Decimal(80)
-        results = bench_sync(url, ids, args.rounds, args.calls, threshold)
-        if not args.no_async:
-            results += asyncio.run(bench_async(url, ids, args.rounds, args.calls, threshold))
+    threshold = Decimal(80)
+    results: list[dict[str, Any]] = []
+    if args.backend in {"postgresql", "both"}:
+        with database(args.database or os.environ.get("VAULTSTORE_BENCH_POSTGRES_URL")) as url:
+            vaultstore.rollback_migrations(url)
+            vaultstore.apply_migrations(url)
+            start = time.perf_counter()
+            ids = load(url, args.vaults)
+            with psycopg.connect(url) as conn:
+                version = conn.info.server_version
+            print(
+                f"PostgreSQL {version // 10000}.{version % 10000}: loaded {len(ids)} vaults "
+                f"in {time.perf_counter() - start:.1f} s; "
+                f"{args.rounds} rounds of {args.calls} calls"
+            )
+            results += bench_sync(url, ids, args.rounds, args.calls, threshold)
+            if not args.no_async:
+                results += asyncio.run(bench_async(url, ids, args.rounds, args.calls, threshold))
+    if args.backend in {"mongodb", "both"}:
+        with mongo_database(args.mongo_uri or os.environ.get("VAULTSTORE_BENCH_MONGO_URI")) as uri:
+            vaultstore.rollback_migrations(uri)
+            vaultstore.apply_migrations(uri)
+            start = time.perf_counter()
+            ids = load_mongo(uri, args.vaults)
+            client: pymongo.MongoClient[Any] = pymongo.MongoClient(uri)
+            mongo_version = client.server_info().get("version", "?")
+            client.close()
+            print(
+                f"MongoDB {mongo_version}: loaded {len(ids)} vaults "
+                f"in {time.perf_counter() - start:.1f} s; "
+                f"{args.rounds} rounds of {args.calls} calls"
+            )
+            results += bench_mongo(uri, ids, args.rounds, args.calls, args.mongo_threshold)
     return 0 if all(r["ratio"] <= r["target"] for r in results) else 1
 
 

@@ -19,14 +19,12 @@ from vaultstore.cli import main
 
 from .databases import empty_public_schema, fresh_database
 
-MIGRATION_IDS = [
-    "0001.agents",
-    "0002.credit-vaults",
-    "0003.risk-alerts",
-    "0004.liquidation-events",
-    "0005.protection-rules",
-    "0006.market-data",
-]
+# Every forward migration in migrations/, in the order yoyo applies them.
+MIGRATION_IDS = sorted(
+    p.name.removesuffix(".sql")
+    for p in (Path(__file__).resolve().parent.parent / "migrations").glob("*.sql")
+    if not p.name.endswith(".rollback.sql")
+)
 TABLE_TITLE = "High-risk vaults (LTV >= 80%), riskiest first:"
 TABLE_HEADER = ["vault", "chain", "collateral", "debt", "LTV %", "max LTV %", "health", "status"]
 PASSWORD = "pa:ss/w0rd"
@@ -150,14 +148,46 @@ def test_demo_without_a_database_starts_an_embedded_postgresql(
     runtime = tmp_path / "run"
     runtime.mkdir(mode=0o700)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
-    data_dir = tmp_path / "pgdata"
+    data_dir = tmp_path / "demo"
 
     assert main(["demo", "--data-dir", str(data_dir)]) == 0
 
     out = capsys.readouterr().out
     assert out.splitlines()[0] == (
-        f"No database configured: starting an embedded PostgreSQL in {data_dir}"
+        f"No database configured: starting an embedded PostgreSQL in {data_dir / 'pgdata'}"
     )
     header, *rows = high_risk_table(out)
     assert header == TABLE_HEADER
     assert [(row[1], row[4]) for row in rows] == [("polygon", "90"), ("base", "82")]
+
+
+def test_demo_with_database_type_mongodb_starts_an_embedded_mongodb(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in list(os.environ):
+        if name.startswith(("POSTGRES_", "MONGO_")) or name == "DATABASE_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DATABASE_TYPE", "mongodb")
+    data_dir = tmp_path / "demo"
+
+    assert main(["demo", "--data-dir", str(data_dir)]) == 0
+
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == (
+        f"No MongoDB configured: starting an embedded SecantusDB in {data_dir / 'mongodata'}"
+    )
+    assert "Database: mongodb://" in out
+    header, *rows = high_risk_table(out)
+    assert header == TABLE_HEADER
+    assert [(row[1], row[4]) for row in rows] == [("polygon", "90"), ("base", "82")]
+
+
+def test_demo_runs_on_a_configured_mongodb(
+    migrated_mongo: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--database", migrated_mongo]) == 0
+
+    out = capsys.readouterr().out
+    header, *rows = high_risk_table(out)
+    assert header == TABLE_HEADER
+    assert rows[0][1] == "polygon"

@@ -24,15 +24,43 @@ from ._sync.connect import connect
 from ._sync.contracts import Store
 from .errors import VaultStoreError
 
-_CONFIG_VARIABLES = ("DATABASE_URL", "DATABASE_TYPE", "MONGO_URI")
-DEMO_DATA_DIR = Path(tempfile.gettempdir()) / "vaultstore-demo" / "pgdata"
+DEMO_DATA_DIR = Path(tempfile.gettempdir()) / "vaultstore-demo"
 
 
-def database_configured(env: Mapping[str, str]) -> bool:
-    """Whether the environment names a database (else the demo starts its own)."""
-    return any(env.get(name) for name in _CONFIG_VARIABLES) or any(
-        key.startswith("POSTGRES_") and value for key, value in env.items()
-    )
+def demo_backend(env: Mapping[str, str]) -> str:
+    """The backend the environment asks for (PostgreSQL unless DATABASE_TYPE says)."""
+    kind = env.get("DATABASE_TYPE", "").strip().lower()
+    return "mongodb" if kind in {"mongodb", "mongo"} else "postgresql"
+
+
+def database_configured(env: Mapping[str, str], backend: str | None = None) -> bool:
+    """Whether the environment names a database of ``backend`` (else the demo starts
+    its own). DATABASE_TYPE alone picks a backend; it names no server."""
+    if env.get("DATABASE_URL"):
+        return True
+    if (backend or demo_backend(env)) == "mongodb":
+        return bool(env.get("MONGO_URI") or env.get("MONGO_HOST"))
+    return any(key.startswith("POSTGRES_") and value for key, value in env.items())
+
+
+@contextmanager
+def embedded_mongodb(data_dir: Path) -> Iterator[str]:
+    """Start a throwaway MongoDB-compatible server (PyPI secantusdb) storing its data
+    in ``data_dir`` and yield its URI; it stops when the block ends."""
+    try:
+        from secantus import SecantusDBServer  # noqa: PLC0415 - an optional extra
+    except ImportError:
+        raise SystemExit(
+            "no MongoDB is configured and secantusdb is not installed:\n"
+            "  pip install 'vaultstore[embedded]'   or set MONGO_URI ..."
+        ) from None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = SecantusDBServer(port=0, storage_path=str(data_dir))
+    server.start()
+    try:
+        yield f"{server.uri.rstrip('/')}/vaultstore_demo"
+    finally:
+        server.stop()
 
 
 @contextmanager
@@ -102,13 +130,20 @@ def run_usage_example(store: Store) -> CreditVault:
     return store.vaults.update_vault_metrics(vault.id, 55, 1.8)
 
 
-def _demo(database: str | None, data_dir: Path, out: logging.Logger) -> None:
-    if database is None and not database_configured(os.environ):
-        out.info("No database configured: starting an embedded PostgreSQL in %s", data_dir)
-        with embedded_postgres(data_dir) as url:
+def _demo(database: str | None, backend: str | None, data_dir: Path, out: logging.Logger) -> None:
+    if database is not None or database_configured(os.environ, backend):
+        _demo_on(database, out)
+        return
+    if (backend or demo_backend(os.environ)) == "mongodb":
+        folder = data_dir / "mongodata"
+        out.info("No MongoDB configured: starting an embedded SecantusDB in %s", folder)
+        with embedded_mongodb(folder) as url:
             _demo_on(url, out)
     else:
-        _demo_on(database, out)
+        folder = data_dir / "pgdata"
+        out.info("No database configured: starting an embedded PostgreSQL in %s", folder)
+        with embedded_postgres(folder) as url:
+            _demo_on(url, out)
 
 
 def _demo_on(database: str | None, out: logging.Logger) -> None:
@@ -147,7 +182,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--data-dir",
         type=Path,
         default=DEMO_DATA_DIR,
-        help=f"where the embedded PostgreSQL keeps its data (default {DEMO_DATA_DIR})",
+        help=f"where an embedded server keeps its data (default {DEMO_DATA_DIR})",
+    )
+    demo.add_argument(
+        "--backend",
+        choices=["postgresql", "mongodb"],
+        help="the backend to demonstrate (default: DATABASE_TYPE, else postgresql)",
     )
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log vaultstore's debug output"
@@ -174,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             with connect(args.database) as store:
                 out.info("sample agents added: %d", load_sample_data(store))
         elif args.command == "demo":
-            _demo(args.database, args.data_dir, out)
+            _demo(args.database, args.backend, args.data_dir, out)
     except VaultStoreError as exc:
         message = " ".join(str(exc).split())  # libpq's messages span lines
         print(f"vaultstore {args.command}: {type(exc).__name__}: {message}", file=sys.stderr)
