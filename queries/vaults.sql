@@ -99,14 +99,15 @@ DELETE FROM credit_vaults
 WHERE id = :id;
 
 -- name: risk_summary_by_chain(threshold)
--- Per chain: vault count, total collateral and debt in USD, average LTV, and
--- how many vaults have an LTV at or above :threshold. Reads every vault.
+-- Per chain: vault count, total collateral and debt in USD, the sum of LTVs (the
+-- average is divided in Python, the same way as on MongoDB), and how many vaults
+-- have an LTV at or above :threshold. Reads every vault.
 SELECT
     chain_id,
     count(*) AS vault_count,
     sum(collateral_value_usd) AS total_collateral_usd,
     sum(debt_value_usd) AS total_debt_usd,
-    avg(ltv) AS average_ltv,
+    sum(ltv) AS ltv_total,
     count(*) FILTER (WHERE ltv >= :threshold) AS at_risk_count
 FROM credit_vaults
 GROUP BY chain_id

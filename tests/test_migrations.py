@@ -65,7 +65,7 @@ def leftovers(url: str) -> list[str]:
     )
 
 
-def test_the_six_migrations_are_found() -> None:
+def test_the_seven_migrations_are_found() -> None:
     assert MIGRATION_IDS == [
         "0001.agents",
         "0002.credit-vaults",
@@ -73,6 +73,7 @@ def test_the_six_migrations_are_found() -> None:
         "0004.liquidation-events",
         "0005.protection-rules",
         "0006.market-data",
+        "0007.documents",
     ]
 
 
@@ -102,6 +103,8 @@ def test_apply_migrations_creates_the_vaultstore_tables(empty_url: str) -> None:
     assert leftovers(empty_url) == [
         "agents",
         "credit_vaults",
+        "document_chunks",
+        "documents",
         "liquidation_events",
         "market_data",
         "protection_rules",

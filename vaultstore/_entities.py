@@ -6,6 +6,7 @@ an int, float or str given for one becomes the Decimal it is written as.
 Timestamps are timezone-aware UTC datetimes at millisecond precision.
 """
 
+import decimal
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -498,3 +499,28 @@ class ChainRiskSummary:
     total_debt_usd: Decimal
     average_ltv: Decimal | None
     at_risk_count: int
+
+    @classmethod
+    def from_totals(
+        cls,
+        *,
+        chain_id: int,
+        vault_count: int,
+        total_collateral_usd: Decimal,
+        total_debt_usd: Decimal,
+        ltv_total: Decimal,
+        at_risk_count: int,
+    ) -> "ChainRiskSummary":
+        """The summary from the sums both backends compute; the average is divided
+        here, to Decimal128's 34 digits, so that it is the same on each."""
+        average = None
+        if vault_count:
+            average = decimal.Context(prec=34).divide(ltv_total, vault_count)
+        return cls(
+            chain_id=ChainId(chain_id),
+            vault_count=vault_count,
+            total_collateral_usd=total_collateral_usd,
+            total_debt_usd=total_debt_usd,
+            average_ltv=average,
+            at_risk_count=at_risk_count,
+        )

@@ -8,6 +8,7 @@ timestamps are BSON dates (milliseconds, as the entities keep them).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import linecache
 from collections.abc import Callable, Iterator, Mapping
@@ -155,37 +156,76 @@ _VALIDATION_FAILED = 121
 _WRITE_CONFLICT = 112
 
 
-def _failing_fields(details: Any) -> Iterator[str]:  # noqa: PLR0912 - walks errInfo's shapes
-    """Field paths named in a validation failure's errInfo, most specific first."""
-    if isinstance(details, Mapping):
-        for key in (
-            "clausesNotSatisfied",
-            "schemaRulesNotSatisfied",
-            "propertiesNotSatisfied",
-            "details",
-        ):
-            if key in details:
-                yield from _failing_fields(details[key])
-        if "propertyName" in details:
-            nested = list(_failing_fields(details.get("details")))
-            yield from (f"{details['propertyName']}.{n}" for n in nested)
-            yield str(details["propertyName"])
-        if "missingProperties" in details:
-            yield from map(str, details["missingProperties"])
-        specified = details.get("specifiedAs")
+def _schema_fields(rules: Any, prefix: str = "") -> Iterator[str]:
+    """Field paths in the ``schemaRulesNotSatisfied`` part of a $jsonSchema failure."""
+    for rule in rules if isinstance(rules, list) else [rules]:
+        if not isinstance(rule, Mapping):
+            continue
+        for failed in rule.get("propertiesNotSatisfied", ()):
+            path = f"{prefix}{failed['propertyName']}"
+            nested = list(_schema_fields(failed.get("details", ()), f"{path}."))
+            yield from nested or [path]
+        for name in rule.get("missingProperties", ()):
+            yield f"{prefix}{name}"
+        for name in rule.get("additionalProperties", ()):
+            yield f"{prefix}{name}"
+        for key in ("schemaRulesNotSatisfied", "details"):
+            if key in rule:
+                yield from _schema_fields(rule[key], prefix)
+
+
+@functools.cache
+def _validator_clauses(collection: str) -> tuple[Mapping[str, Any], ...]:
+    """The top-level ``$and`` clauses of a collection's validator, as the latest
+    schema step defines them."""
+    clauses: tuple[Mapping[str, Any], ...] = ()
+    for step in schema_steps():
+        spec = step.collections.get(collection, {}).get("validator")
+        if isinstance(spec, Mapping):
+            clauses = tuple(spec.get("$and", (spec,)))
+    return clauses
+
+
+def _clause_field(clause: Mapping[str, Any]) -> str | None:
+    """The field a validator clause guards: its ``$comment``, else its first field."""
+    if "$comment" in clause:
+        return str(clause["$comment"])
+    for key, value in clause.items():
+        if not key.startswith("$"):
+            return key
+        if key == "$expr" and isinstance(value, Mapping):
+            for operands in value.values():
+                for operand in operands if isinstance(operands, list) else [operands]:
+                    if isinstance(operand, str) and operand.startswith("$"):
+                        return operand[1:]
+    return None
+
+
+def failing_field(collection: str | None, info: Mapping[str, Any]) -> str | None:
+    """The entity field named by a validation failure's errInfo."""
+    details = info.get("details", info)
+    failed = details.get("clausesNotSatisfied", []) if details.get("operatorName") == "$and" else []
+    if not failed:
+        failed = [{"index": None, "details": details}]
+    clauses = _validator_clauses(collection) if collection else ()
+    for clause in failed:
+        inner = clause.get("details", {})
+        if inner.get("operatorName") == "$jsonSchema":
+            found = next(_schema_fields(inner.get("schemaRulesNotSatisfied", ())), None)
+            if found:
+                return found
+            continue
+        index = clause.get("index")
+        if isinstance(index, int) and index < len(clauses):
+            found = _clause_field(clauses[index])
+            if found:
+                return found
+        specified = inner.get("specifiedAs")
         if isinstance(specified, Mapping):
-            for key, value in specified.items():
-                if not key.startswith("$"):
-                    yield key
-                elif key == "$expr" and isinstance(value, Mapping):
-                    for operands in value.values():
-                        for operand in operands if isinstance(operands, list) else [operands]:
-                            if isinstance(operand, str) and operand.startswith("$"):
-                                yield operand[1:]
-                                break
-    elif isinstance(details, list):
-        for item in details:
-            yield from _failing_fields(item)
+            found = _clause_field(specified)
+            if found:
+                return found
+    return None
 
 
 def translate(  # noqa: PLR0911 - one return per kind of error reads best
@@ -210,8 +250,8 @@ def translate(  # noqa: PLR0911 - one return per kind of error reads best
             f"{name} conflicts with a stored one (unique index on {index})", code=_DUPLICATE_KEY
         )
     if code == _VALIDATION_FAILED:
-        info = details.get("errInfo", {})
-        field = next(_failing_fields(info.get("details", info)), None)
+        collection = COLLECTIONS.get(entity.__name__) if entity is not None else None
+        field = failing_field(collection, details.get("errInfo", {}))
         return ValidationError(
             "refused by the collection's validator", field=field, code=_VALIDATION_FAILED
         )
@@ -229,6 +269,42 @@ def translate(  # noqa: PLR0911 - one return per kind of error reads best
         code = getattr(exc, "code", None)
         return DatabaseError(f"{type(exc).__name__}: {settings.scrub(str(exc))}", code=code)
     return DatabaseError(settings.scrub(f"{type(exc).__name__}: {exc}"))
+
+
+_NOT_ARRAY = {"$not": {"$type": "array"}}
+
+
+def containment_filter(path: str, value: Any) -> dict[str, Any]:
+    """A filter that holds where the JSON at ``path`` contains ``value`` as
+    PostgreSQL's jsonb ``@>`` defines it: an object holds the given keys with
+    contained values, an array holds each given element, a scalar is equal.
+    MongoDB's own matching would also let a scalar match inside an array and null
+    match a missing key, so types are pinned at every level."""
+
+    def at(key: str) -> str:
+        return f"{path}.{key}" if path else key
+
+    if isinstance(value, Mapping):
+        filter: dict[str, Any] = {path: {"$type": "object", **_NOT_ARRAY}} if path else {}
+        for key, item in value.items():
+            filter.update(containment_filter(at(key), item))
+        return filter
+    if isinstance(value, list):
+        elements = []
+        for item in value:
+            if isinstance(item, Mapping):
+                match = containment_filter("", item) or {"$type": "object"}
+            elif isinstance(item, list):
+                match = {"$type": "array"}
+            elif item is None:
+                match = {"$type": "null"}
+            else:
+                match = {"$eq": item, **_NOT_ARRAY}
+            elements.append({"$elemMatch": match})
+        return {path: {"$type": "array", **({"$all": elements} if elements else {})}}
+    if value is None:
+        return {path: {"$type": "null"}}
+    return {path: {"$eq": value, **_NOT_ARRAY}}
 
 
 def not_found(entity: type, id: str) -> NotFoundError:

@@ -28,6 +28,8 @@ _TABLES = (
     "liquidation_events",
     "protection_rules",
     "market_data",
+    "documents",
+    "document_chunks",
 )
 _SUFFIXES = ("_check", "_fkey", "_key")
 # Connection failures, server shutting down or refusing connections.

@@ -84,6 +84,9 @@ def to_decimal(value: Decimal | int | float | str) -> Decimal:  # noqa: PLR0911
         return _invalid(f"not a number: {value!r}")
     if not result.is_finite():
         return _invalid(f"expected a finite number, got {value!r}")
+    if result.as_tuple().exponent > 0:  # type: ignore[operator]
+        # 1E+3 is stored as 1000 by PostgreSQL: keep the same digits on every backend.
+        result = Decimal(int(result))
     digits, exponent = len(result.as_tuple().digits), result.as_tuple().exponent
     assert isinstance(exponent, int)  # finite, checked above
     if digits > DECIMAL_DIGITS or not (
@@ -174,6 +177,8 @@ def to_optional_utc(value: datetime | None) -> datetime | None:
 
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1  # what BSON holds
+_FLOAT_LIMIT = 1e16
 _MAX_JSON_DEPTH = 32
 
 
@@ -188,6 +193,15 @@ def _json_copy(value: object, suffix: str, depth: int) -> Any:
         raise _NotJsonError(f"nested deeper than {_MAX_JSON_DEPTH} levels", suffix)
     if isinstance(value, float) and not math.isfinite(value):
         raise _NotJsonError(f"JSON has no {value!r}", suffix)
+    if isinstance(value, float) and abs(value) >= _FLOAT_LIMIT:
+        # PostgreSQL's jsonb gives 1e20 back as the integer 100000000000000000000.
+        raise _NotJsonError("floats in JSON must be below 1e16 (use an int or a str)", suffix)
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and not _INT64_MIN <= value <= _INT64_MAX
+    ):
+        raise _NotJsonError("integers in JSON must fit 64 bits (use a str)", suffix)
     if isinstance(value, str) and (problem := text_problem(value)):
         raise _NotJsonError(problem, suffix)
     if isinstance(value, _JSON_SCALARS):

@@ -11,6 +11,7 @@ from ._async.connect import connect
 from ._async.contracts import (
     AsyncAgentRepository,
     AsyncAlertRepository,
+    AsyncDocumentRepository,
     AsyncLiquidationRepository,
     AsyncMarketDataRepository,
     AsyncProtectionRuleRepository,
@@ -22,6 +23,7 @@ from ._async.contracts import (
 __all__ = [
     "AsyncAgentRepository",
     "AsyncAlertRepository",
+    "AsyncDocumentRepository",
     "AsyncLiquidationRepository",
     "AsyncMarketDataRepository",
     "AsyncProtectionRuleRepository",

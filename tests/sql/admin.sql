@@ -2,4 +2,5 @@
 
 -- name: truncate_all#
 -- Empty every vaultstore table between tests (faster than a new database).
-TRUNCATE agents, credit_vaults, risk_alerts, liquidation_events, protection_rules, market_data;
+TRUNCATE agents, credit_vaults, risk_alerts, liquidation_events, protection_rules, market_data,
+documents, document_chunks;

@@ -15,11 +15,12 @@ Conventions shared by every repository:
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Any, Protocol, Unpack
+from typing import Any, BinaryIO, Protocol, Unpack
 
+from .._documents import Content
 from .._entities import (
     Agent,
     AgentChanges,
@@ -29,6 +30,7 @@ from .._entities import (
     ChainRiskSummary,
     CredibilityTier,
     CreditVault,
+    DocumentOwner,
     LiquidationChanges,
     LiquidationEvent,
     MarketData,
@@ -44,6 +46,7 @@ from .._entities import (
     ProtectionRule,
     ProtectionRuleChanges,
     RiskAlert,
+    StoredDocument,
     VaultChanges,
 )
 from .._settings import Settings
@@ -161,6 +164,53 @@ class AsyncMarketDataRepository(Protocol):
     async def delete(self, id: str) -> None: ...
 
 
+class AsyncDocumentRepository(Protocol):
+    """Large documents (risk reports, audit snapshots) attached to a vault or an
+    agent, stored and read in chunks: never whole in memory."""
+
+    async def put(
+        self,
+        owner_type: DocumentOwner | str,
+        owner_id: str,
+        name: str,
+        data: Content,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: dict[str, Any] | None = None,
+    ) -> StoredDocument:
+        """Store ``data`` (bytes, a file opened in binary mode, or an iterable of bytes
+        chunks), taking its length and SHA-256 as it streams. All or nothing: a
+        failure part-way leaves no document and no chunk. ValidationError before any
+        I/O for bad arguments; NotFoundError if the owner does not exist."""
+        ...
+
+    async def find_by_id(self, id: str) -> StoredDocument | None: ...
+
+    def chunks(self, id: str) -> AsyncIterator[bytes]:
+        """The content, chunk by chunk (NotFoundError for an unknown id; DatabaseError
+        if what is read does not match the stored length and SHA-256)."""
+        ...
+
+    async def download(self, id: str, destination: BinaryIO) -> StoredDocument:
+        """Write the content to ``destination``, chunk by chunk; return the document."""
+        ...
+
+    async def list(
+        self,
+        owner_type: DocumentOwner | str,
+        owner_id: str,
+        *,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Page[StoredDocument]:
+        """The documents of one vault or agent, in creation order."""
+        ...
+
+    async def delete(self, id: str) -> None:
+        """Delete a document and its chunks; NotFoundError if there is none."""
+        ...
+
+
 class AsyncRepositories(Protocol):
     """The repositories of a store, or of one of its transactions."""
 
@@ -176,6 +226,8 @@ class AsyncRepositories(Protocol):
     def protection_rules(self) -> AsyncProtectionRuleRepository: ...
     @property
     def market_data(self) -> AsyncMarketDataRepository: ...
+    @property
+    def documents(self) -> AsyncDocumentRepository: ...
 
     def transaction(self) -> AbstractAsyncContextManager[AsyncRepositories]:
         """Repositories sharing one transaction: committed when the block ends,
@@ -209,6 +261,7 @@ class AsyncStore(AsyncRepositories, Protocol):
 __all__ = [
     "AsyncAgentRepository",
     "AsyncAlertRepository",
+    "AsyncDocumentRepository",
     "AsyncLiquidationRepository",
     "AsyncMarketDataRepository",
     "AsyncProtectionRuleRepository",

@@ -52,10 +52,18 @@ from .._entities import (
     RiskAlert,
     VaultChanges,
 )
-from .._mongo import CODEC_OPTIONS, MongoConverter, not_found, referenced_missing, translate
+from .._mongo import (
+    CODEC_OPTIONS,
+    MongoConverter,
+    containment_filter,
+    not_found,
+    referenced_missing,
+    translate,
+)
 from .._paging import after_id, check_id, check_limit, decode_cursor, id_key, make_page
 from .._settings import Settings
 from ..errors import ConflictError, DatabaseError, UnavailableError, ValidationError
+from .mongo_documents import AsyncMongoDocumentRepository
 
 logger = logging.getLogger("vaultstore")
 T = TypeVar("T")
@@ -433,7 +441,7 @@ class AsyncMongoVaultRepository(_AsyncMongoRepository[CreditVault]):
                     "vault_count": {"$sum": 1},
                     "total_collateral_usd": {"$sum": "$collateral.value_usd"},
                     "total_debt_usd": {"$sum": "$debt.value_usd"},
-                    "average_ltv": {"$avg": "$ltv"},
+                    "ltv_total": {"$sum": "$ltv"},
                     "at_risk_count": {"$sum": {"$cond": [{"$gte": ["$ltv", value]}, 1, 0]}},
                 }
             },
@@ -443,14 +451,12 @@ class AsyncMongoVaultRepository(_AsyncMongoRepository[CreditVault]):
             cursor = await self._collection.aggregate(pipeline, session=self._db.session)
             groups = await cursor.to_list()
         return [
-            ChainRiskSummary(
-                chain_id=ChainId(group["_id"]),
+            ChainRiskSummary.from_totals(
+                chain_id=group["_id"],
                 vault_count=group["vault_count"],
                 total_collateral_usd=group["total_collateral_usd"].to_decimal(),
                 total_debt_usd=group["total_debt_usd"].to_decimal(),
-                average_ltv=None
-                if group["average_ltv"] is None
-                else group["average_ltv"].to_decimal(),
+                ltv_total=group["ltv_total"].to_decimal(),
                 at_risk_count=group["at_risk_count"],
             )
             for group in groups
@@ -570,25 +576,6 @@ class AsyncMongoLiquidationRepository(_AsyncMongoRepository[LiquidationEvent]):
         return await self._update(id, changes)
 
 
-def _containment(prefix: str, value: Any) -> dict[str, Any]:
-    """PostgreSQL's jsonb ``@>`` as a MongoDB filter on dotted paths."""
-    if isinstance(value, Mapping):
-        filter: dict[str, Any] = {}
-        for key, item in value.items():
-            filter.update(_containment(f"{prefix}.{key}", item))
-        return filter or {prefix: {"$type": "object"}}
-    if isinstance(value, list):
-        scalars = [item for item in value if not isinstance(item, Mapping | list)]
-        objects = [
-            {"$elemMatch": _containment("", item)} for item in value if isinstance(item, Mapping)
-        ]
-        clauses: dict[str, Any] = (
-            {"$all": scalars + objects} if scalars or objects else {"$type": "array"}
-        )
-        return {prefix: clauses}
-    return {prefix: value}
-
-
 class AsyncMongoProtectionRuleRepository(_AsyncMongoRepository[ProtectionRule]):
     """Protection rules, in the ``protection_rules`` collection."""
 
@@ -612,8 +599,7 @@ class AsyncMongoProtectionRuleRepository(_AsyncMongoRepository[ProtectionRule]):
     ) -> Page[ProtectionRule]:
         """Rules whose conditions contain ``conditions`` (as PostgreSQL's ``@>``)."""
         document = _values.json_object(conditions, "conditions")
-        filter = _containment("conditions", document) if document else {}
-        return await self._id_page(filter, limit, after)
+        return await self._id_page(containment_filter("conditions", document), limit, after)
 
     async def mark_triggered(self, id: str) -> ProtectionRule | None:
         """Record that the rule fired, unless it is disabled or still cooling down,
@@ -715,7 +701,7 @@ class AsyncMongoMarketDataRepository(_AsyncMongoRepository[MarketData]):
 
 
 class AsyncMongoStore:
-    """The MongoDB store: a pymongo client and the six repositories on it.
+    """The MongoDB store: a pymongo client and the repositories on it.
 
     Open it with :func:`vaultstore.aio.connect`; close it with ``async with`` or
     :meth:`close`.
@@ -731,6 +717,7 @@ class AsyncMongoStore:
         self.liquidations = AsyncMongoLiquidationRepository(db)
         self.protection_rules = AsyncMongoProtectionRuleRepository(db)
         self.market_data = AsyncMongoMarketDataRepository(db)
+        self.documents = AsyncMongoDocumentRepository(db.database, db.session)
 
     @classmethod
     async def open(cls, settings: Settings) -> AsyncMongoStore:

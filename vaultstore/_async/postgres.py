@@ -58,6 +58,7 @@ from .._resources import load_queries
 from .._settings import Settings
 from ..errors import ConflictError, DatabaseError, NotFoundError, UnavailableError, ValidationError
 from .adapter import AsyncQueryAdapter
+from .postgres_documents import AsyncPgDocumentRepository
 
 logger = logging.getLogger("vaultstore")
 T = TypeVar("T")
@@ -430,13 +431,10 @@ class AsyncPgVaultRepository(_AsyncPgRepository[CreditVault]):
         """Per chain: vault count, USD totals, average LTV and the number of vaults at
         or above ``threshold`` (``risk_summary_by_chain``)."""
         value = _values.decimal_value(threshold, "threshold")
-        query = self._q.risk_summary_by_chain
         async with self._db.cursor() as cur:
-            rows = [row async for row in query(cur, threshold=value)]
-            if not rows:
-                return []
-            load = self._converter.loader(ChainRiskSummary, query, cur)
-            return [load(row) for row in rows]
+            rows = [row async for row in self._q.risk_summary_by_chain(cur, threshold=value)]
+            names = [column.name for column in cur.description or ()]
+        return [ChainRiskSummary.from_totals(**dict(zip(names, row, strict=True))) for row in rows]
 
 
 class AsyncPgAlertRepository(_AsyncPgRepository[RiskAlert]):
@@ -691,7 +689,7 @@ class AsyncPgMarketDataRepository(_AsyncPgRepository[MarketData]):
 
 
 class AsyncPostgresStore:
-    """The PostgreSQL store: a connection pool and the six repositories on it.
+    """The PostgreSQL store: a connection pool and the repositories on it.
 
     Open it with :func:`vaultstore.aio.connect`; close it with ``async with`` or
     :meth:`close`.
@@ -707,6 +705,7 @@ class AsyncPostgresStore:
         self.liquidations = AsyncPgLiquidationRepository(db)
         self.protection_rules = AsyncPgProtectionRuleRepository(db)
         self.market_data = AsyncPgMarketDataRepository(db)
+        self.documents = AsyncPgDocumentRepository(db)
 
     @classmethod
     async def open(cls, settings: Settings) -> AsyncPostgresStore:

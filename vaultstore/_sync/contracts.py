@@ -16,11 +16,12 @@ Conventions shared by every repository:
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any, Protocol, Unpack
+from typing import Any, BinaryIO, Protocol, Unpack
 
+from .._documents import Content
 from .._entities import (
     Agent,
     AgentChanges,
@@ -30,6 +31,7 @@ from .._entities import (
     ChainRiskSummary,
     CredibilityTier,
     CreditVault,
+    DocumentOwner,
     LiquidationChanges,
     LiquidationEvent,
     MarketData,
@@ -45,6 +47,7 @@ from .._entities import (
     ProtectionRule,
     ProtectionRuleChanges,
     RiskAlert,
+    StoredDocument,
     VaultChanges,
 )
 from .._settings import Settings
@@ -162,6 +165,53 @@ class MarketDataRepository(Protocol):
     def delete(self, id: str) -> None: ...
 
 
+class DocumentRepository(Protocol):
+    """Large documents (risk reports, audit snapshots) attached to a vault or an
+    agent, stored and read in chunks: never whole in memory."""
+
+    def put(
+        self,
+        owner_type: DocumentOwner | str,
+        owner_id: str,
+        name: str,
+        data: Content,
+        *,
+        content_type: str = "application/octet-stream",
+        metadata: dict[str, Any] | None = None,
+    ) -> StoredDocument:
+        """Store ``data`` (bytes, a file opened in binary mode, or an iterable of bytes
+        chunks), taking its length and SHA-256 as it streams. All or nothing: a
+        failure part-way leaves no document and no chunk. ValidationError before any
+        I/O for bad arguments; NotFoundError if the owner does not exist."""
+        ...
+
+    def find_by_id(self, id: str) -> StoredDocument | None: ...
+
+    def chunks(self, id: str) -> Iterator[bytes]:
+        """The content, chunk by chunk (NotFoundError for an unknown id; DatabaseError
+        if what is read does not match the stored length and SHA-256)."""
+        ...
+
+    def download(self, id: str, destination: BinaryIO) -> StoredDocument:
+        """Write the content to ``destination``, chunk by chunk; return the document."""
+        ...
+
+    def list(
+        self,
+        owner_type: DocumentOwner | str,
+        owner_id: str,
+        *,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Page[StoredDocument]:
+        """The documents of one vault or agent, in creation order."""
+        ...
+
+    def delete(self, id: str) -> None:
+        """Delete a document and its chunks; NotFoundError if there is none."""
+        ...
+
+
 class Repositories(Protocol):
     """The repositories of a store, or of one of its transactions."""
 
@@ -177,6 +227,8 @@ class Repositories(Protocol):
     def protection_rules(self) -> ProtectionRuleRepository: ...
     @property
     def market_data(self) -> MarketDataRepository: ...
+    @property
+    def documents(self) -> DocumentRepository: ...
 
     def transaction(self) -> AbstractContextManager[Repositories]:
         """Repositories sharing one transaction: committed when the block ends,
@@ -210,6 +262,7 @@ class Store(Repositories, Protocol):
 __all__ = [
     "AgentRepository",
     "AlertRepository",
+    "DocumentRepository",
     "LiquidationRepository",
     "MarketDataRepository",
     "ProtectionRuleRepository",

@@ -53,10 +53,18 @@ from .._entities import (
     RiskAlert,
     VaultChanges,
 )
-from .._mongo import CODEC_OPTIONS, MongoConverter, not_found, referenced_missing, translate
+from .._mongo import (
+    CODEC_OPTIONS,
+    MongoConverter,
+    containment_filter,
+    not_found,
+    referenced_missing,
+    translate,
+)
 from .._paging import after_id, check_id, check_limit, decode_cursor, id_key, make_page
 from .._settings import Settings
 from ..errors import ConflictError, DatabaseError, UnavailableError, ValidationError
+from .mongo_documents import MongoDocumentRepository
 
 logger = logging.getLogger("vaultstore")
 T = TypeVar("T")
@@ -434,7 +442,7 @@ class MongoVaultRepository(_AsyncMongoRepository[CreditVault]):
                     "vault_count": {"$sum": 1},
                     "total_collateral_usd": {"$sum": "$collateral.value_usd"},
                     "total_debt_usd": {"$sum": "$debt.value_usd"},
-                    "average_ltv": {"$avg": "$ltv"},
+                    "ltv_total": {"$sum": "$ltv"},
                     "at_risk_count": {"$sum": {"$cond": [{"$gte": ["$ltv", value]}, 1, 0]}},
                 }
             },
@@ -444,14 +452,12 @@ class MongoVaultRepository(_AsyncMongoRepository[CreditVault]):
             cursor = self._collection.aggregate(pipeline, session=self._db.session)
             groups = cursor.to_list()
         return [
-            ChainRiskSummary(
-                chain_id=ChainId(group["_id"]),
+            ChainRiskSummary.from_totals(
+                chain_id=group["_id"],
                 vault_count=group["vault_count"],
                 total_collateral_usd=group["total_collateral_usd"].to_decimal(),
                 total_debt_usd=group["total_debt_usd"].to_decimal(),
-                average_ltv=None
-                if group["average_ltv"] is None
-                else group["average_ltv"].to_decimal(),
+                ltv_total=group["ltv_total"].to_decimal(),
                 at_risk_count=group["at_risk_count"],
             )
             for group in groups
@@ -571,25 +577,6 @@ class MongoLiquidationRepository(_AsyncMongoRepository[LiquidationEvent]):
         return self._update(id, changes)
 
 
-def _containment(prefix: str, value: Any) -> dict[str, Any]:
-    """PostgreSQL's jsonb ``@>`` as a MongoDB filter on dotted paths."""
-    if isinstance(value, Mapping):
-        filter: dict[str, Any] = {}
-        for key, item in value.items():
-            filter.update(_containment(f"{prefix}.{key}", item))
-        return filter or {prefix: {"$type": "object"}}
-    if isinstance(value, list):
-        scalars = [item for item in value if not isinstance(item, Mapping | list)]
-        objects = [
-            {"$elemMatch": _containment("", item)} for item in value if isinstance(item, Mapping)
-        ]
-        clauses: dict[str, Any] = (
-            {"$all": scalars + objects} if scalars or objects else {"$type": "array"}
-        )
-        return {prefix: clauses}
-    return {prefix: value}
-
-
 class MongoProtectionRuleRepository(_AsyncMongoRepository[ProtectionRule]):
     """Protection rules, in the ``protection_rules`` collection."""
 
@@ -613,8 +600,7 @@ class MongoProtectionRuleRepository(_AsyncMongoRepository[ProtectionRule]):
     ) -> Page[ProtectionRule]:
         """Rules whose conditions contain ``conditions`` (as PostgreSQL's ``@>``)."""
         document = _values.json_object(conditions, "conditions")
-        filter = _containment("conditions", document) if document else {}
-        return self._id_page(filter, limit, after)
+        return self._id_page(containment_filter("conditions", document), limit, after)
 
     def mark_triggered(self, id: str) -> ProtectionRule | None:
         """Record that the rule fired, unless it is disabled or still cooling down,
@@ -716,7 +702,7 @@ class MongoMarketDataRepository(_AsyncMongoRepository[MarketData]):
 
 
 class MongoStore:
-    """The MongoDB store: a pymongo client and the six repositories on it.
+    """The MongoDB store: a pymongo client and the repositories on it.
 
     Open it with :func:`vaultstore.aio.connect`; close it with ``async with`` or
     :meth:`close`.
@@ -732,6 +718,7 @@ class MongoStore:
         self.liquidations = MongoLiquidationRepository(db)
         self.protection_rules = MongoProtectionRuleRepository(db)
         self.market_data = MongoMarketDataRepository(db)
+        self.documents = MongoDocumentRepository(db.database, db.session)
 
     @classmethod
     def open(cls, settings: Settings) -> MongoStore:

@@ -59,6 +59,7 @@ from .._resources import load_queries
 from .._settings import Settings
 from ..errors import ConflictError, DatabaseError, NotFoundError, UnavailableError, ValidationError
 from .adapter import QueryAdapter
+from .postgres_documents import PgDocumentRepository
 
 logger = logging.getLogger("vaultstore")
 T = TypeVar("T")
@@ -431,13 +432,10 @@ class PgVaultRepository(_AsyncPgRepository[CreditVault]):
         """Per chain: vault count, USD totals, average LTV and the number of vaults at
         or above ``threshold`` (``risk_summary_by_chain``)."""
         value = _values.decimal_value(threshold, "threshold")
-        query = self._q.risk_summary_by_chain
         with self._db.cursor() as cur:
-            rows = [row for row in query(cur, threshold=value)]
-            if not rows:
-                return []
-            load = self._converter.loader(ChainRiskSummary, query, cur)
-            return [load(row) for row in rows]
+            rows = [row for row in self._q.risk_summary_by_chain(cur, threshold=value)]
+            names = [column.name for column in cur.description or ()]
+        return [ChainRiskSummary.from_totals(**dict(zip(names, row, strict=True))) for row in rows]
 
 
 class PgAlertRepository(_AsyncPgRepository[RiskAlert]):
@@ -692,7 +690,7 @@ class PgMarketDataRepository(_AsyncPgRepository[MarketData]):
 
 
 class PostgresStore:
-    """The PostgreSQL store: a connection pool and the six repositories on it.
+    """The PostgreSQL store: a connection pool and the repositories on it.
 
     Open it with :func:`vaultstore.aio.connect`; close it with ``async with`` or
     :meth:`close`.
@@ -708,6 +706,7 @@ class PostgresStore:
         self.liquidations = PgLiquidationRepository(db)
         self.protection_rules = PgProtectionRuleRepository(db)
         self.market_data = PgMarketDataRepository(db)
+        self.documents = PgDocumentRepository(db)
 
     @classmethod
     def open(cls, settings: Settings) -> PostgresStore:

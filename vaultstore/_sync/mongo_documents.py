@@ -1,0 +1,230 @@
+# Generated from vaultstore/_async/mongo_documents.py by tools/generate_sync.py: do not edit.
+"""Large documents on MongoDB (async source of the sync twin), stored as the GridFS
+bucket ``documents``: ``documents.files`` and ``documents.chunks`` laid out as the
+GridFS specification says, so any GridFS client (``GridFSBucket(db, "documents")``,
+``mongofiles``) reads them. vaultstore's own fields (owner, content type, SHA-256,
+metadata) are under the files document's ``metadata``.
+
+The chunks are written and read here rather than through ``AsyncGridFSBucket``'s
+streams, for three reasons measured on pymongo 4.20: its upload stream keeps up to
+48 MB of chunks in memory before the first insert (a 20 MB put peaked at 74 MB);
+its download stream reads in the server's default batches, up to 16 MB (a 20 MB
+read peaked at 33 MB); and it refuses sessions in a transaction, which the store's
+``transaction()`` hands every repository. Here a put sends a few chunks per insert
+and a read fetches a few per query, and both run in the caller's session.
+
+A put checks the owner, inserts the chunks, and inserts the files document last,
+so a document is visible only once whole; if anything fails part-way, its chunks
+are deleted again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Generator
+from contextlib import contextmanager
+from datetime import UTC
+from typing import Any, BinaryIO
+
+from bson import CodecOptions
+from pymongo.synchronous.client_session import ClientSession
+from pymongo.synchronous.database import Database
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
+
+from .._documents import (
+    DEFAULT_CONTENT_TYPE,
+    READ_BATCH,
+    WRITE_BATCH,
+    Content,
+    ReadCheck,
+    Upload,
+    from_gridfs_file,
+    gridfs_file,
+    new_document,
+    not_found,
+    owner_not_found,
+    owner_value,
+)
+from .._entities import DocumentOwner, Page, StoredDocument
+from .._paging import after_id, check_id, check_limit, id_key, make_page
+from ..errors import ConflictError, DatabaseError, UnavailableError, VaultStoreError
+
+logger = logging.getLogger("vaultstore")
+
+BUCKET = "documents"
+_CODEC_OPTIONS: CodecOptions[Any] = CodecOptions(tz_aware=True, tzinfo=UTC)
+# The collections of the MongoDB store whose documents own stored documents.
+_OWNER_COLLECTIONS = {DocumentOwner.VAULT: "credit_vaults", DocumentOwner.AGENT: "agents"}
+
+
+def _translate(exc: PyMongoError) -> VaultStoreError:
+    """The vaultstore error for a pymongo exception (raise it ``from exc``)."""
+    if isinstance(exc, DuplicateKeyError):
+        return ConflictError(f"StoredDocument conflicts with a stored one: {exc}", code=exc.code)
+    if isinstance(exc, ConnectionFailure):
+        return UnavailableError(f"MongoDB unavailable: {exc}")
+    if isinstance(exc, OperationFailure) and exc.has_error_label("TransientTransactionError"):
+        return ConflictError(f"concurrent update, try again: {exc}", code=exc.code)
+    return DatabaseError(f"{type(exc).__name__}: {exc}", code=getattr(exc, "code", None))
+
+
+@contextmanager
+def _errors() -> Generator[None]:
+    """pymongo errors raised in the block become vaultstore's."""
+    try:
+        yield
+    except PyMongoError as exc:
+        raise _translate(exc) from exc
+
+
+class MongoDocumentRepository:
+    """Large documents in the GridFS bucket ``documents`` of ``database``; every
+    operation runs in ``session`` when one is given (such as a transaction's)."""
+
+    def __init__(
+        self, database: Database[Any], session: ClientSession | None = None
+    ) -> None:
+        self._database = database
+        self._session = session
+        self._files = database.get_collection(f"{BUCKET}.files", codec_options=_CODEC_OPTIONS)
+        self._chunks = database.get_collection(f"{BUCKET}.chunks", codec_options=_CODEC_OPTIONS)
+        self._indexed = False
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} on {self._database.name}.{BUCKET}>"
+
+    def _ensure_indexes(self) -> None:
+        """GridFS's two indexes and the listing's; once per repository, and outside
+        any transaction (creating an index is not allowed in one)."""
+        if self._indexed:
+            return
+        self._files.create_index([("filename", 1), ("uploadDate", 1)])
+        self._files.create_index(
+            [("metadata.owner_type", 1), ("metadata.owner_id", 1), ("_id", 1)]
+        )
+        self._chunks.create_index([("files_id", 1), ("n", 1)], unique=True)
+        self._indexed = True
+
+    def put(
+        self,
+        owner_type: DocumentOwner | str,
+        owner_id: str,
+        name: str,
+        data: Content,
+        *,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+        metadata: dict[str, Any] | None = None,
+    ) -> StoredDocument:
+        """Store a document: its chunks a few per insert, then its files document."""
+        document = new_document(
+            owner_type, owner_id, name, content_type=content_type, metadata=metadata
+        )
+        upload = Upload(document, data)
+        owners = self._database[_OWNER_COLLECTIONS[document.owner_type]]
+        with _errors():
+            self._ensure_indexes()
+            owner = owners.find_one(
+                {"_id": document.owner_id}, {"_id": 1}, session=self._session
+            )
+        if owner is None:
+            raise owner_not_found(document)
+        try:
+            with _errors():
+                batch: list[dict[str, Any]] = []
+                for n, chunk in enumerate(upload):
+                    batch.append({"files_id": document.id, "n": n, "data": chunk})
+                    if len(batch) == WRITE_BATCH:
+                        self._chunks.insert_many(batch, session=self._session)
+                        batch = []
+                if batch:
+                    self._chunks.insert_many(batch, session=self._session)
+                stored = upload.stored()
+                self._files.insert_one(gridfs_file(stored), session=self._session)
+        except BaseException:
+            self._discard(document.id)
+            raise
+        return stored
+
+    def _discard(self, id: str) -> None:
+        """Delete the chunks of a put that failed."""
+        try:
+            self._chunks.delete_many({"files_id": id}, session=self._session)
+        except PyMongoError:
+            # Without a files document, no listing or read reaches these chunks.
+            logger.warning("could not delete the chunks of failed document %s", id, exc_info=True)
+
+    def find_by_id(self, id: str) -> StoredDocument | None:
+        """The document with this id, or None."""
+        with _errors():
+            file = self._files.find_one({"_id": check_id(id)}, session=self._session)
+        return None if file is None else from_gridfs_file(file)
+
+    def _existing(self, id: str) -> StoredDocument:
+        document = self.find_by_id(id)
+        if document is None:
+            raise not_found(id)
+        return document
+
+    def chunks(self, id: str) -> Iterator[bytes]:
+        """The content of a document, chunk by chunk, a few chunks per query."""
+        document = self._existing(id)
+        for chunk in self._content(document):
+            yield chunk
+
+    def download(self, id: str, destination: BinaryIO) -> StoredDocument:
+        """Write a document's content to ``destination`` (as :meth:`chunks`)."""
+        document = self._existing(id)
+        for chunk in self._content(document):
+            destination.write(chunk)
+        return document
+
+    def _content(self, document: StoredDocument) -> Iterator[bytes]:
+        check = ReadCheck(document)
+        while not check.done:
+            with _errors():
+                cursor = self._chunks.find(
+                    {"files_id": document.id, "n": {"$gte": check.next_n}},
+                    sort=[("n", 1)],
+                    limit=READ_BATCH,
+                    session=self._session,
+                )
+                batch = cursor.to_list()
+            if not batch:
+                if self.find_by_id(document.id) is None:
+                    raise not_found(document.id)  # deleted while it was read
+                raise check.damaged("a chunk is missing")
+            for chunk in batch:
+                yield check.check(chunk["n"], chunk["data"])
+        check.finish()
+
+    def list(
+        self,
+        owner_type: DocumentOwner | str,
+        owner_id: str,
+        *,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Page[StoredDocument]:
+        """One vault's or agent's documents in creation order."""
+        owner = owner_value(owner_type)
+        filter = {
+            "metadata.owner_type": owner.value,
+            "metadata.owner_id": check_id(owner_id, "owner_id"),
+            "_id": {"$gt": after_id(after)},
+        }
+        limit = check_limit(limit)
+        with _errors():
+            cursor = self._files.find(
+                filter, sort=[("_id", 1)], limit=limit + 1, session=self._session
+            )
+            files = cursor.to_list()
+        return make_page([from_gridfs_file(file) for file in files], limit, id_key)
+
+    def delete(self, id: str) -> None:
+        """Delete a document's files document, then its chunks."""
+        check_id(id)
+        with _errors():
+            result = self._files.delete_one({"_id": id}, session=self._session)
+            self._chunks.delete_many({"files_id": id}, session=self._session)
+        if result.deleted_count == 0:
+            raise not_found(id)
