@@ -12,9 +12,9 @@ must also keep the same digits (``str()``): 59.5 stays "59.5" on both.
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
-import decimal
 from decimal import Decimal
 from enum import Enum
 from typing import Any, Protocol, TypeVar, cast
