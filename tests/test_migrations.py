@@ -65,7 +65,7 @@ def leftovers(url: str) -> list[str]:
     )
 
 
-def test_the_seven_migrations_are_found() -> None:
+def test_the_nine_migrations_are_found() -> None:
     assert MIGRATION_IDS == [
         "0001.agents",
         "0002.credit-vaults",
@@ -74,6 +74,8 @@ def test_the_seven_migrations_are_found() -> None:
         "0005.protection-rules",
         "0006.market-data",
         "0007.documents",
+        "0008.market-data-source-index",
+        "0009.migration-checksums",
     ]
 
 
@@ -109,6 +111,7 @@ def test_apply_migrations_creates_the_vaultstore_tables(empty_url: str) -> None:
         "market_data",
         "protection_rules",
         "risk_alerts",
+        "vaultstore_migration_checksums",
         "vaultstore_touch_updated_at()",
     ]
 

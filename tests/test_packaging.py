@@ -125,18 +125,29 @@ def test_wheel_carries_every_migration_and_rollback(wheel_names: set[str]) -> No
     expected = {
         f"vaultstore/migrations/{p.relative_to(folder).as_posix()}"
         for p in folder.rglob("*")
-        if p.is_file()
+        if p.is_file() and "__pycache__" not in p.parts  # yoyo imports post-apply.py
     }
     assert len([name for name in expected if name.endswith(".sql")]) == 2 * len(MIGRATION_IDS)
     assert "vaultstore/migrations/mongodb/0001.collections.json" in expected
+    assert "vaultstore/migrations/post-apply.py" in expected
     assert {n for n in wheel_names if n.startswith("vaultstore/migrations/")} == expected
 
 
 def test_wheel_sql_files_are_copies_of_the_source_tree(wheel: Path, wheel_names: set[str]) -> None:
     with zipfile.ZipFile(wheel) as archive:
         for name in sorted(n for n in wheel_names if n.endswith(".sql")):
-            source = REPO / name.removeprefix("vaultstore/")
+            # queries/ and migrations/ are copied into the package; vaultstore/sql/ is in it.
+            in_package = name.startswith("vaultstore/sql/")
+            source = REPO / (name if in_package else name.removeprefix("vaultstore/"))
             assert archive.read(name) == source.read_bytes(), name
+
+
+def test_wheel_carries_the_catalog_queries_of_schema_dumps_and_drift_checks(
+    wheel_names: set[str],
+) -> None:
+    expected = {f"vaultstore/sql/{p.name}" for p in (REPO / "vaultstore" / "sql").glob("*.sql")}
+    assert {"vaultstore/sql/schema.sql", "vaultstore/sql/drift.sql"} <= expected
+    assert {n for n in wheel_names if n.startswith("vaultstore/sql/")} == expected
 
 
 def test_wheel_carries_the_py_typed_marker(wheel_names: set[str]) -> None:

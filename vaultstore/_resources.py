@@ -9,6 +9,8 @@ from types import SimpleNamespace
 
 import aiosql
 
+from ._catalog import TracingLoader
+
 _PACKAGE = Path(__file__).resolve().parent
 
 
@@ -36,6 +38,8 @@ def load_queries(adapter: type, folder: Path | None = None) -> SimpleNamespace:
     """Every query file loaded by aiosql, one namespace per file: the statements of
     ``queries/vaults.sql`` are ``.vaults.find_by_id`` and so on. (aiosql itself
     would merge the files of a folder into one namespace, where names collide.)
+    Each statement starts with a comment naming its file, line and name,
+    ``/* vaultstore queries/vaults.sql:28 vaults.find_by_id */``, for the DBAs.
 
     Parsed once per adapter and folder: the result holds no state, and parsing
     is most of the time :func:`vaultstore.connect` takes."""
@@ -45,5 +49,8 @@ def load_queries(adapter: type, folder: Path | None = None) -> SimpleNamespace:
 @functools.cache
 def _load_queries(adapter: type, folder: Path) -> SimpleNamespace:
     return SimpleNamespace(
-        **{path.stem: aiosql.from_path(path, adapter) for path in sorted(folder.glob("*.sql"))}
+        **{
+            path.stem: aiosql.from_path(path, adapter, loader_cls=TracingLoader)
+            for path in sorted(folder.glob("*.sql"))
+        }
     )

@@ -1,4 +1,5 @@
-"""The ``vaultstore`` command: migrate a database, load sample data, run the demo.
+"""The ``vaultstore`` command: migrate a database, load sample data, run the demo,
+check the query files against the schema, list the statements.
 
 Every command reads the same configuration as :func:`vaultstore.connect` (the
 environment), unless ``--database URL`` is given.
@@ -7,6 +8,7 @@ environment), unless ``--database URL`` is given.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -16,9 +18,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from ._check import Folders, check, default_folders, load_catalog
 from ._entities import ChainId, CreditVault, LiquidationProtection, TokenAmount
 from ._migrate import apply_migrations
 from ._sample import load_sample_data
+from ._schema import dump_schema
 from ._settings import resolve_settings
 from ._sync.connect import connect
 from ._sync.contracts import Store
@@ -166,6 +170,66 @@ def _demo_on(database: str | None, out: logging.Logger) -> None:
         out.info("\nHigh-risk vaults (LTV >= 80%%), riskiest first:\n%s", _format_table(high_risk))
 
 
+def _folders(args: argparse.Namespace) -> Folders:
+    folders = default_folders()
+    return Folders(
+        queries=args.queries or folders.queries,
+        migrations=getattr(args, "migrations", None) or folders.migrations,
+        sources=folders.sources,
+    )
+
+
+def _queries(args: argparse.Namespace, out: logging.Logger) -> int:
+    catalog = load_catalog(_folders(args))
+    out.info("%s", json.dumps(catalog.to_json(), indent=2) if args.json else catalog.table())
+    return 1 if catalog.errors else 0
+
+
+def _check(args: argparse.Namespace, out: logging.Logger) -> int:
+    folders = _folders(args)
+    if args.database is not None or database_configured(os.environ, "postgresql"):
+        problems = _check_on(args.database, folders, out)
+    else:
+        with tempfile.TemporaryDirectory(prefix="vaultstore-check-") as tmp:
+            out.info("No database configured: starting an embedded PostgreSQL")
+            with embedded_postgres(Path(tmp) / "pgdata") as url:
+                problems = _check_on(url, folders, out)
+    for problem in problems:
+        out.info("%s", problem)
+    out.info(
+        "vaultstore check: %s",
+        f"{len(problems)} problem(s)" if problems else "every statement prepares and is used",
+    )
+    return 1 if problems else 0
+
+
+def _check_on(database: str | None, folders: Folders, out: logging.Logger) -> list[str]:
+    settings = resolve_settings(database, None)
+    out.info("Database: %s", settings)
+    catalog = load_catalog(folders)
+    out.info(
+        "Checking the migrations of %s, then preparing the %d statements of %s",
+        folders.migrations,
+        len(catalog.statements),
+        folders.queries,
+    )
+    # check() reads drift before it applies pending migrations, then prepares.
+    return check(settings, folders, catalog=catalog)
+
+
+def _schema(database: str | None) -> str:
+    """The schema of the given database, or, when none is configured, of an embedded
+    PostgreSQL migrated for the purpose (what schema.sql holds)."""
+    if database is not None or database_configured(os.environ, "postgresql"):
+        return dump_schema(database)
+    with (
+        tempfile.TemporaryDirectory(prefix="vaultstore-schema-") as tmp,
+        embedded_postgres(Path(tmp) / "pgdata") as url,
+    ):
+        apply_migrations(url)
+        return dump_schema(url)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="vaultstore", description="vaultstore: the credit-vault risk monitor's data layer"
@@ -188,6 +252,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--backend",
         choices=["postgresql", "mongodb"],
         help="the backend to demonstrate (default: DATABASE_TYPE, else postgresql)",
+    )
+    check_cmd = sub.add_parser(
+        "check",
+        help="prepare every named statement on a migrated database (never running one) "
+        "and check that repository methods and statements match",
+    )
+    check_cmd.add_argument(
+        "--database",
+        metavar="URL",
+        help="a database to migrate and check on (default: the configured one, "
+        "else an embedded PostgreSQL 18 started for the check)",
+    )
+    folders_help = "(default: the checkout's, else the installed package's)"
+    check_cmd.add_argument(
+        "--queries", type=Path, metavar="DIR", help=f"query files {folders_help}"
+    )
+    check_cmd.add_argument(
+        "--migrations", type=Path, metavar="DIR", help=f"migrations {folders_help}"
+    )
+    queries_cmd = sub.add_parser(
+        "queries", help="list every named statement: file, line, kind, parameters, callers"
+    )
+    queries_cmd.add_argument("--json", action="store_true", help="JSON, for tools")
+    queries_cmd.add_argument(
+        "--queries", type=Path, metavar="DIR", help=f"query files {folders_help}"
+    )
+    schema_cmd = sub.add_parser(
+        "schema",
+        help="print the schema of a migrated PostgreSQL database as SQL, in a stable "
+        "order, for schema.sql (vaultstore schema > schema.sql)",
+    )
+    schema_cmd.add_argument(
+        "--database",
+        metavar="URL",
+        help="the database to read, as it is (default: the configured one, else an "
+        "embedded PostgreSQL 18 started and migrated for the purpose)",
     )
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log vaultstore's debug output"
@@ -215,6 +315,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 out.info("sample agents added: %d", load_sample_data(store))
         elif args.command == "demo":
             _demo(args.database, args.backend, args.data_dir, out)
+        elif args.command == "check":
+            return _check(args, out)
+        elif args.command == "queries":
+            return _queries(args, out)
+        elif args.command == "schema":
+            sys.stdout.write(_schema(args.database))
     except VaultStoreError as exc:
         message = " ".join(str(exc).split())  # libpq's messages span lines
         print(f"vaultstore {args.command}: {type(exc).__name__}: {message}", file=sys.stderr)

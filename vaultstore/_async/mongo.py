@@ -190,11 +190,15 @@ class _AsyncMongoRepository(Generic[T]):
         return None if doc is None else self._load(doc)
 
     async def _many(
-        self, filter: Mapping[str, Any], sort: list[tuple[str, int]], limit: int | None = None
+        self,
+        filter: Mapping[str, Any],
+        sort: list[tuple[str, int]],
+        limit: int | None = None,
+        hint: str | None = None,
     ) -> list[T]:
         async with self._db.errors(self.entity):
             cursor = self._collection.find(
-                filter, sort=sort, limit=limit or 0, session=self._db.session
+                filter, sort=sort, limit=limit or 0, hint=hint, session=self._db.session
             )
             docs = await cursor.to_list()
         load = self._load
@@ -206,13 +210,20 @@ class _AsyncMongoRepository(Generic[T]):
         sort: list[tuple[str, int]],
         limit: int,
         key: Any = id_key,
+        hint: str | None = None,
     ) -> Page[T]:
         limit = check_limit(limit)
-        return make_page(await self._many(filter, sort, limit + 1), limit, key)
+        return make_page(await self._many(filter, sort, limit + 1, hint), limit, key)
 
-    async def _id_page(self, filter: dict[str, Any], limit: int, after: str | None) -> Page[T]:
+    async def _id_page(
+        self, filter: dict[str, Any], limit: int, after: str | None, hint: str | None = None
+    ) -> Page[T]:
+        """One page in id order. ``hint`` names the index to read (from
+        migrations/mongodb) where a server's planner would otherwise scan the
+        collection: SecantusDB does for a filter on a field outside every index
+        (status, conditions) and for an ``_id`` range; tests/test_plans.py checks."""
         filter["_id"] = {"$gt": after_id(after)}
-        return await self._page(filter, [("_id", 1)], limit)
+        return await self._page(filter, [("_id", 1)], limit, hint=hint)
 
     async def _update_one(self, filter: Mapping[str, Any], changes: Mapping[str, Any]) -> T | None:
         async with self._db.errors(self.entity):
@@ -487,14 +498,15 @@ class AsyncMongoAlertRepository(_AsyncMongoRepository[RiskAlert]):
     ) -> Page[RiskAlert]:
         """A vault's unresolved alerts."""
         filter = {"vault_id": check_id(vault_id, "vault_id"), "status": _OPEN}
-        return await self._id_page(filter, limit, after)
+        return await self._id_page(filter, limit, after, "risk_alerts_open_vault_id_id_idx")
 
     async def find_open_by_severity(
         self, severity: AlertSeverity | str, *, limit: int = 100, after: str | None = None
     ) -> Page[RiskAlert]:
         """Unresolved alerts of one severity."""
         value = _enum_value(AlertSeverity, severity, "severity")
-        return await self._id_page({"severity": value, "status": _OPEN}, limit, after)
+        filter = {"severity": value, "status": _OPEN}
+        return await self._id_page(filter, limit, after, "risk_alerts_open_severity_id_idx")
 
     async def acknowledge(self, id: str) -> RiskAlert:
         """Mark an open alert as seen; it stays open. Acknowledging again changes
@@ -599,7 +611,8 @@ class AsyncMongoProtectionRuleRepository(_AsyncMongoRepository[ProtectionRule]):
     ) -> Page[ProtectionRule]:
         """Rules whose conditions contain ``conditions`` (as PostgreSQL's ``@>``)."""
         document = _values.json_object(conditions, "conditions")
-        return await self._id_page(containment_filter("conditions", document), limit, after)
+        filter = containment_filter("conditions", document)
+        return await self._id_page(filter, limit, after, "_id_")
 
     async def mark_triggered(self, id: str) -> ProtectionRule | None:
         """Record that the rule fired, unless it is disabled or still cooling down,

@@ -1,0 +1,3 @@
+-- Stop recording migration checksums.
+
+DROP TABLE vaultstore_migration_checksums;

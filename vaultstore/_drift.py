@@ -1,0 +1,161 @@
+"""Checks of the migrations for ``vaultstore check``, each returning one line per
+problem, naming the file (an empty list when all is well):
+
+* :func:`transactional_problems`: a migration that cannot run inside a
+  transaction (``CREATE INDEX CONCURRENTLY`` ...) without yoyo's
+  ``-- transactional: false`` marker;
+* :func:`migration_drift`: a database whose applied migrations no longer match
+  the files. yoyo knows a migration by its file name only;
+  ``migrations/post-apply.py`` records the SHA-256 of every migration it applies
+  (``vaultstore_migration_checksums``), and on MongoDB ``vaultstore migrate``
+  records each step's checksum in ``vaultstore_migrations``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from yoyo.migrations import read_sql_migration
+
+from . import _mongo_migrate
+from ._mongo import schema_steps
+from ._resources import migrations_dir
+from ._schema import admin_connection, catalog_queries
+from ._settings import Settings, resolve_settings
+
+__all__ = ["migration_drift", "transactional_problems"]
+
+_CONCURRENTLY = re.compile(r"\bconcurrently\b", re.IGNORECASE)
+_NEVER_EDIT = "never edit an applied migration: restore the file and add a new migration"
+
+
+def _forward_file(path: Path) -> Path:
+    """The migration a file belongs to: itself, or the forward file of a rollback."""
+    if path.name.endswith(".rollback.sql"):
+        return path.with_name(path.name.removesuffix(".rollback.sql") + ".sql")
+    return path
+
+
+def _non_transactional(forward: Path) -> bool:
+    """Whether yoyo runs the migration outside a transaction, read as yoyo reads
+    it: the ``-- transactional: false`` directive in the file's leading comments
+    (a rollback file runs as its forward file says)."""
+    if not forward.is_file():
+        return False
+    directives, _, _ = read_sql_migration(str(forward))
+    return str(directives.get("transactional", "true")).strip().lower() == "false"
+
+
+def transactional_problems(folder: Path | None = None) -> list[str]:
+    """``file:line: ...`` for every statement using CONCURRENTLY in a migration
+    that yoyo would run inside a transaction, where PostgreSQL refuses it."""
+    folder = folder or migrations_dir()
+    problems = []
+    for path in sorted(folder.glob("*.sql")):
+        forward = _forward_file(path)
+        if _non_transactional(forward):
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if _CONCURRENTLY.search(line.split("--", 1)[0]):
+                problems.append(
+                    f"{path}:{number}: CONCURRENTLY cannot run inside a transaction, and "
+                    f"yoyo runs {forward.stem} in one: add a line '-- transactional: false' "
+                    f"to the comments at the top of {forward.name}"
+                )
+    return problems
+
+
+def _sha256(path: Path) -> str | None:
+    # As migrations/post-apply.py takes it: the file's bytes.
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def _rollback_change(rollback: Path, recorded: str | None) -> str:
+    if recorded is None:
+        return "added"
+    return "changed" if rollback.is_file() else "removed"
+
+
+def _postgres_drift(settings: Settings, folder: Path) -> list[str]:
+    queries = catalog_queries("drift")
+    with admin_connection(settings) as conn:
+        tables = queries.history_exists(conn)
+        if not tables["has_history"]:
+            return []  # never migrated: nothing applied, nothing drifted
+        query = queries.applied_with_checksums if tables["has_checksums"] else queries.applied
+        applied: list[dict[str, Any]] = list(query(conn))
+    problems = []
+    for row in applied:
+        migration_id = row["migration_id"]
+        forward = folder / f"{migration_id}.sql"
+        if not forward.is_file() and (folder / f"{migration_id}.py").is_file():
+            forward = folder / f"{migration_id}.py"
+        rollback = folder / f"{migration_id}.rollback.sql"
+        if not forward.is_file():
+            problems.append(
+                f"{forward}: missing, but the database has applied migration {migration_id}: "
+                "restore the file (the schema depends on it), or roll the migration back "
+                "with the folder that has it"
+            )
+        elif not row["recorded"]:
+            problems.append(
+                f"{forward}: applied, but no checksum was recorded when it was (applied "
+                "before migration 0009, or by yoyo from a folder without post-apply.py), so "
+                "an edit cannot be told: compare it with its history in version control"
+            )
+        elif _sha256(forward) != row["sha256"]:
+            problems.append(f"{forward}: changed since it was applied; {_NEVER_EDIT}")
+        elif _sha256(rollback) != row["rollback_sha256"]:
+            problems.append(
+                f"{rollback}: {_rollback_change(rollback, row['rollback_sha256'])} since "
+                f"{migration_id} was applied, so rolling it back may not undo what was "
+                f"applied; {_NEVER_EDIT}"
+            )
+    return problems
+
+
+def _mongo_drift(settings: Settings, folder: Path) -> list[str]:
+    steps_folder = folder / "mongodb"
+    steps = {step.id: step for step in schema_steps(steps_folder)}
+    with _mongo_migrate._database(settings) as db:
+        records = list(db[_mongo_migrate.RECORD].find({}).sort([("applied_at", 1), ("_id", 1)]))
+    problems = []
+    for record in records:
+        step_id = record["_id"]
+        path = steps_folder / f"{step_id}.json"
+        step = steps.get(step_id)
+        if step is None:
+            problems.append(
+                f"{path}: missing, but the database has applied step {step_id}: restore the "
+                "file, or roll the step back with the folder that has it"
+            )
+        elif not record.get("checksum"):
+            problems.append(
+                f"{path}: applied, but no checksum was recorded, so an edit cannot be told: "
+                "compare it with its history in version control"
+            )
+        elif record["checksum"] != step.checksum:
+            problems.append(f"{path}: changed since it was applied; {_NEVER_EDIT}")
+    return problems
+
+
+def migration_drift(
+    database: str | Settings | None = None,
+    folder: Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+) -> list[str]:
+    """One line per migration that a database (a URL, Settings, or the
+    environment's configuration) applied and the files no longer match, naming
+    the file: changed since it was applied, missing from ``folder`` (the
+    migrations shipped with vaultstore by default), or applied with no checksum
+    recorded. PostgreSQL and MongoDB alike."""
+    settings = resolve_settings(database, env)
+    folder = folder or migrations_dir()
+    if settings.backend == "mongodb":
+        return _mongo_drift(settings, folder)
+    return _postgres_drift(settings, folder)
