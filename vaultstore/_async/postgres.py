@@ -10,10 +10,9 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import Any, Generic, TypeVar, Unpack
 
 import psycopg
@@ -52,11 +51,22 @@ from .._entities import (
     RiskAlert,
     VaultChanges,
 )
-from .._paging import after_id, check_id, check_limit, decode_cursor, id_key, make_page
+from .._paging import after_id, check_id, check_limit, id_key, make_page
 from .._postgres_errors import translate
+from .._repository import (
+    enum_value,
+    field_names,
+    ltv_key,
+    ltv_position,
+    new_market_data,
+    occurred_key,
+    recorded_key,
+    time_position,
+    with_recorded_at,
+)
 from .._resources import load_queries
 from .._settings import Settings
-from ..errors import ConflictError, DatabaseError, NotFoundError, UnavailableError, ValidationError
+from ..errors import ConflictError, DatabaseError, NotFoundError, UnavailableError
 from .adapter import AsyncQueryAdapter
 from .postgres_documents import AsyncPgDocumentRepository
 
@@ -64,9 +74,6 @@ logger = logging.getLogger("vaultstore")
 T = TypeVar("T")
 
 _DRIVER_ERRORS = (psycopg.Error, PoolTimeout, PoolClosed)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
-_INFINITY = Decimal("Infinity")
 
 
 class PostgresConverter(EntityConverter):
@@ -295,31 +302,13 @@ class _AsyncPgRepository(Generic[T]):
             raise self._not_found(id)
 
 
-def _keys(typed_dict: Any) -> frozenset[str]:
-    return frozenset(typed_dict.__required_keys__ | typed_dict.__optional_keys__)
-
-
-def _time_range(
-    since: datetime | None, until: datetime | None, after: str | None
-) -> tuple[datetime, str, datetime]:
-    """(after_at, after_id, until) for a half-open [since, until) listing."""
-    start = _EPOCH if since is None else _values.utc_value(since, "since")
-    end = _END_OF_TIME if until is None else _values.utc_value(until, "until")
-    if after is None:
-        return start, "", end
-    at, last_id = decode_cursor(after, 2)
-    if not isinstance(at, datetime) or not isinstance(last_id, str):
-        raise ValidationError("not a cursor from this listing", field="after")
-    return at, last_id, end
-
-
 class AsyncPgAgentRepository(_AsyncPgRepository[Agent]):
     """Agents, on ``queries/agents.sql``."""
 
     entity = Agent
     queries_name = "agents"
-    settable = _keys(NewAgent)
-    changeable = _keys(AgentChanges)
+    settable = field_names(NewAgent)
+    changeable = field_names(AgentChanges)
 
     async def create(self, **fields: Unpack[NewAgent]) -> Agent:
         """Store a new agent (``insert``); ConflictError if the name is taken."""
@@ -333,7 +322,7 @@ class AsyncPgAgentRepository(_AsyncPgRepository[Agent]):
         self, tier: CredibilityTier | str, *, limit: int = 100, after: str | None = None
     ) -> Page[Agent]:
         """Agents of one credibility tier (``find_by_tier``)."""
-        tier_value = _enum_value(CredibilityTier, tier, "tier")
+        tier_value = enum_value(CredibilityTier, tier, "tier")
         return await self._page(self._q.find_by_tier, limit, tier=tier_value, after=after_id(after))
 
     async def update(self, id: str, **changes: Unpack[AgentChanges]) -> Agent:
@@ -341,29 +330,13 @@ class AsyncPgAgentRepository(_AsyncPgRepository[Agent]):
         return await self._update(id, changes)
 
 
-def _enum_value(enum: Any, value: object, name: str) -> Any:
-    member = enum._value2member_map_.get(value) if not isinstance(value, bool) else None
-    if isinstance(value, enum):
-        member = value
-    if member is None:
-        allowed = ", ".join(repr(m.value) for m in enum)
-        raise ValidationError(
-            f"unknown {enum.__name__} {value!r}; expected one of {allowed}", field=name
-        )
-    return member.value
-
-
-def _ltv_key(vault: CreditVault) -> tuple[object, ...]:
-    return (vault.ltv, vault.id)
-
-
 class AsyncPgVaultRepository(_AsyncPgRepository[CreditVault]):
     """Credit vaults, on ``queries/vaults.sql``."""
 
     entity = CreditVault
     queries_name = "vaults"
-    settable = _keys(NewVault)
-    changeable = _keys(VaultChanges)
+    settable = field_names(NewVault)
+    changeable = field_names(VaultChanges)
 
     async def create(self, **fields: Unpack[NewVault]) -> CreditVault:
         """Store a new vault (``insert``); NotFoundError if the agent does not exist."""
@@ -387,7 +360,7 @@ class AsyncPgVaultRepository(_AsyncPgRepository[CreditVault]):
         return await self._page(
             self._q.find_by_chain_id,
             limit,
-            chain_id=_enum_value(ChainId, chain_id, "chain_id"),
+            chain_id=enum_value(ChainId, chain_id, "chain_id"),
             after=after_id(after),
         )
 
@@ -396,16 +369,11 @@ class AsyncPgVaultRepository(_AsyncPgRepository[CreditVault]):
     ) -> Page[CreditVault]:
         """Vaults with an LTV at or above ``threshold``, riskiest first (``find_high_risk``)."""
         value = _values.decimal_value(threshold, "threshold")
-        if after is None:
-            after_ltv, last_id = _INFINITY, ""
-        else:
-            after_ltv, last_id = decode_cursor(after, 2)
-            if not isinstance(after_ltv, Decimal) or not isinstance(last_id, str):
-                raise ValidationError("not a cursor from this listing", field="after")
+        after_ltv, last_id = ltv_position(after)
         return await self._page(
             self._q.find_high_risk,
             limit,
-            _ltv_key,
+            ltv_key,
             threshold=value,
             after_ltv=after_ltv,
             after_id=last_id,
@@ -442,8 +410,8 @@ class AsyncPgAlertRepository(_AsyncPgRepository[RiskAlert]):
 
     entity = RiskAlert
     queries_name = "alerts"
-    settable = _keys(NewAlert)
-    changeable = _keys(AlertChanges)
+    settable = field_names(NewAlert)
+    changeable = field_names(AlertChanges)
 
     async def create(self, **fields: Unpack[NewAlert]) -> RiskAlert:
         """Raise a new, open alert (``insert``); NotFoundError for an unknown vault."""
@@ -478,7 +446,7 @@ class AsyncPgAlertRepository(_AsyncPgRepository[RiskAlert]):
         return await self._page(
             self._q.find_open_by_severity,
             limit,
-            severity=_enum_value(AlertSeverity, severity, "severity"),
+            severity=enum_value(AlertSeverity, severity, "severity"),
             after=after_id(after),
         )
 
@@ -511,17 +479,13 @@ class AsyncPgAlertRepository(_AsyncPgRepository[RiskAlert]):
         return await self._update(id, changes)
 
 
-def _occurred_key(event: LiquidationEvent) -> tuple[object, ...]:
-    return (event.occurred_at, event.id)
-
-
 class AsyncPgLiquidationRepository(_AsyncPgRepository[LiquidationEvent]):
     """Liquidation events, on ``queries/liquidations.sql``."""
 
     entity = LiquidationEvent
     queries_name = "liquidations"
-    settable = _keys(NewLiquidation)
-    changeable = _keys(LiquidationChanges)
+    settable = field_names(NewLiquidation)
+    changeable = field_names(LiquidationChanges)
 
     async def create(self, **fields: Unpack[NewLiquidation]) -> LiquidationEvent:
         """Record a liquidation (``insert``); ConflictError if this transaction was
@@ -538,11 +502,11 @@ class AsyncPgLiquidationRepository(_AsyncPgRepository[LiquidationEvent]):
         after: str | None = None,
     ) -> Page[LiquidationEvent]:
         """A vault's liquidations in [since, until), oldest first (``find_by_vault``)."""
-        after_at, last_id, end = _time_range(since, until, after)
+        after_at, last_id, end = time_position(since, until, after)
         return await self._page(
             self._q.find_by_vault,
             limit,
-            _occurred_key,
+            occurred_key,
             vault_id=check_id(vault_id, "vault_id"),
             after_at=after_at,
             after_id=last_id,
@@ -553,11 +517,11 @@ class AsyncPgLiquidationRepository(_AsyncPgRepository[LiquidationEvent]):
         self, since: datetime, until: datetime, *, limit: int = 100, after: str | None = None
     ) -> Page[LiquidationEvent]:
         """Every liquidation in [since, until), oldest first (``find_between``)."""
-        after_at, last_id, end = _time_range(since, until, after)
+        after_at, last_id, end = time_position(since, until, after)
         return await self._page(
             self._q.find_between,
             limit,
-            _occurred_key,
+            occurred_key,
             after_at=after_at,
             after_id=last_id,
             until=end,
@@ -573,8 +537,8 @@ class AsyncPgProtectionRuleRepository(_AsyncPgRepository[ProtectionRule]):
 
     entity = ProtectionRule
     queries_name = "protection_rules"
-    settable = _keys(NewProtectionRule)
-    changeable = _keys(ProtectionRuleChanges)
+    settable = field_names(NewProtectionRule)
+    changeable = field_names(ProtectionRuleChanges)
 
     async def create(self, **fields: Unpack[NewProtectionRule]) -> ProtectionRule:
         """Store a new rule (``insert``); ConflictError if the vault has one of that name."""
@@ -608,46 +572,25 @@ class AsyncPgProtectionRuleRepository(_AsyncPgRepository[ProtectionRule]):
         return await self._update(id, changes)
 
 
-def _recorded_key(record: MarketData) -> tuple[object, ...]:
-    return (record.recorded_at, record.id)
-
-
 class AsyncPgMarketDataRepository(_AsyncPgRepository[MarketData]):
     """Market prices, on ``queries/market_data.sql``."""
 
     entity = MarketData
     queries_name = "market_data"
-    settable = _keys(NewMarketData)
-    changeable = _keys(MarketDataChanges)
-
-    def _with_time(self, fields: Mapping[str, Any]) -> dict[str, Any]:
-        return {"recorded_at": _values.utc_now(), **fields}
+    settable = field_names(NewMarketData)
+    changeable = field_names(MarketDataChanges)
 
     async def create(self, **fields: Unpack[NewMarketData]) -> MarketData:
         """Store one price (``insert``); ``recorded_at`` defaults to now."""
-        return await self._create(self._with_time(fields))
+        return await self._create(with_recorded_at(fields))
 
     async def bulk_insert(self, records: Sequence[NewMarketData]) -> int:
         """Store many prices at once, all or none (``insert_many``, pipelined in one
         transaction); every record is validated before any is sent."""
-        if isinstance(records, Mapping | str | bytes) or not isinstance(records, Iterable):
-            raise ValidationError(
-                f"expected a list of records, got {type(records).__name__}", field="records"
-            )
-        converter = self._db.converter
-        params = []
-        for i, fields in enumerate(records):
-            if not isinstance(fields, Mapping):
-                raise ValidationError(
-                    f"expected a record (dict), got {type(fields).__name__}", field=f"records[{i}]"
-                )
-            try:
-                entity = converter.new(MarketData, self._with_time(fields), self.settable)
-            except ValidationError as exc:
-                raise ValidationError(exc.message, field=f"records[{i}].{exc.field}") from exc
-            params.append(converter.params(entity))
-        if not params:
+        entities = new_market_data(self._db.converter, records, self.settable)
+        if not entities:
             return 0
+        params = [self._db.converter.params(entity) for entity in entities]
         async with self._db.transaction() as db, db.cursor(MarketData) as cur:
             await self._q.insert_many(cur, params)
         return len(params)
@@ -657,7 +600,7 @@ class AsyncPgMarketDataRepository(_AsyncPgRepository[MarketData]):
         return await self._one(
             self._q.latest_price,
             token=check_id(token, "token"),
-            chain_id=_enum_value(ChainId, chain_id, "chain_id"),
+            chain_id=enum_value(ChainId, chain_id, "chain_id"),
         )
 
     async def history(
@@ -671,13 +614,13 @@ class AsyncPgMarketDataRepository(_AsyncPgRepository[MarketData]):
         after: str | None = None,
     ) -> Page[MarketData]:
         """A token's prices on a chain in [since, until), oldest first (``history``)."""
-        after_at, last_id, end = _time_range(since, until, after)
+        after_at, last_id, end = time_position(since, until, after)
         return await self._page(
             self._q.history,
             limit,
-            _recorded_key,
+            recorded_key,
             token=check_id(token, "token"),
-            chain_id=_enum_value(ChainId, chain_id, "chain_id"),
+            chain_id=enum_value(ChainId, chain_id, "chain_id"),
             after_at=after_at,
             after_id=last_id,
             until=end,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Iterable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -61,16 +61,25 @@ from .._mongo import (
     referenced_missing,
     translate,
 )
-from .._paging import after_id, check_id, check_limit, decode_cursor, id_key, make_page
+from .._paging import after_id, check_id, check_limit, id_key, make_page
+from .._repository import (
+    enum_value,
+    field_names,
+    ltv_key,
+    ltv_position,
+    new_market_data,
+    occurred_key,
+    recorded_key,
+    time_position,
+    with_recorded_at,
+)
 from .._settings import Settings
-from ..errors import ConflictError, DatabaseError, UnavailableError, ValidationError
+from ..errors import ConflictError, DatabaseError, UnavailableError
 from .mongo_documents import MongoDocumentRepository
 
 logger = logging.getLogger("vaultstore")
 T = TypeVar("T")
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_END_OF_TIME = datetime(9999, 12, 31, tzinfo=UTC)
 _OPEN = {"$in": [AlertStatus.OPEN.value, AlertStatus.ACKNOWLEDGED.value]}
 
 
@@ -312,28 +321,11 @@ class _AsyncMongoRepository(Generic[T]):
                 db.database[collection].delete_many({field: id}, session=db.session)
 
 
-def _keys(typed_dict: Any) -> frozenset[str]:
-    return frozenset(typed_dict.__required_keys__ | typed_dict.__optional_keys__)
-
-
-def _enum_value(enum: Any, value: object, name: str) -> Any:
-    member = _values.enum_member(enum, value)
-    if isinstance(member, _values.Invalid):
-        raise ValidationError(member.reason, field=name)
-    return member.value
-
-
 def _time_filter(
     field: str, since: datetime | None, until: datetime | None, after: str | None
 ) -> dict[str, Any]:
     """A half-open [since, until) range on ``field``, after a page's last (time, id)."""
-    start = _EPOCH if since is None else _values.utc_value(since, "since")
-    end = _END_OF_TIME if until is None else _values.utc_value(until, "until")
-    if after is None:
-        return {field: {"$gte": start, "$lt": end}}
-    at, last_id = decode_cursor(after, 2)
-    if not isinstance(at, datetime) or not isinstance(last_id, str):
-        raise ValidationError("not a cursor from this listing", field="after")
+    at, last_id, end = time_position(since, until, after)
     return {
         field: {"$lt": end},
         "$or": [{field: {"$gt": at}}, {field: at, "_id": {"$gt": last_id}}],
@@ -345,8 +337,8 @@ class MongoAgentRepository(_AsyncMongoRepository[Agent]):
 
     entity = Agent
     collection_name = "agents"
-    settable = _keys(NewAgent)
-    changeable = _keys(AgentChanges)
+    settable = field_names(NewAgent)
+    changeable = field_names(AgentChanges)
     restrict = (("credit_vaults", "agent_id"),)
 
     def create(self, **fields: Unpack[NewAgent]) -> Agent:
@@ -361,7 +353,7 @@ class MongoAgentRepository(_AsyncMongoRepository[Agent]):
         self, tier: CredibilityTier | str, *, limit: int = 100, after: str | None = None
     ) -> Page[Agent]:
         """Agents of one credibility tier, in creation order."""
-        value = _enum_value(CredibilityTier, tier, "tier")
+        value = enum_value(CredibilityTier, tier, "tier")
         return self._id_page({"credibility_tier": value}, limit, after)
 
     def update(self, id: str, **changes: Unpack[AgentChanges]) -> Agent:
@@ -369,17 +361,13 @@ class MongoAgentRepository(_AsyncMongoRepository[Agent]):
         return self._update(id, changes)
 
 
-def _ltv_key(vault: CreditVault) -> tuple[object, ...]:
-    return (vault.ltv, vault.id)
-
-
 class MongoVaultRepository(_AsyncMongoRepository[CreditVault]):
     """Credit vaults, in the ``credit_vaults`` collection."""
 
     entity = CreditVault
     collection_name = "credit_vaults"
-    settable = _keys(NewVault)
-    changeable = _keys(VaultChanges)
+    settable = field_names(NewVault)
+    changeable = field_names(VaultChanges)
     references = (("agent_id", "agents"),)
     restrict = (("liquidation_events", "vault_id"),)
     cascade = (("risk_alerts", "vault_id"), ("protection_rules", "vault_id"))
@@ -398,7 +386,7 @@ class MongoVaultRepository(_AsyncMongoRepository[CreditVault]):
         self, chain_id: ChainId | int, *, limit: int = 100, after: str | None = None
     ) -> Page[CreditVault]:
         """The vaults on one chain in creation order."""
-        value = _enum_value(ChainId, chain_id, "chain_id")
+        value = enum_value(ChainId, chain_id, "chain_id")
         return self._id_page({"chain_id": value}, limit, after)
 
     def find_high_risk_vaults(
@@ -408,14 +396,12 @@ class MongoVaultRepository(_AsyncMongoRepository[CreditVault]):
         value = _values.decimal_value(threshold, "threshold")
         filter: dict[str, Any] = {"ltv": {"$gte": _d(value)}}
         if after is not None:
-            after_ltv, last_id = decode_cursor(after, 2)
-            if not isinstance(after_ltv, Decimal) or not isinstance(last_id, str):
-                raise ValidationError("not a cursor from this listing", field="after")
+            after_ltv, last_id = ltv_position(after)
             filter["$or"] = [
                 {"ltv": {"$lt": _d(after_ltv)}},
                 {"ltv": _d(after_ltv), "_id": {"$lt": last_id}},
             ]
-        return self._page(filter, [("ltv", -1), ("_id", -1)], limit, _ltv_key)
+        return self._page(filter, [("ltv", -1), ("_id", -1)], limit, ltv_key)
 
     def update(self, id: str, **changes: Unpack[VaultChanges]) -> CreditVault:
         """Change a vault."""
@@ -480,8 +466,8 @@ class MongoAlertRepository(_AsyncMongoRepository[RiskAlert]):
 
     entity = RiskAlert
     collection_name = "risk_alerts"
-    settable = _keys(NewAlert)
-    changeable = _keys(AlertChanges)
+    settable = field_names(NewAlert)
+    changeable = field_names(AlertChanges)
     references = (("vault_id", "credit_vaults"),)
 
     def create(self, **fields: Unpack[NewAlert]) -> RiskAlert:
@@ -505,7 +491,7 @@ class MongoAlertRepository(_AsyncMongoRepository[RiskAlert]):
         self, severity: AlertSeverity | str, *, limit: int = 100, after: str | None = None
     ) -> Page[RiskAlert]:
         """Unresolved alerts of one severity."""
-        value = _enum_value(AlertSeverity, severity, "severity")
+        value = enum_value(AlertSeverity, severity, "severity")
         filter = {"severity": value, "status": _OPEN}
         return self._id_page(filter, limit, after, "risk_alerts_open_severity_id_idx")
 
@@ -545,17 +531,13 @@ class MongoAlertRepository(_AsyncMongoRepository[RiskAlert]):
         return self._update(id, changes)
 
 
-def _occurred_key(event: LiquidationEvent) -> tuple[object, ...]:
-    return (event.occurred_at, event.id)
-
-
 class MongoLiquidationRepository(_AsyncMongoRepository[LiquidationEvent]):
     """Liquidation events, in the ``liquidation_events`` collection."""
 
     entity = LiquidationEvent
     collection_name = "liquidation_events"
-    settable = _keys(NewLiquidation)
-    changeable = _keys(LiquidationChanges)
+    settable = field_names(NewLiquidation)
+    changeable = field_names(LiquidationChanges)
     references = (("vault_id", "credit_vaults"),)
 
     def create(self, **fields: Unpack[NewLiquidation]) -> LiquidationEvent:
@@ -575,14 +557,14 @@ class MongoLiquidationRepository(_AsyncMongoRepository[LiquidationEvent]):
         """A vault's liquidations in [since, until), oldest first."""
         filter = _time_filter("occurred_at", since, until, after)
         filter["vault_id"] = check_id(vault_id, "vault_id")
-        return self._page(filter, [("occurred_at", 1), ("_id", 1)], limit, _occurred_key)
+        return self._page(filter, [("occurred_at", 1), ("_id", 1)], limit, occurred_key)
 
     def find_between(
         self, since: datetime, until: datetime, *, limit: int = 100, after: str | None = None
     ) -> Page[LiquidationEvent]:
         """Every liquidation in [since, until), oldest first."""
         filter = _time_filter("occurred_at", since, until, after)
-        return self._page(filter, [("occurred_at", 1), ("_id", 1)], limit, _occurred_key)
+        return self._page(filter, [("occurred_at", 1), ("_id", 1)], limit, occurred_key)
 
     def update(self, id: str, **changes: Unpack[LiquidationChanges]) -> LiquidationEvent:
         """Correct a recorded liquidation."""
@@ -594,8 +576,8 @@ class MongoProtectionRuleRepository(_AsyncMongoRepository[ProtectionRule]):
 
     entity = ProtectionRule
     collection_name = "protection_rules"
-    settable = _keys(NewProtectionRule)
-    changeable = _keys(ProtectionRuleChanges)
+    settable = field_names(NewProtectionRule)
+    changeable = field_names(ProtectionRuleChanges)
     references = (("vault_id", "credit_vaults"),)
 
     def create(self, **fields: Unpack[NewProtectionRule]) -> ProtectionRule:
@@ -639,46 +621,25 @@ class MongoProtectionRuleRepository(_AsyncMongoRepository[ProtectionRule]):
         return self._update(id, changes)
 
 
-def _recorded_key(record: MarketData) -> tuple[object, ...]:
-    return (record.recorded_at, record.id)
-
-
 class MongoMarketDataRepository(_AsyncMongoRepository[MarketData]):
     """Market prices, in the ``market_data`` collection."""
 
     entity = MarketData
     collection_name = "market_data"
-    settable = _keys(NewMarketData)
-    changeable = _keys(MarketDataChanges)
-
-    def _with_time(self, fields: Mapping[str, Any]) -> dict[str, Any]:
-        return {"recorded_at": _values.utc_now(), **fields}
+    settable = field_names(NewMarketData)
+    changeable = field_names(MarketDataChanges)
 
     def create(self, **fields: Unpack[NewMarketData]) -> MarketData:
         """Store one price; ``recorded_at`` defaults to now."""
-        return self._create(self._with_time(fields))
+        return self._create(with_recorded_at(fields))
 
     def bulk_insert(self, records: Sequence[NewMarketData]) -> int:
         """Store many prices at once, all or none, in one transaction; every record
         is validated before any is sent."""
-        if isinstance(records, Mapping | str | bytes) or not isinstance(records, Iterable):
-            raise ValidationError(
-                f"expected a list of records, got {type(records).__name__}", field="records"
-            )
-        converter = self._converter
-        documents = []
-        for i, fields in enumerate(records):
-            if not isinstance(fields, Mapping):
-                raise ValidationError(
-                    f"expected a record (dict), got {type(fields).__name__}", field=f"records[{i}]"
-                )
-            try:
-                entity = converter.new(MarketData, self._with_time(fields), self.settable)
-            except ValidationError as exc:
-                raise ValidationError(exc.message, field=f"records[{i}].{exc.field}") from exc
-            documents.append(converter.document(entity))
-        if not documents:
+        entities = new_market_data(self._converter, records, self.settable)
+        if not entities:
             return 0
+        documents = [self._converter.document(entity) for entity in entities]
         with self._db.transaction() as db, db.errors(MarketData):
             db.database[self.collection_name].insert_many(
                 documents, ordered=True, session=db.session
@@ -689,7 +650,7 @@ class MongoMarketDataRepository(_AsyncMongoRepository[MarketData]):
         """The most recent price of a token on a chain, or None."""
         filter = {
             "token": check_id(token, "token"),
-            "chain_id": _enum_value(ChainId, chain_id, "chain_id"),
+            "chain_id": enum_value(ChainId, chain_id, "chain_id"),
         }
         return self._one(filter, sort=[("recorded_at", -1), ("_id", -1)])
 
@@ -706,8 +667,8 @@ class MongoMarketDataRepository(_AsyncMongoRepository[MarketData]):
         """A token's prices on a chain in [since, until), oldest first."""
         filter = _time_filter("recorded_at", since, until, after)
         filter["token"] = check_id(token, "token")
-        filter["chain_id"] = _enum_value(ChainId, chain_id, "chain_id")
-        return self._page(filter, [("recorded_at", 1), ("_id", 1)], limit, _recorded_key)
+        filter["chain_id"] = enum_value(ChainId, chain_id, "chain_id")
+        return self._page(filter, [("recorded_at", 1), ("_id", 1)], limit, recorded_key)
 
     def update(self, id: str, **changes: Unpack[MarketDataChanges]) -> MarketData:
         """Correct a recorded price."""
