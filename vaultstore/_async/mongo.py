@@ -325,6 +325,9 @@ def _time_filter(
 ) -> dict[str, Any]:
     """A half-open [since, until) range on ``field``, after a page's last (time, id)."""
     at, last_id, end = time_position(since, until, after)
+    if after is None:
+        # A plain range, which every server answers from the (field, _id) index.
+        return {field: {"$gte": at, "$lt": end}}
     return {
         field: {"$lt": end},
         "$or": [{field: {"$gt": at}}, {field: at, "_id": {"$gt": last_id}}],
