@@ -69,11 +69,14 @@ def read_query_files(folder: Path) -> dict[str, str]:
 
 
 def read_sources(folder: Path) -> dict[str, str]:
-    """The PostgreSQL repositories' source (``postgres.py``, ``postgres_*.py``),
-    labelled from the package: ``{"vaultstore/_async/postgres.py": text}``."""
+    """The PostgreSQL repositories' source (``postgres.py``, ``postgres_*.py``, and
+    ``documents.py``, whose methods the document repositories inherit), labelled
+    from the package: ``{"vaultstore/_async/postgres.py": text}``."""
+    paths = [*sorted(folder.glob("postgres*.py")), folder / "documents.py"]
     return {
         f"{folder.parent.name}/{folder.name}/{path.name}": path.read_text()
-        for path in sorted(folder.glob("postgres*.py"))
+        for path in paths
+        if path.is_file()
     }
 
 

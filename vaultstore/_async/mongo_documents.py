@@ -23,7 +23,7 @@ import logging
 from collections.abc import AsyncIterator, Generator
 from contextlib import contextmanager
 from datetime import UTC
-from typing import Any, BinaryIO
+from typing import Any
 
 from bson import CodecOptions
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -47,6 +47,7 @@ from .._documents import (
 from .._entities import DocumentOwner, Page, StoredDocument
 from .._paging import after_id, check_id, check_limit, id_key, make_page
 from ..errors import ConflictError, DatabaseError, UnavailableError, VaultStoreError
+from .documents import AsyncDocumentReading
 
 logger = logging.getLogger("vaultstore")
 
@@ -76,7 +77,7 @@ def _errors() -> Generator[None]:
         raise _translate(exc) from exc
 
 
-class AsyncMongoDocumentRepository:
+class AsyncMongoDocumentRepository(AsyncDocumentReading):
     """Large documents in the GridFS bucket ``documents`` of ``database``; every
     operation runs in ``session`` when one is given (such as a transaction's)."""
 
@@ -157,25 +158,6 @@ class AsyncMongoDocumentRepository:
         with _errors():
             file = await self._files.find_one({"_id": check_id(id)}, session=self._session)
         return None if file is None else from_gridfs_file(file)
-
-    async def _existing(self, id: str) -> StoredDocument:
-        document = await self.find_by_id(id)
-        if document is None:
-            raise not_found(id)
-        return document
-
-    async def chunks(self, id: str) -> AsyncIterator[bytes]:
-        """The content of a document, chunk by chunk, a few chunks per query."""
-        document = await self._existing(id)
-        async for chunk in self._content(document):
-            yield chunk
-
-    async def download(self, id: str, destination: BinaryIO) -> StoredDocument:
-        """Write a document's content to ``destination`` (as :meth:`chunks`)."""
-        document = await self._existing(id)
-        async for chunk in self._content(document):
-            destination.write(chunk)
-        return document
 
     async def _content(self, document: StoredDocument) -> AsyncIterator[bytes]:
         check = ReadCheck(document)

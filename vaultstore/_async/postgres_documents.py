@@ -12,7 +12,7 @@ pool between batches, so neither side ever holds the whole content.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from .._documents import (
     DEFAULT_CONTENT_TYPE,
@@ -27,12 +27,13 @@ from .._documents import (
 )
 from .._entities import DocumentOwner, Page, StoredDocument
 from .._paging import after_id, check_id, check_limit, id_key, make_page
+from .documents import AsyncDocumentReading
 
 if TYPE_CHECKING:
     from .postgres import AsyncPgDatabase
 
 
-class AsyncPgDocumentRepository:
+class AsyncPgDocumentRepository(AsyncDocumentReading):
     """Large documents, on ``queries/documents.sql``."""
 
     def __init__(self, db: AsyncPgDatabase) -> None:
@@ -81,26 +82,6 @@ class AsyncPgDocumentRepository:
             if row is None:
                 return None
             return self._db.converter.loader(StoredDocument, query, cur)(row)
-
-    async def _existing(self, id: str) -> StoredDocument:
-        document = await self.find_by_id(id)
-        if document is None:
-            raise not_found(id)
-        return document
-
-    async def chunks(self, id: str) -> AsyncIterator[bytes]:
-        """The content of a document, chunk by chunk (``find_by_id``, then
-        ``read_chunks`` per few chunks)."""
-        document = await self._existing(id)
-        async for chunk in self._content(document):
-            yield chunk
-
-    async def download(self, id: str, destination: BinaryIO) -> StoredDocument:
-        """Write a document's content to ``destination`` (as :meth:`chunks`)."""
-        document = await self._existing(id)
-        async for chunk in self._content(document):
-            destination.write(chunk)
-        return document
 
     async def _content(self, document: StoredDocument) -> AsyncIterator[bytes]:
         check = ReadCheck(document)

@@ -24,7 +24,7 @@ import logging
 from collections.abc import Iterator, Generator
 from contextlib import contextmanager
 from datetime import UTC
-from typing import Any, BinaryIO
+from typing import Any
 
 from bson import CodecOptions
 from pymongo.synchronous.client_session import ClientSession
@@ -48,6 +48,7 @@ from .._documents import (
 from .._entities import DocumentOwner, Page, StoredDocument
 from .._paging import after_id, check_id, check_limit, id_key, make_page
 from ..errors import ConflictError, DatabaseError, UnavailableError, VaultStoreError
+from .documents import DocumentReading
 
 logger = logging.getLogger("vaultstore")
 
@@ -77,7 +78,7 @@ def _errors() -> Generator[None]:
         raise _translate(exc) from exc
 
 
-class MongoDocumentRepository:
+class MongoDocumentRepository(DocumentReading):
     """Large documents in the GridFS bucket ``documents`` of ``database``; every
     operation runs in ``session`` when one is given (such as a transaction's)."""
 
@@ -158,25 +159,6 @@ class MongoDocumentRepository:
         with _errors():
             file = self._files.find_one({"_id": check_id(id)}, session=self._session)
         return None if file is None else from_gridfs_file(file)
-
-    def _existing(self, id: str) -> StoredDocument:
-        document = self.find_by_id(id)
-        if document is None:
-            raise not_found(id)
-        return document
-
-    def chunks(self, id: str) -> Iterator[bytes]:
-        """The content of a document, chunk by chunk, a few chunks per query."""
-        document = self._existing(id)
-        for chunk in self._content(document):
-            yield chunk
-
-    def download(self, id: str, destination: BinaryIO) -> StoredDocument:
-        """Write a document's content to ``destination`` (as :meth:`chunks`)."""
-        document = self._existing(id)
-        for chunk in self._content(document):
-            destination.write(chunk)
-        return document
 
     def _content(self, document: StoredDocument) -> Iterator[bytes]:
         check = ReadCheck(document)

@@ -13,7 +13,7 @@ pool between batches, so neither side ever holds the whole content.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 from .._documents import (
     DEFAULT_CONTENT_TYPE,
@@ -28,12 +28,13 @@ from .._documents import (
 )
 from .._entities import DocumentOwner, Page, StoredDocument
 from .._paging import after_id, check_id, check_limit, id_key, make_page
+from .documents import DocumentReading
 
 if TYPE_CHECKING:
     from .postgres import PgDatabase
 
 
-class PgDocumentRepository:
+class PgDocumentRepository(DocumentReading):
     """Large documents, on ``queries/documents.sql``."""
 
     def __init__(self, db: PgDatabase) -> None:
@@ -82,26 +83,6 @@ class PgDocumentRepository:
             if row is None:
                 return None
             return self._db.converter.loader(StoredDocument, query, cur)(row)
-
-    def _existing(self, id: str) -> StoredDocument:
-        document = self.find_by_id(id)
-        if document is None:
-            raise not_found(id)
-        return document
-
-    def chunks(self, id: str) -> Iterator[bytes]:
-        """The content of a document, chunk by chunk (``find_by_id``, then
-        ``read_chunks`` per few chunks)."""
-        document = self._existing(id)
-        for chunk in self._content(document):
-            yield chunk
-
-    def download(self, id: str, destination: BinaryIO) -> StoredDocument:
-        """Write a document's content to ``destination`` (as :meth:`chunks`)."""
-        document = self._existing(id)
-        for chunk in self._content(document):
-            destination.write(chunk)
-        return document
 
     def _content(self, document: StoredDocument) -> Iterator[bytes]:
         check = ReadCheck(document)

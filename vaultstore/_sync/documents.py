@@ -1,0 +1,42 @@
+# Generated from vaultstore/_async/documents.py by tools/generate_sync.py: do not edit.
+"""What both document repositories read the same way (async source of the sync
+twin): a backend supplies ``find_by_id`` and ``_content``, the chunks of a known
+document; looking it up, streaming and downloading are written once here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from .._documents import not_found
+from .._entities import StoredDocument
+
+
+class DocumentReading:
+    """``chunks`` and ``download`` on top of a backend's ``find_by_id`` and ``_content``."""
+
+    def find_by_id(self, id: str) -> StoredDocument | None:
+        raise NotImplementedError
+
+    def _content(self, document: StoredDocument) -> Iterator[bytes]:
+        raise NotImplementedError
+
+    def _existing(self, id: str) -> StoredDocument:
+        document = self.find_by_id(id)
+        if document is None:
+            raise not_found(id)
+        return document
+
+    def chunks(self, id: str) -> Iterator[bytes]:
+        """The content of a document, chunk by chunk, a few chunks per query;
+        NotFoundError for an unknown id."""
+        document = self._existing(id)
+        for chunk in self._content(document):
+            yield chunk
+
+    def download(self, id: str, destination: BinaryIO) -> StoredDocument:
+        """Write a document's content to ``destination``, chunk by chunk."""
+        document = self._existing(id)
+        for chunk in self._content(document):
+            destination.write(chunk)
+        return document
