@@ -24,6 +24,8 @@ import pytest
 
 import vaultstore
 
+from .databases import empty_public_schema, fresh_database
+
 MONGO_COLLECTIONS = (
     "agents",
     "credit_vaults",
@@ -110,3 +112,23 @@ def clean_mongo(migrated_mongo: str) -> str:
         database[name].delete_many({})
     client.close()
     return migrated_mongo
+
+
+@pytest.fixture(scope="module")
+def module_database(postgres_url: str) -> Iterator[str]:
+    """A database of the test module's own, dropped after it."""
+    with fresh_database(postgres_url) as url:
+        yield url
+
+
+@pytest.fixture
+def empty_url(module_database: str) -> str:
+    """The module's database with nothing in it: no schema, no migration history."""
+    return empty_public_schema(module_database)
+
+
+@pytest.fixture
+def migrated(empty_url: str) -> str:
+    """The module's database with every migration applied."""
+    vaultstore.apply_migrations(empty_url)
+    return empty_url

@@ -24,7 +24,7 @@ import pytest
 import vaultstore
 from vaultstore._drift import migration_drift
 
-from .databases import empty_public_schema, fresh_database, yoyo_url
+from .databases import yoyo_url
 
 REPO = Path(__file__).resolve().parent.parent
 MIGRATIONS = REPO / "migrations"
@@ -53,23 +53,6 @@ def yoyo(*args: str) -> None:
 def recorded(url: str) -> list[tuple[str, str, str | None]]:
     with psycopg.connect(url) as conn:
         return list(SQL.checksums(conn))
-
-
-@pytest.fixture(scope="module")
-def module_database(postgres_url: str) -> Iterator[str]:
-    with fresh_database(postgres_url) as url:
-        yield url
-
-
-@pytest.fixture
-def empty_url(module_database: str) -> str:
-    return empty_public_schema(module_database)
-
-
-@pytest.fixture
-def migrated(empty_url: str) -> str:
-    vaultstore.apply_migrations(empty_url)
-    return empty_url
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiosql
@@ -23,7 +22,7 @@ from vaultstore._sample import load_sample_data
 from vaultstore._schema import dump_schema
 from vaultstore.errors import VaultStoreError
 
-from .databases import empty_public_schema, fresh_database, yoyo_url
+from .databases import fresh_database, yoyo_url
 
 REPO = Path(__file__).resolve().parent.parent
 MIGRATIONS = REPO / "migrations"
@@ -64,23 +63,6 @@ def source_index_valid(url: str) -> bool | None:
             conn, index_name="market_data_source_recorded_at_idx"
         )
     return valid
-
-
-@pytest.fixture(scope="module")
-def module_database(postgres_url: str) -> Iterator[str]:
-    with fresh_database(postgres_url) as url:
-        yield url
-
-
-@pytest.fixture
-def empty_url(module_database: str) -> str:
-    return empty_public_schema(module_database)
-
-
-@pytest.fixture
-def migrated(empty_url: str) -> str:
-    vaultstore.apply_migrations(empty_url)
-    return empty_url
 
 
 @pytest.fixture(scope="module")

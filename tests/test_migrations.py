@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -15,7 +14,7 @@ import pytest
 import vaultstore
 from vaultstore._sample import load_sample_data
 
-from .databases import empty_public_schema, fresh_database, yoyo_url
+from .databases import yoyo_url
 
 REPO = Path(__file__).resolve().parent.parent
 MIGRATIONS = REPO / "migrations"
@@ -23,24 +22,6 @@ FORWARD_FILES = sorted(p for p in MIGRATIONS.glob("*.sql") if not p.name.endswit
 ROLLBACK_FILES = sorted(MIGRATIONS.glob("*.rollback.sql"))
 MIGRATION_IDS = [p.name.removesuffix(".sql") for p in FORWARD_FILES]
 YOYO_TABLES = {"_yoyo_log", "_yoyo_migration", "_yoyo_version", "yoyo_lock"}
-
-
-@pytest.fixture(scope="module")
-def module_database(postgres_url: str) -> Iterator[str]:
-    with fresh_database(postgres_url) as url:
-        yield url
-
-
-@pytest.fixture
-def empty_url(module_database: str) -> str:
-    """This module's database with nothing in it: no schema, no migration history."""
-    return empty_public_schema(module_database)
-
-
-@pytest.fixture
-def migrated(empty_url: str) -> str:
-    vaultstore.apply_migrations(empty_url)
-    return empty_url
 
 
 @pytest.fixture

@@ -6,39 +6,18 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiosql
 import psycopg
 import pytest
 
-import vaultstore
 from vaultstore._schema import HEADER, dump_schema
 from vaultstore.cli import main
-
-from .databases import empty_public_schema, fresh_database
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA_SQL = REPO / "schema.sql"
 SQL = aiosql.from_path(Path(__file__).parent / "sql" / "schema.sql", "psycopg")
-
-
-@pytest.fixture(scope="module")
-def module_database(postgres_url: str) -> Iterator[str]:
-    with fresh_database(postgres_url) as url:
-        yield url
-
-
-@pytest.fixture
-def empty_url(module_database: str) -> str:
-    return empty_public_schema(module_database)
-
-
-@pytest.fixture
-def migrated(empty_url: str) -> str:
-    vaultstore.apply_migrations(empty_url)
-    return empty_url
 
 
 def test_schema_sql_matches_a_freshly_migrated_database(migrated: str) -> None:
