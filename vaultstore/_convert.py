@@ -202,8 +202,9 @@ class EntityConverter(cattrs.Converter):
         if missing:
             raise MissingColumnsError(f"a row for {cls.__name__} lacks columns {missing}")
         # Everything the function uses is bound as a default argument (a fast local),
-        # and each slot is filled through its descriptor: measured 1.5x faster than
-        # object.__setattr__ by name, and 3x faster than __init__ with validators.
+        # and each slot is filled through its descriptor: about 2.0 us against 2.9 us
+        # for object.__setattr__ by name on a CreditVault row (timeit, 2026-11-25),
+        # and no validator runs again on what the database already checked.
         bound: dict[str, Any] = {"_new": object.__new__}
         body: list[str] = []
 

@@ -105,7 +105,7 @@ class PostgresConverter(EntityConverter):
 
 class AsyncPgConnection(AsyncConnection[Any]):
     """A psycopg connection that keeps one cursor for vaultstore's statements, so
-    that a call does not pay for a new cursor (measured: +28 % on a lookup)."""
+    that a call does not pay for a new cursor."""
 
     _vault_cursor: AsyncCursor[Any] | None = None
 

@@ -106,7 +106,7 @@ class PostgresConverter(EntityConverter):
 
 class PgConnection(Connection[Any]):
     """A psycopg connection that keeps one cursor for vaultstore's statements, so
-    that a call does not pay for a new cursor (measured: +28 % on a lookup)."""
+    that a call does not pay for a new cursor."""
 
     _vault_cursor: Cursor[Any] | None = None
 
