@@ -50,7 +50,7 @@ import vaultstore
 import vaultstore.aio
 from vaultstore._async.adapter import AsyncQueryAdapter
 from vaultstore._mongo import MongoConverter
-from vaultstore._resources import load_queries
+from vaultstore._queries import load_queries
 
 HERE = Path(__file__).resolve().parent
 BENCH_SQL = aiosql.from_path(HERE / "bench.sql", "psycopg")

@@ -1,13 +1,12 @@
 -- Agents: the AI agents that borrow from credit vaults.
--- Every statement returns whole rows (RETURNING *, SELECT *): vaultstore maps
+-- Every statement returns whole rows (SELECT *, RETURNING *): vaultstore maps
 -- columns to entity fields by name. Listings are keyset-paginated on id, which
 -- sorts by creation time; :after is '' for the first page.
 
--- name: insert(id, name, credibility_score, created_at, updated_at)<!
+-- name: insert(id, name, credibility_score, created_at, updated_at)!
 -- Store a new agent; the database derives credibility_tier from the score.
 INSERT INTO agents (id, name, credibility_score, created_at, updated_at)
-VALUES (:id, :name, :credibility_score, :created_at, :updated_at)
-RETURNING *;
+VALUES (:id, :name, :credibility_score, :created_at, :updated_at);
 
 -- name: find_by_id(id)^
 -- One agent by id, or no row.
@@ -33,16 +32,19 @@ WHERE credibility_tier = :tier AND id > :after
 ORDER BY id
 LIMIT :limit;
 
--- name: lock_by_id(id)^
--- One agent, locked until the end of the transaction (read before an update).
-SELECT * FROM agents
-WHERE id = :id
-FOR UPDATE;
-
--- name: update(id, name, credibility_score)<!
--- Write an agent's changeable fields; updated_at is set by trigger.
-UPDATE agents
-SET name = :name, credibility_score = :credibility_score
+-- name: update(id, changed, name, credibility_score)<!
+-- One statement: each column named in :changed (a text[]) takes its new value,
+-- the others keep theirs. The CHECK constraints judge the row as a whole (the
+-- rules across columns too); updated_at is set by trigger. No row: no such id.
+UPDATE agents SET
+    name = CASE
+        WHEN 'name' = any(:changed) THEN :name
+        ELSE name
+    END,
+    credibility_score = CASE
+        WHEN 'credibility_score' = any(:changed) THEN :credibility_score
+        ELSE credibility_score
+    END
 WHERE id = :id
 RETURNING *;
 

@@ -1,7 +1,7 @@
 -- Risk alerts raised on vaults. Open means not resolved: an acknowledged alert
 -- is still open. Listings are keyset-paginated on id (creation order).
 
--- name: insert(id, vault_id, alert_type, severity, message, status, acknowledged_at, resolved_at, created_at, updated_at)<!
+-- name: insert(id, vault_id, alert_type, severity, message, status, acknowledged_at, resolved_at, created_at, updated_at)!
 -- Store a new alert. An unknown vault_id fails on risk_alerts_vault_id_fkey.
 INSERT INTO risk_alerts (
     id, vault_id, alert_type, severity, message, status,
@@ -9,8 +9,7 @@ INSERT INTO risk_alerts (
 ) VALUES (
     :id, :vault_id, :alert_type, :severity, :message, :status,
     :acknowledged_at, :resolved_at, :created_at, :updated_at
-)
-RETURNING *;
+);
 
 -- name: find_by_id(id)^
 -- One alert by id, or no row.
@@ -45,16 +44,19 @@ WHERE severity = :severity AND status != 'resolved' AND id > :after
 ORDER BY id
 LIMIT :limit;
 
--- name: lock_by_id(id)^
--- One alert, locked until the end of the transaction (read before an update).
-SELECT * FROM risk_alerts
-WHERE id = :id
-FOR UPDATE;
-
--- name: update(id, severity, message)<!
--- Write an alert's changeable fields; updated_at is set by trigger.
-UPDATE risk_alerts
-SET severity = :severity, message = :message
+-- name: update(id, changed, severity, message)<!
+-- One statement: each column named in :changed (a text[]) takes its new value,
+-- the others keep theirs. The CHECK constraints judge the row as a whole (the
+-- rules across columns too); updated_at is set by trigger. No row: no such id.
+UPDATE risk_alerts SET
+    severity = CASE
+        WHEN 'severity' = any(:changed) THEN :severity
+        ELSE severity
+    END,
+    message = CASE
+        WHEN 'message' = any(:changed) THEN :message
+        ELSE message
+    END
 WHERE id = :id
 RETURNING *;
 

@@ -2,7 +2,7 @@
 -- Time ranges are half-open, [since, until), keyset-paginated on
 -- (occurred_at, id): the first page passes :after_at = since and :after_id = ''.
 
--- name: insert(id, vault_id, chain_id, collateral_seized_token, collateral_seized_amount, collateral_seized_value_usd, debt_repaid_token, debt_repaid_amount, debt_repaid_value_usd, penalty_usd, ltv, health_factor, liquidator, tx_hash, occurred_at, created_at, updated_at)<!
+-- name: insert(id, vault_id, chain_id, collateral_seized_token, collateral_seized_amount, collateral_seized_value_usd, debt_repaid_token, debt_repaid_amount, debt_repaid_value_usd, penalty_usd, ltv, health_factor, liquidator, tx_hash, occurred_at, created_at, updated_at)!
 -- Store a liquidation. A repeated (chain_id, tx_hash, vault_id) fails on
 -- liquidation_events_tx_hash_key; an unknown vault on liquidation_events_vault_id_fkey.
 INSERT INTO liquidation_events (
@@ -17,8 +17,7 @@ INSERT INTO liquidation_events (
     :debt_repaid_token, :debt_repaid_amount, :debt_repaid_value_usd,
     :penalty_usd, :ltv, :health_factor, :liquidator, :tx_hash,
     :occurred_at, :created_at, :updated_at
-)
-RETURNING *;
+);
 
 -- name: find_by_id(id)^
 -- One liquidation by id, or no row.
@@ -51,26 +50,51 @@ WHERE (occurred_at, id) > (:after_at, :after_id) AND occurred_at < :until
 ORDER BY occurred_at, id
 LIMIT :limit;
 
--- name: lock_by_id(id)^
--- One liquidation, locked until the end of the transaction (read before an update).
-SELECT * FROM liquidation_events
-WHERE id = :id
-FOR UPDATE;
-
--- name: update(id, collateral_seized_token, collateral_seized_amount, collateral_seized_value_usd, debt_repaid_token, debt_repaid_amount, debt_repaid_value_usd, penalty_usd, ltv, health_factor, liquidator)<!
--- Correct a recorded liquidation; updated_at is set by trigger.
-UPDATE liquidation_events
-SET
-    collateral_seized_token = :collateral_seized_token,
-    collateral_seized_amount = :collateral_seized_amount,
-    collateral_seized_value_usd = :collateral_seized_value_usd,
-    debt_repaid_token = :debt_repaid_token,
-    debt_repaid_amount = :debt_repaid_amount,
-    debt_repaid_value_usd = :debt_repaid_value_usd,
-    penalty_usd = :penalty_usd,
-    ltv = :ltv,
-    health_factor = :health_factor,
-    liquidator = :liquidator
+-- name: update(id, changed, collateral_seized_token, collateral_seized_amount, collateral_seized_value_usd, debt_repaid_token, debt_repaid_amount, debt_repaid_value_usd, penalty_usd, ltv, health_factor, liquidator)<!
+-- One statement: each column named in :changed (a text[]) takes its new value,
+-- the others keep theirs. The CHECK constraints judge the row as a whole (the
+-- rules across columns too); updated_at is set by trigger. No row: no such id.
+UPDATE liquidation_events SET
+    collateral_seized_token = CASE
+        WHEN 'collateral_seized_token' = any(:changed) THEN :collateral_seized_token
+        ELSE collateral_seized_token
+    END,
+    collateral_seized_amount = CASE
+        WHEN 'collateral_seized_amount' = any(:changed) THEN :collateral_seized_amount
+        ELSE collateral_seized_amount
+    END,
+    collateral_seized_value_usd = CASE
+        WHEN 'collateral_seized_value_usd' = any(:changed) THEN :collateral_seized_value_usd
+        ELSE collateral_seized_value_usd
+    END,
+    debt_repaid_token = CASE
+        WHEN 'debt_repaid_token' = any(:changed) THEN :debt_repaid_token
+        ELSE debt_repaid_token
+    END,
+    debt_repaid_amount = CASE
+        WHEN 'debt_repaid_amount' = any(:changed) THEN :debt_repaid_amount
+        ELSE debt_repaid_amount
+    END,
+    debt_repaid_value_usd = CASE
+        WHEN 'debt_repaid_value_usd' = any(:changed) THEN :debt_repaid_value_usd
+        ELSE debt_repaid_value_usd
+    END,
+    penalty_usd = CASE
+        WHEN 'penalty_usd' = any(:changed) THEN :penalty_usd
+        ELSE penalty_usd
+    END,
+    ltv = CASE
+        WHEN 'ltv' = any(:changed) THEN :ltv
+        ELSE ltv
+    END,
+    health_factor = CASE
+        WHEN 'health_factor' = any(:changed) THEN :health_factor
+        ELSE health_factor
+    END,
+    liquidator = CASE
+        WHEN 'liquidator' = any(:changed) THEN :liquidator
+        ELSE liquidator
+    END
 WHERE id = :id
 RETURNING *;
 

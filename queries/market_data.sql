@@ -2,7 +2,7 @@
 -- half-open, [since, until), keyset-paginated on (recorded_at, id): the first
 -- page passes :after_at = since and :after_id = ''.
 
--- name: insert(id, token, chain_id, price_usd, volume_24h_usd, market_cap_usd, source, recorded_at, created_at, updated_at)<!
+-- name: insert(id, token, chain_id, price_usd, volume_24h_usd, market_cap_usd, source, recorded_at, created_at, updated_at)!
 -- Store one price. A second price for the same token, chain, source and moment
 -- fails on market_data_recorded_key.
 INSERT INTO market_data (
@@ -11,8 +11,7 @@ INSERT INTO market_data (
 ) VALUES (
     :id, :token, :chain_id, :price_usd, :volume_24h_usd, :market_cap_usd,
     :source, :recorded_at, :created_at, :updated_at
-)
-RETURNING *;
+);
 
 -- name: insert_many*!
 -- Store many prices in one pipelined batch (run inside a transaction).
@@ -55,19 +54,23 @@ WHERE
 ORDER BY recorded_at, id
 LIMIT :limit;
 
--- name: lock_by_id(id)^
--- One price record, locked until the end of the transaction (read before an update).
-SELECT * FROM market_data
-WHERE id = :id
-FOR UPDATE;
-
--- name: update(id, price_usd, volume_24h_usd, market_cap_usd)<!
--- Correct a recorded price; updated_at is set by trigger.
-UPDATE market_data
-SET
-    price_usd = :price_usd,
-    volume_24h_usd = :volume_24h_usd,
-    market_cap_usd = :market_cap_usd
+-- name: update(id, changed, price_usd, volume_24h_usd, market_cap_usd)<!
+-- One statement: each column named in :changed (a text[]) takes its new value,
+-- the others keep theirs. The CHECK constraints judge the row as a whole (the
+-- rules across columns too); updated_at is set by trigger. No row: no such id.
+UPDATE market_data SET
+    price_usd = CASE
+        WHEN 'price_usd' = any(:changed) THEN :price_usd
+        ELSE price_usd
+    END,
+    volume_24h_usd = CASE
+        WHEN 'volume_24h_usd' = any(:changed) THEN :volume_24h_usd
+        ELSE volume_24h_usd
+    END,
+    market_cap_usd = CASE
+        WHEN 'market_cap_usd' = any(:changed) THEN :market_cap_usd
+        ELSE market_cap_usd
+    END
 WHERE id = :id
 RETURNING *;
 

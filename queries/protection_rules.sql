@@ -1,7 +1,7 @@
 -- Protection rules: automated actions on a vault when their JSONB conditions hold,
 -- at most once per cooldown (seconds).
 
--- name: insert(id, vault_id, name, conditions, actions, enabled, priority, cooldown, last_triggered_at, trigger_count, created_at, updated_at)<!
+-- name: insert(id, vault_id, name, conditions, actions, enabled, priority, cooldown, last_triggered_at, trigger_count, created_at, updated_at)!
 -- Store a new rule. A second rule of the same name on a vault fails on
 -- protection_rules_name_key; an unknown vault on protection_rules_vault_id_fkey.
 INSERT INTO protection_rules (
@@ -10,8 +10,7 @@ INSERT INTO protection_rules (
 ) VALUES (
     :id, :vault_id, :name, :conditions, :actions, :enabled, :priority, :cooldown,
     :last_triggered_at, :trigger_count, :created_at, :updated_at
-)
-RETURNING *;
+);
 
 -- name: find_by_id(id)^
 -- One rule by id, or no row.
@@ -54,22 +53,35 @@ WHERE
     )
 RETURNING *;
 
--- name: lock_by_id(id)^
--- One rule, locked until the end of the transaction (read before an update).
-SELECT * FROM protection_rules
-WHERE id = :id
-FOR UPDATE;
-
--- name: update(id, name, conditions, actions, enabled, priority, cooldown)<!
--- Write a rule's changeable fields; updated_at is set by trigger.
-UPDATE protection_rules
-SET
-    name = :name,
-    conditions = :conditions,
-    actions = :actions,
-    enabled = :enabled,
-    priority = :priority,
-    cooldown = :cooldown
+-- name: update(id, changed, name, conditions, actions, enabled, priority, cooldown)<!
+-- One statement: each column named in :changed (a text[]) takes its new value,
+-- the others keep theirs. The CHECK constraints judge the row as a whole (the
+-- rules across columns too); updated_at is set by trigger. No row: no such id.
+UPDATE protection_rules SET
+    name = CASE
+        WHEN 'name' = any(:changed) THEN :name
+        ELSE name
+    END,
+    conditions = CASE
+        WHEN 'conditions' = any(:changed) THEN :conditions
+        ELSE conditions
+    END,
+    actions = CASE
+        WHEN 'actions' = any(:changed) THEN :actions
+        ELSE actions
+    END,
+    enabled = CASE
+        WHEN 'enabled' = any(:changed) THEN :enabled
+        ELSE enabled
+    END,
+    priority = CASE
+        WHEN 'priority' = any(:changed) THEN :priority
+        ELSE priority
+    END,
+    cooldown = CASE
+        WHEN 'cooldown' = any(:changed) THEN :cooldown
+        ELSE cooldown
+    END
 WHERE id = :id
 RETURNING *;
 

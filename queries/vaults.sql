@@ -2,7 +2,7 @@
 -- Nested values are stored flat: collateral.amount is collateral_amount.
 -- Every statement returns whole rows, mapped to CreditVault by column name.
 
--- name: insert(id, agent_id, chain_id, collateral_token, collateral_amount, collateral_value_usd, debt_token, debt_amount, debt_value_usd, ltv, health_factor, max_ltv, liquidation_protection_enabled, liquidation_protection_threshold, liquidation_protection_cooldown, status, created_at, updated_at)<!
+-- name: insert(id, agent_id, chain_id, collateral_token, collateral_amount, collateral_value_usd, debt_token, debt_amount, debt_value_usd, ltv, health_factor, max_ltv, liquidation_protection_enabled, liquidation_protection_threshold, liquidation_protection_cooldown, status, created_at, updated_at)!
 -- Store a new vault. An unknown agent_id fails on credit_vaults_agent_id_fkey.
 INSERT INTO credit_vaults (
     id, agent_id, chain_id,
@@ -22,8 +22,7 @@ INSERT INTO credit_vaults (
     :liquidation_protection_threshold,
     :liquidation_protection_cooldown,
     :status, :created_at, :updated_at
-)
-RETURNING *;
+);
 
 -- name: find_by_id(id)^
 -- One vault by id, or no row. The hottest statement: a primary key lookup.
@@ -60,29 +59,64 @@ WHERE ltv >= :threshold AND (ltv, id) < (:after_ltv, :after_id)
 ORDER BY ltv DESC, id DESC
 LIMIT :limit;
 
--- name: lock_by_id(id)^
--- One vault, locked until the end of the transaction (read before an update).
-SELECT * FROM credit_vaults
-WHERE id = :id
-FOR UPDATE;
-
--- name: update(id, collateral_token, collateral_amount, collateral_value_usd, debt_token, debt_amount, debt_value_usd, ltv, health_factor, max_ltv, liquidation_protection_enabled, liquidation_protection_threshold, liquidation_protection_cooldown, status)<!
--- Write a vault's changeable fields; updated_at is set by trigger.
-UPDATE credit_vaults
-SET
-    collateral_token = :collateral_token,
-    collateral_amount = :collateral_amount,
-    collateral_value_usd = :collateral_value_usd,
-    debt_token = :debt_token,
-    debt_amount = :debt_amount,
-    debt_value_usd = :debt_value_usd,
-    ltv = :ltv,
-    health_factor = :health_factor,
-    max_ltv = :max_ltv,
-    liquidation_protection_enabled = :liquidation_protection_enabled,
-    liquidation_protection_threshold = :liquidation_protection_threshold,
-    liquidation_protection_cooldown = :liquidation_protection_cooldown,
-    status = :status
+-- name: update(id, changed, collateral_token, collateral_amount, collateral_value_usd, debt_token, debt_amount, debt_value_usd, ltv, health_factor, max_ltv, liquidation_protection_enabled, liquidation_protection_threshold, liquidation_protection_cooldown, status)<!
+-- One statement: each column named in :changed (a text[]) takes its new value,
+-- the others keep theirs. The CHECK constraints judge the row as a whole (the
+-- rules across columns too); updated_at is set by trigger. No row: no such id.
+UPDATE credit_vaults SET
+    collateral_token = CASE
+        WHEN 'collateral_token' = any(:changed) THEN :collateral_token
+        ELSE collateral_token
+    END,
+    collateral_amount = CASE
+        WHEN 'collateral_amount' = any(:changed) THEN :collateral_amount
+        ELSE collateral_amount
+    END,
+    collateral_value_usd = CASE
+        WHEN 'collateral_value_usd' = any(:changed) THEN :collateral_value_usd
+        ELSE collateral_value_usd
+    END,
+    debt_token = CASE
+        WHEN 'debt_token' = any(:changed) THEN :debt_token
+        ELSE debt_token
+    END,
+    debt_amount = CASE
+        WHEN 'debt_amount' = any(:changed) THEN :debt_amount
+        ELSE debt_amount
+    END,
+    debt_value_usd = CASE
+        WHEN 'debt_value_usd' = any(:changed) THEN :debt_value_usd
+        ELSE debt_value_usd
+    END,
+    ltv = CASE
+        WHEN 'ltv' = any(:changed) THEN :ltv
+        ELSE ltv
+    END,
+    health_factor = CASE
+        WHEN 'health_factor' = any(:changed) THEN :health_factor
+        ELSE health_factor
+    END,
+    max_ltv = CASE
+        WHEN 'max_ltv' = any(:changed) THEN :max_ltv
+        ELSE max_ltv
+    END,
+    liquidation_protection_enabled = CASE
+        WHEN 'liquidation_protection_enabled' = any(:changed) THEN :liquidation_protection_enabled
+        ELSE liquidation_protection_enabled
+    END,
+    liquidation_protection_threshold = CASE
+        WHEN 'liquidation_protection_threshold' = any(:changed)
+            THEN :liquidation_protection_threshold
+        ELSE liquidation_protection_threshold
+    END,
+    liquidation_protection_cooldown = CASE
+        WHEN 'liquidation_protection_cooldown' = any(:changed) THEN :liquidation_protection_cooldown
+        ELSE liquidation_protection_cooldown
+    END,
+    status = CASE
+        WHEN 'status' = any(:changed) THEN :status
+        ELSE status
+    END
 WHERE id = :id
 RETURNING *;
 

@@ -13,28 +13,24 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import aiosql
 import psycopg
 import pymongo
 import pymongo.errors
 import pytest
+from psycopg import sql
 
 import vaultstore
+from vaultstore import REGISTRY
 
 from .databases import empty_public_schema, fresh_database
 
-MONGO_COLLECTIONS = (
-    "agents",
-    "credit_vaults",
-    "risk_alerts",
-    "liquidation_events",
-    "protection_rules",
-    "market_data",
+# What the fixtures empty between tests: every table (collection) of the registry.
+TRUNCATE_ALL = sql.SQL("TRUNCATE {}").format(
+    sql.SQL(", ").join(map(sql.Identifier, REGISTRY.tables))
 )
-ADMIN = aiosql.from_path(Path(__file__).parent / "sql" / "admin.sql", "psycopg")
+MONGO_COLLECTIONS = tuple(entity.table for entity in REGISTRY)
 
 
 @pytest.fixture(scope="session")
@@ -68,7 +64,7 @@ def migrated_url(postgres_url: str) -> str:
 def clean_db(migrated_url: str) -> str:
     """The migrated database with every table empty."""
     with psycopg.connect(migrated_url, autocommit=True) as conn:
-        ADMIN.truncate_all(conn)
+        conn.execute(TRUNCATE_ALL)
     return migrated_url
 
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 import vaultstore
-from vaultstore._check import Folders, check, default_folders
 from vaultstore._settings import settings_from_url
-from vaultstore.cli import main
+from vaultstore.admin.check import Folders, check, default_folders, load_catalog
+from vaultstore.admin.cli import main
 
 from .databases import fresh_database
 
@@ -44,8 +44,8 @@ def header_lines(path: Path) -> dict[str, int]:
 
 
 def source_line(text: str) -> int:
-    """The line of vaultstore/_async/postgres.py holding ``text``."""
-    source = (ROOT / "vaultstore" / "_async" / "postgres.py").read_text()
+    """The line of vaultstore/_async/repositories.py holding ``text``."""
+    source = (ROOT / "vaultstore" / "_async" / "repositories.py").read_text()
     return source.count("\n", 0, source.index(text)) + 1
 
 
@@ -130,6 +130,9 @@ def test_a_statement_no_repository_method_runs_is_reported(
     agents.write_text(
         agents.read_text() + "\n-- name: count_all()$\n-- Unused.\nSELECT count(*) FROM agents;\n"
     )
+    twins = queries / "agents.mongodb.json"
+    declared = json.loads(twins.read_text())
+    twins.write_text(json.dumps({**declared, "count_all": {"find": {}}}))
     line = header_lines(agents)["count_all"]
     code, out = run(capsys, "check", "--database", migrated_url, "--queries", str(queries))
     assert (code, out[-2:]) == (
@@ -146,11 +149,11 @@ def test_a_statement_a_repository_method_names_but_no_file_has_is_reported(
 ) -> None:
     vaults = queries / "vaults.sql"
     vaults.write_text(vaults.read_text().replace("-- name: update_metrics(", "-- name: metrics("))
-    line = source_line("self._q.update_metrics")
+    line = source_line("async def update_vault_metrics(")
     code, out = run(capsys, "check", "--database", migrated_url, "--queries", str(queries))
     assert code == 1
     assert (
-        f"vaultstore/_async/postgres.py:{line} vaults.update_metrics: no statement named "
+        f"vaultstore/_async/repositories.py:{line} vaults.update_metrics: no statement named "
         "update_metrics in queries/vaults.sql (named by store.vaults.update_vault_metrics)"
     ) in out
 
@@ -214,7 +217,7 @@ def test_the_json_catalogue_gives_kind_parameters_documentation_and_callers(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     found = statements_json(capsys)["vaults.find_by_id"]
-    source = f"vaultstore/_async/postgres.py:{source_line('async def find_by_id(')}"
+    source = f"vaultstore/_async/repositories.py:{source_line('async def find_by_id(')}"
     assert {k: found[k] for k in ("kind", "suffix", "params", "doc", "callers")} == {
         "kind": "select one",
         "suffix": "^",
@@ -223,8 +226,8 @@ def test_the_json_catalogue_gives_kind_parameters_documentation_and_callers(
         "callers": [
             {
                 "call": "store.vaults.find_by_id",
-                "class": "AsyncPgVaultRepository",
-                "sync_class": "PgVaultRepository",
+                "class": "AsyncVaults",
+                "sync_class": "Vaults",
                 "method": "find_by_id",
                 "defined_at": source,
             }
@@ -237,9 +240,9 @@ def test_a_base_class_method_counts_for_each_repository_with_its_query_file(
 ) -> None:
     found = statements_json(capsys)
     assert [
-        [c["call"] for c in found[f"{stem}.lock_by_id"]["callers"]]
+        [c["call"] for c in found[f"{stem}.list_after"]["callers"]]
         for stem in ("agents", "market_data")
-    ] == [["store.agents.update"], ["store.market_data.update"]]
+    ] == [["store.agents.list"], ["store.market_data.list"]]
 
 
 def test_the_table_names_each_statement_with_its_file_and_line(
@@ -266,3 +269,37 @@ def test_the_table_names_each_statement_with_its_file_and_line(
 def test_the_check_refuses_a_mongodb_database() -> None:
     with pytest.raises(vaultstore.errors.VaultStoreError, match="PostgreSQL query files"):
         check(settings_from_url("mongodb://localhost/risk_monitor"))
+
+
+def test_a_statement_without_its_mongodb_twin_is_reported(queries: Path) -> None:
+    twins = queries / "agents.mongodb.json"
+    declared = json.loads(twins.read_text())
+    del declared["find_by_name"]
+    declared["find_by_nickname"] = {"find_one": {"nickname": ":nickname"}}
+    twins.write_text(json.dumps(declared))
+    line = header_lines(queries / "agents.sql")["find_by_name"]
+    problems = load_catalog(Folders(queries, ROOT / "migrations")).problems()
+    assert problems == [
+        f"queries/agents.sql:{line} agents.find_by_name: has no MongoDB twin in "
+        "queries/agents.mongodb.json",
+        "queries/agents.mongodb.json agents.find_by_nickname: has no statement of that name "
+        "in queries/agents.sql",
+    ]
+
+
+def test_a_twin_taking_a_parameter_its_statement_does_not_is_reported(queries: Path) -> None:
+    twins = queries / "agents.mongodb.json"
+    declared = json.loads(twins.read_text())
+    declared["find_by_name"]["find_one"] = {"name": ":nick"}
+    twins.write_text(json.dumps(declared))
+    line = header_lines(queries / "agents.sql")["find_by_name"]
+    assert load_catalog(Folders(queries, ROOT / "migrations")).problems() == [
+        f"queries/agents.mongodb.json agents.find_by_name: takes :nick, which "
+        f"queries/agents.sql:{line} does not; the twins take the same parameters"
+    ]
+
+
+def test_an_unreadable_twin_is_reported(queries: Path) -> None:
+    (queries / "vaults.mongodb.json").write_text('{"find_by_id": {"find_one": {}, "sort": 1, ')
+    problems = load_catalog(Folders(queries, ROOT / "migrations")).problems()
+    assert [p.split(":")[0] for p in problems] == ["queries/vaults.mongodb.json"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import vaultstore
-from vaultstore.cli import main
+from vaultstore.admin.cli import main
 
 from .databases import empty_public_schema, fresh_database
 

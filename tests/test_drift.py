@@ -22,7 +22,7 @@ import pymongo
 import pytest
 
 import vaultstore
-from vaultstore._drift import migration_drift
+from vaultstore.admin.drift import migration_drift
 
 from .databases import yoyo_url
 

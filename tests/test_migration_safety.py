@@ -17,9 +17,9 @@ import pytest
 from yoyo import read_migrations
 
 import vaultstore
-from vaultstore._drift import transactional_problems
-from vaultstore._sample import load_sample_data
-from vaultstore._schema import dump_schema
+from vaultstore.admin.drift import transactional_problems
+from vaultstore.admin.sample import load_sample_data
+from vaultstore.admin.schema import dump_schema
 from vaultstore.errors import VaultStoreError
 
 from .databases import fresh_database, yoyo_url

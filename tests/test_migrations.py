@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 import vaultstore
-from vaultstore._sample import load_sample_data
+from vaultstore.admin.sample import load_sample_data
 
 from .databases import yoyo_url
 

@@ -25,6 +25,7 @@ from pymongo.errors import DuplicateKeyError, WriteError
 
 import vaultstore
 from vaultstore._mongo import CODEC_OPTIONS, translate
+from vaultstore._resources import collection_validators
 
 REPO = Path(__file__).resolve().parent.parent
 STEP_FILE = REPO / "migrations" / "mongodb" / "0001.collections.json"
@@ -489,6 +490,7 @@ def test_a_validator_refusal_translates_to_a_validation_error_naming_the_field(
         refused(schema_db, rule),
         settings=vaultstore.settings_from_url(schema_uri),
         entity=ENTITY_OF[rule.collection],
+        clauses=collection_validators()[rule.collection],
     )
     assert isinstance(error, vaultstore.ValidationError)
     assert (error.field, error.code) == (rule.field, VALIDATION_FAILED)

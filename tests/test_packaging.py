@@ -115,8 +115,9 @@ def database(postgres_url: str) -> Iterator[str]:
 
 
 def test_wheel_carries_every_query_file(wheel_names: set[str]) -> None:
-    expected = {f"vaultstore/queries/{p.name}" for p in (REPO / "queries").glob("*.sql")}
+    expected = {f"vaultstore/queries/{p.name}" for p in (REPO / "queries").iterdir()}
     assert "vaultstore/queries/vaults.sql" in expected
+    assert "vaultstore/queries/vaults.mongodb.json" in expected
     assert {n for n in wheel_names if n.startswith("vaultstore/queries/")} == expected
 
 
@@ -136,8 +137,8 @@ def test_wheel_carries_every_migration_and_rollback(wheel_names: set[str]) -> No
 def test_wheel_sql_files_are_copies_of_the_source_tree(wheel: Path, wheel_names: set[str]) -> None:
     with zipfile.ZipFile(wheel) as archive:
         for name in sorted(n for n in wheel_names if n.endswith(".sql")):
-            # queries/ and migrations/ are copied into the package; vaultstore/sql/ is in it.
-            in_package = name.startswith("vaultstore/sql/")
+            # queries/ and migrations/ are copied into the package; vaultstore/admin/sql/ is in it.
+            in_package = name.startswith("vaultstore/admin/sql/")
             source = REPO / (name if in_package else name.removeprefix("vaultstore/"))
             assert archive.read(name) == source.read_bytes(), name
 
@@ -145,9 +146,12 @@ def test_wheel_sql_files_are_copies_of_the_source_tree(wheel: Path, wheel_names:
 def test_wheel_carries_the_catalog_queries_of_schema_dumps_and_drift_checks(
     wheel_names: set[str],
 ) -> None:
-    expected = {f"vaultstore/sql/{p.name}" for p in (REPO / "vaultstore" / "sql").glob("*.sql")}
-    assert {"vaultstore/sql/schema.sql", "vaultstore/sql/drift.sql"} <= expected
-    assert {n for n in wheel_names if n.startswith("vaultstore/sql/")} == expected
+    expected = {
+        f"vaultstore/admin/sql/{p.name}"
+        for p in (REPO / "vaultstore" / "admin" / "sql").glob("*.sql")
+    }
+    assert {"vaultstore/admin/sql/schema.sql", "vaultstore/admin/sql/drift.sql"} <= expected
+    assert {n for n in wheel_names if n.startswith("vaultstore/admin/sql/")} == expected
 
 
 def test_wheel_carries_the_py_typed_marker(wheel_names: set[str]) -> None:

@@ -39,11 +39,12 @@ from vaultstore._entities import (
     RiskAlert,
 )
 from vaultstore._mongo import CODEC_OPTIONS, MongoConverter
-from vaultstore._resources import load_queries
-from vaultstore._schema import dump_schema
+from vaultstore._queries import load_mongodb_operations, load_queries
 from vaultstore._settings import resolve_settings
 from vaultstore._sync.adapter import QueryAdapter
-from vaultstore._sync.mongo import MongoDatabase, MongoStore
+from vaultstore._sync.mongo import MongoExecutor
+from vaultstore._sync.store import VaultStore
+from vaultstore.admin.schema import dump_schema
 
 from .databases import fresh_database
 
@@ -427,7 +428,7 @@ class FindRecorder(monitoring.CommandListener):
 @pytest.fixture(scope="module")
 def mongo_plans(
     mongo_uri: str,
-) -> Iterator[tuple[MongoStore, FindRecorder, Any, dict[str, Any]]]:
+) -> Iterator[tuple[VaultStore, FindRecorder, Any, dict[str, Any]]]:
     """A MongoDB database of this module's own, migrated and loaded; yields a store
     on it whose client records every ``find`` it sends, the database, and a vault
     document that has an alert, rules and liquidations."""
@@ -442,7 +443,14 @@ def mongo_plans(
     for collection, batch in documents.items():
         # Built by vaultstore's converter; the validators would double the load time.
         database[collection].insert_many(batch, bypass_document_validation=True)
-    store = MongoStore(MongoDatabase(client, resolve_settings(uri, None), MongoConverter()))
+    executor = MongoExecutor(
+        client,
+        resolve_settings(uri, None),
+        vaultstore.REGISTRY,
+        load_mongodb_operations(),
+        MongoConverter(),
+    )
+    store = VaultStore(executor)
     try:
         yield store, recorder, database, documents["credit_vaults"][0]
     finally:
@@ -461,7 +469,7 @@ def stages(plan: dict[str, Any]) -> list[str]:
     return found
 
 
-MONGO_HOT_PATHS: list[tuple[str, Callable[[MongoStore, dict[str, Any]], object]]] = [
+MONGO_HOT_PATHS: list[tuple[str, Callable[[VaultStore, dict[str, Any]], object]]] = [
     ("vaults.find_by_id", lambda s, v: s.vaults.find_by_id(v["_id"])),
     ("vaults.find_by_agent_id", lambda s, v: s.vaults.find_by_agent_id(v["agent_id"])),
     ("vaults.find_by_chain_id", lambda s, v: s.vaults.find_by_chain_id(137)),
@@ -495,9 +503,9 @@ MONGO_HOT_PATHS: list[tuple[str, Callable[[MongoStore, dict[str, Any]], object]]
     ("name", "call"), MONGO_HOT_PATHS, ids=[name for name, _ in MONGO_HOT_PATHS]
 )
 def test_hot_path_find_uses_an_index_on_mongodb(
-    mongo_plans: tuple[MongoStore, FindRecorder, Any, dict[str, Any]],
+    mongo_plans: tuple[VaultStore, FindRecorder, Any, dict[str, Any]],
     name: str,
-    call: Callable[[MongoStore, dict[str, Any]], object],
+    call: Callable[[VaultStore, dict[str, Any]], object],
 ) -> None:
     store, recorder, database, vault = mongo_plans
     recorder.finds.clear()

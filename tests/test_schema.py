@@ -12,8 +12,8 @@ import aiosql
 import psycopg
 import pytest
 
-from vaultstore._schema import HEADER, dump_schema
-from vaultstore.cli import main
+from vaultstore.admin.cli import main
+from vaultstore.admin.schema import HEADER, dump_schema
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA_SQL = REPO / "schema.sql"

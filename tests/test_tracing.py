@@ -16,7 +16,7 @@ import pytest
 
 import vaultstore
 from vaultstore import ChainId, LiquidationProtection, TokenAmount
-from vaultstore._resources import load_queries
+from vaultstore._queries import load_queries
 from vaultstore._sync.adapter import QueryAdapter
 from vaultstore._sync.contracts import Store
 
@@ -99,7 +99,7 @@ def test_a_waiting_statement_shows_its_file_line_and_name_in_pg_stat_activity(
     store: Store, clean_db: str
 ) -> None:
     vault_id = new_vault_id(store)
-    line = header_lines(ROOT / "queries" / "vaults.sql")["lock_by_id"]
+    line = header_lines(ROOT / "queries" / "vaults.sql")["update"]
     with psycopg.connect(clean_db) as locker, ThreadPoolExecutor(1) as pool:
         TRACING.lock_vault(locker, id=vault_id)
         update = pool.submit(store.vaults.update, vault_id, ltv=55)
@@ -109,5 +109,5 @@ def test_a_waiting_statement_shows_its_file_line_and_name_in_pg_stat_activity(
             locker.rollback()
         assert update.result(timeout=WAIT_FOR_LOCK).ltv == 55
     assert [statement.split("\n", 1)[0] for statement in waiting] == [
-        f"/* vaultstore queries/vaults.sql:{line} vaults.lock_by_id */"
+        f"/* vaultstore queries/vaults.sql:{line} vaults.update */"
     ]

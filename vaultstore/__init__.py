@@ -10,6 +10,7 @@ One contract over PostgreSQL and MongoDB: open a store with :func:`connect` (or
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any
 
 from ._entities import (
     Agent,
@@ -35,7 +36,6 @@ from ._entities import (
     NewProtectionRule,
     NewVault,
     Number,
-    Page,
     ProtectionRule,
     ProtectionRuleChanges,
     RiskAlert,
@@ -45,12 +45,9 @@ from ._entities import (
     VaultStatus,
 )
 from ._ids import new_id
-from ._migrate import (
-    applied_migrations,
-    apply_migrations,
-    pending_migrations,
-    rollback_migrations,
-)
+from ._paging import Page
+from ._pipeline import StatementStats
+from ._registry import REGISTRY, EntityType, Reference, Registry
 from ._settings import PoolOptions, Settings, settings_from_env, settings_from_url
 from ._sync.connect import connect
 from ._sync.contracts import (
@@ -73,11 +70,35 @@ from .errors import (
     VaultStoreError,
 )
 
+if TYPE_CHECKING:
+    from .admin import (
+        applied_migrations,
+        apply_migrations,
+        pending_migrations,
+        rollback_migrations,
+    )
+
 logging.getLogger("vaultstore").addHandler(logging.NullHandler())
+
+_ADMIN = frozenset(
+    {"applied_migrations", "apply_migrations", "pending_migrations", "rollback_migrations"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    """The migration functions, from :mod:`vaultstore.admin` on first use, so that
+    importing vaultstore loads none of the tooling (PEP 562)."""
+    if name in _ADMIN:
+        from . import admin  # noqa: PLC0415 - the one way from the runtime to the tooling
+
+        return getattr(admin, name)
+    raise AttributeError(f"module 'vaultstore' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "REGISTRY",
     "Agent",
     "AgentChanges",
     "AgentRepository",
@@ -94,6 +115,7 @@ __all__ = [
     "DatabaseError",
     "DocumentOwner",
     "DocumentRepository",
+    "EntityType",
     "LiquidationChanges",
     "LiquidationEvent",
     "LiquidationProtection",
@@ -114,9 +136,12 @@ __all__ = [
     "ProtectionRule",
     "ProtectionRuleChanges",
     "ProtectionRuleRepository",
+    "Reference",
+    "Registry",
     "Repositories",
     "RiskAlert",
     "Settings",
+    "StatementStats",
     "Store",
     "StoredDocument",
     "TokenAmount",

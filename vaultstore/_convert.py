@@ -118,18 +118,23 @@ class EntityConverter(cattrs.Converter):
         except Exception as exc:
             raise _validation_error(exc, cls) from exc
 
-    def new(self, cls: type[T], fields: Mapping[str, Any], allowed: Collection[str]) -> T:
+    def new(
+        self, cls: type[T], fields: Mapping[str, Any], allowed: Collection[str], id_prefix: str = ""
+    ) -> T:
         """A new entity from a caller's ``create(**fields)``, with a fresh id and
         timestamps; only the ``allowed`` fields may be given."""
         _refuse_unknown(cls, fields, allowed)
         now = utc_now()
-        return self.build(cls, {**fields, "id": new_id(), "created_at": now, "updated_at": now})
+        return self.build(
+            cls, {**fields, "id": id_prefix + new_id(), "created_at": now, "updated_at": now}
+        )
 
     def check_changes(
         self, cls: type, changes: Mapping[str, Any], allowed: Collection[str]
     ) -> dict[str, Any]:
         """Each changed value converted and validated alone, before any I/O; the
-        rules across fields are checked again when the changes are applied."""
+        rules across fields are the database's to check (CHECK constraints, the
+        collection's validator) when the changes are written."""
         _refuse_unknown(cls, changes, allowed)
         if not changes:
             raise ValidationError("nothing to change")
@@ -154,10 +159,6 @@ class EntityConverter(cattrs.Converter):
                 field.validator(None, field, value)
             checked[name] = value
         return checked
-
-    def apply_changes(self, entity: T, changes: Mapping[str, Any]) -> T:
-        """``entity`` with checked changes, validated as a whole again."""
-        return attrs.evolve(entity, **changes)  # type: ignore[misc]
 
     # -- relational rows -----------------------------------------------------------
 
@@ -187,6 +188,25 @@ class EntityConverter(cattrs.Converter):
         name = f"params_{cls.__name__}"
         source = f"def {name}(e):\n    return {{\n" + "\n".join(lines) + "\n    }\n"
         return _compile(name, source, {"__json": self.json_param})
+
+    def change_columns(self, cls: type, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Checked changes as column values: a value object spreads over its
+        columns (``collateral`` gives ``collateral_token`` ...), enums as values."""
+        columns: dict[str, Any] = {}
+        for name, value in changes.items():
+            if attrs.has(type(value)):
+                for column, path in flat_columns(type(value)):
+                    leaf = value
+                    for part in path:
+                        leaf = getattr(leaf, part)
+                    columns[f"{name}_{column}"] = leaf.value if isinstance(leaf, Enum) else leaf
+            elif isinstance(value, Enum):
+                columns[name] = value.value
+            elif isinstance(value, dict | list):
+                columns[name] = self.json_param(value)
+            else:
+                columns[name] = value
+        return columns
 
     def row_loader(self, cls: type[T], columns: Sequence[str]) -> Callable[[Row], T]:
         """A function turning a row with these columns into ``cls``, generated once."""

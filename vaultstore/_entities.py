@@ -7,18 +7,16 @@ Timestamps are timezone-aware UTC datetimes at millisecond precision.
 """
 
 import decimal
-from collections.abc import Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from enum import IntEnum, StrEnum
-from typing import Any, Generic, NotRequired, TypedDict, TypeVar, overload
+from typing import Any, NotRequired, TypedDict
 
 import attrs
 
 from . import _values as v
 from .errors import ValidationError
 
-T = TypeVar("T")
 Number = Decimal | int | float | str
 """What a numeric field accepts; it is stored as the Decimal it is written as."""
 
@@ -331,16 +329,6 @@ class StoredDocument:
     created_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
 
 
-ENTITIES: tuple[type, ...] = (
-    Agent,
-    CreditVault,
-    RiskAlert,
-    LiquidationEvent,
-    ProtectionRule,
-    MarketData,
-)
-
-
 # -- what create() and update() take --------------------------------------------------
 # Fields that vaultstore sets itself (id, created_at, updated_at, derived values)
 # are not in these. tests/test_entities.py checks they match the classes above.
@@ -448,45 +436,6 @@ class MarketDataChanges(TypedDict, total=False):
 
 
 # -- results --------------------------------------------------------------------------
-
-
-class Page(Sequence[T], Generic[T]):
-    """One page of a keyset-paginated listing.
-
-    It is a sequence of entities; ``next_cursor`` is None on the last page, otherwise
-    pass it as ``after=`` to get the next one.
-    """
-
-    __slots__ = ("_items", "next_cursor")
-
-    def __init__(self, items: list[T], next_cursor: str | None) -> None:
-        self._items = items
-        self.next_cursor = next_cursor
-
-    @overload
-    def __getitem__(self, index: int) -> T: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[T]: ...
-    def __getitem__(self, index: int | slice) -> T | Sequence[T]:
-        return self._items[index]
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __iter__(self) -> Iterator[T]:
-        return iter(self._items)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Page):
-            return self._items == other._items and self.next_cursor == other.next_cursor
-        if isinstance(other, list):
-            return self._items == other
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"Page({self._items!r}, next_cursor={self.next_cursor!r})"
 
 
 @attrs.frozen(kw_only=True)

@@ -1,5 +1,6 @@
-"""What the MongoDB backend does without I/O: the converter family member for BSON,
-pymongo errors into vaultstore's, and the schema steps of ``migrations/mongodb``.
+"""What the MongoDB backend does without I/O, shared by the async shell and its
+generated sync twin: the converter family member for BSON, pymongo errors into
+vaultstore's, and the filter that means PostgreSQL's jsonb ``@>``.
 
 Documents mirror the entities: the id is ``_id``, value objects are sub-documents,
 money is Decimal128 (exact; the entities already refuse what does not fit),
@@ -8,25 +9,20 @@ timestamps are BSON dates (milliseconds, as the entities keep them).
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import linecache
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC
 from decimal import Decimal
 from enum import Enum
-from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import attrs
 import cattrs.preconf.bson
-from bson import CodecOptions, Decimal128, json_util
+from bson import CodecOptions, Decimal128
 from cattrs.gen import make_dict_unstructure_fn, override
 from pymongo import errors as mongo_errors
 
 from ._convert import EntityConverter, column_field
-from ._resources import migrations_dir
 from ._settings import Settings
 from .errors import (
     ConflictError,
@@ -42,14 +38,21 @@ T = TypeVar("T")
 CODEC_OPTIONS: CodecOptions[Any] = CodecOptions(tz_aware=True, tzinfo=UTC)
 """Aware UTC datetimes back from the server, like PostgreSQL's timestamptz."""
 
-COLLECTIONS = {
-    "Agent": "agents",
-    "CreditVault": "credit_vaults",
-    "RiskAlert": "risk_alerts",
-    "LiquidationEvent": "liquidation_events",
-    "ProtectionRule": "protection_rules",
-    "MarketData": "market_data",
-}
+
+def client_options(settings: Settings) -> tuple[str, dict[str, Any]]:
+    """The URI and keyword arguments of the store's MongoClient."""
+    pool = settings.pool
+    return settings.url(hide_password=False), {
+        "maxPoolSize": pool.max_size,
+        "minPoolSize": pool.min_size,
+        "connectTimeoutMS": int(pool.connect_timeout * 1000),
+        "serverSelectionTimeoutMS": int(pool.connect_timeout * 1000),
+        "waitQueueTimeoutMS": int(pool.connect_timeout * 1000),
+        "maxIdleTimeMS": int(pool.idle_timeout * 1000),
+        "appname": "vaultstore",
+        "tz_aware": True,
+        "tzinfo": UTC,
+    }
 
 
 def _enum_of(field_type: Any) -> type[Enum] | None:
@@ -174,16 +177,11 @@ def _schema_fields(rules: Any, prefix: str = "") -> Iterator[str]:
                 yield from _schema_fields(rule[key], prefix)
 
 
-@functools.cache
-def _validator_clauses(collection: str) -> tuple[Mapping[str, Any], ...]:
-    """The top-level ``$and`` clauses of a collection's validator, as the latest
-    schema step defines them."""
-    clauses: tuple[Mapping[str, Any], ...] = ()
-    for step in schema_steps():
-        spec = step.collections.get(collection, {}).get("validator")
-        if isinstance(spec, Mapping):
-            clauses = tuple(spec.get("$and", (spec,)))
-    return clauses
+def validator_clauses(validator: object) -> tuple[Mapping[str, Any], ...]:
+    """The top-level ``$and`` clauses of a collection's validator."""
+    if not isinstance(validator, Mapping):
+        return ()
+    return tuple(validator.get("$and", (validator,)))
 
 
 def _clause_field(clause: Mapping[str, Any]) -> str | None:
@@ -201,13 +199,13 @@ def _clause_field(clause: Mapping[str, Any]) -> str | None:
     return None
 
 
-def failing_field(collection: str | None, info: Mapping[str, Any]) -> str | None:
-    """The entity field named by a validation failure's errInfo."""
+def failing_field(clauses: Sequence[Mapping[str, Any]], info: Mapping[str, Any]) -> str | None:
+    """The entity field named by a validation failure's errInfo, given the
+    clauses of the collection's validator (:func:`validator_clauses`)."""
     details = info.get("details", info)
     failed = details.get("clausesNotSatisfied", []) if details.get("operatorName") == "$and" else []
     if not failed:
         failed = [{"index": None, "details": details}]
-    clauses = _validator_clauses(collection) if collection else ()
     for clause in failed:
         inner = clause.get("details", {})
         if inner.get("operatorName") == "$jsonSchema":
@@ -229,9 +227,15 @@ def failing_field(collection: str | None, info: Mapping[str, Any]) -> str | None
 
 
 def translate(  # noqa: PLR0911 - one return per kind of error reads best
-    exc: BaseException, *, settings: Settings, entity: type | None = None
+    exc: BaseException,
+    *,
+    settings: Settings,
+    entity: type | None = None,
+    clauses: Sequence[Mapping[str, Any]] = (),
 ) -> VaultStoreError:
-    """The vaultstore error for a pymongo exception (raise it ``from exc``)."""
+    """The vaultstore error for a pymongo exception (raise it ``from exc``); a
+    validator's refusal names the field, read off ``clauses`` (those of the
+    collection's validator) where the server's report does not say."""
     if isinstance(exc, VaultStoreError):
         return exc
     name = entity.__name__ if entity is not None else "document"
@@ -242,16 +246,15 @@ def translate(  # noqa: PLR0911 - one return per kind of error reads best
         write_errors = (exc.details or {}).get("writeErrors") or [{}]
         details = write_errors[0]
         code = details.get("code")
-    elif isinstance(exc, mongo_errors.WriteError):
-        details = exc.details or {}
+    elif isinstance(exc, mongo_errors.WriteError | mongo_errors.OperationFailure):
+        details = exc.details or {}  # find_one_and_update reports an OperationFailure
     if code == _DUPLICATE_KEY:
         index = details.get("keyPattern")
         return ConflictError(
             f"{name} conflicts with a stored one (unique index on {index})", code=_DUPLICATE_KEY
         )
     if code == _VALIDATION_FAILED:
-        collection = COLLECTIONS.get(entity.__name__) if entity is not None else None
-        field = failing_field(collection, details.get("errInfo", {}))
+        field = failing_field(clauses, details.get("errInfo", {}))
         return ValidationError(
             "refused by the collection's validator", field=field, code=_VALIDATION_FAILED
         )
@@ -317,35 +320,3 @@ def referenced_missing(entity: type, field: str, id: str) -> NotFoundError:
     return NotFoundError(
         f"{flat} names no stored row: {id!r} is not there", entity=entity.__name__, code=None
     )
-
-
-# -- schema steps -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SchemaStep:
-    """One versioned step of ``migrations/mongodb``: collections with their
-    validators and indexes. Applying it again changes nothing."""
-
-    id: str
-    description: str
-    collections: Mapping[str, Any]
-    checksum: str
-
-
-def schema_steps(folder: Path | None = None) -> list[SchemaStep]:
-    """The steps in ``migrations/mongodb/*.json`` (MongoDB extended JSON), in order."""
-    folder = folder or migrations_dir() / "mongodb"
-    steps = []
-    for path in sorted(folder.glob("*.json")):
-        text = path.read_text()
-        data = json_util.loads(text)
-        steps.append(
-            SchemaStep(
-                id=path.stem,
-                description=data.get("description", ""),
-                collections=data.get("collections", {}),
-                checksum=hashlib.sha256(text.encode()).hexdigest(),
-            )
-        )
-    return steps

@@ -1,15 +1,19 @@
 """Where the query files and migrations are: inside the installed package (the
-wheel carries them), or at the top of a source checkout, where DBAs edit them."""
+wheel carries them), or at the top of a source checkout, where DBAs edit them;
+and the MongoDB schema steps read from them."""
 
 from __future__ import annotations
 
 import functools
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
+from typing import Any
 
-import aiosql
+from bson import json_util
 
-from ._catalog import TracingLoader
+from ._mongo import validator_clauses
 
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -25,7 +29,7 @@ def _find(name: str) -> Path:
 
 
 def queries_dir() -> Path:
-    """The folder of named SQL statements, one file per entity."""
+    """The folder of named statements, one SQL file (and its MongoDB twin) per entity."""
     return _find("queries")
 
 
@@ -34,23 +38,42 @@ def migrations_dir() -> Path:
     return _find("migrations")
 
 
-def load_queries(adapter: type, folder: Path | None = None) -> SimpleNamespace:
-    """Every query file loaded by aiosql, one namespace per file: the statements of
-    ``queries/vaults.sql`` are ``.vaults.find_by_id`` and so on. (aiosql itself
-    would merge the files of a folder into one namespace, where names collide.)
-    Each statement starts with a comment naming its file, line and name,
-    ``/* vaultstore queries/vaults.sql:28 vaults.find_by_id */``, for the DBAs.
+@dataclass(frozen=True)
+class SchemaStep:
+    """One versioned step of ``migrations/mongodb``: collections with their
+    validators and indexes. Applying it again changes nothing."""
 
-    Parsed once per adapter and folder: the result holds no state, and parsing
-    is most of the time :func:`vaultstore.connect` takes."""
-    return _load_queries(adapter, (folder or queries_dir()).resolve())
+    id: str
+    description: str
+    collections: Mapping[str, Any]
+    checksum: str
+
+
+def schema_steps(folder: Path | None = None) -> list[SchemaStep]:
+    """The steps in ``migrations/mongodb/*.json`` (MongoDB extended JSON), in order."""
+    folder = folder or migrations_dir() / "mongodb"
+    steps = []
+    for path in sorted(folder.glob("*.json")):
+        text = path.read_text()
+        data = json_util.loads(text)
+        steps.append(
+            SchemaStep(
+                id=path.stem,
+                description=data.get("description", ""),
+                collections=data.get("collections", {}),
+                checksum=hashlib.sha256(text.encode()).hexdigest(),
+            )
+        )
+    return steps
 
 
 @functools.cache
-def _load_queries(adapter: type, folder: Path) -> SimpleNamespace:
-    return SimpleNamespace(
-        **{
-            path.stem: aiosql.from_path(path, adapter, loader_cls=TracingLoader)
-            for path in sorted(folder.glob("*.sql"))
-        }
-    )
+def collection_validators() -> dict[str, tuple[Mapping[str, Any], ...]]:
+    """Each collection's validator clauses as the latest step defining it says;
+    read once, for naming the field of a validator's refusal."""
+    clauses: dict[str, tuple[Mapping[str, Any], ...]] = {}
+    for step in schema_steps():
+        for collection, spec in step.collections.items():
+            if "validator" in spec:
+                clauses[collection] = validator_clauses(spec["validator"])
+    return clauses

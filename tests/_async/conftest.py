@@ -9,11 +9,18 @@ import pytest
 
 from vaultstore._async.connect import connect
 from vaultstore._async.contracts import AsyncStore
+from vaultstore.admin.catalog import declared_uses
+
+DECLARED = frozenset(use.query for use in declared_uses())
 
 
 @pytest.fixture(params=["postgresql", "mongodb"])
 async def store(request: pytest.FixtureRequest) -> AsyncIterator[AsyncStore]:
-    """An open store on an empty, migrated database of each backend."""
+    """An open store on an empty, migrated database of each backend. Afterwards,
+    every operation the test ran must be one a repository method declares with
+    ``@runs`` (what ``vaultstore queries`` and ``vaultstore check`` read)."""
     url = request.getfixturevalue("clean_db" if request.param == "postgresql" else "clean_mongo")
     async with await connect(url, pool_size=4) as opened:
         yield opened
+        undeclared = set(opened.statement_stats()) - DECLARED
+        assert not undeclared, f"run but declared by no @runs: {sorted(undeclared)}"

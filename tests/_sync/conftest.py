@@ -10,11 +10,18 @@ import pytest
 
 from vaultstore._sync.connect import connect
 from vaultstore._sync.contracts import Store
+from vaultstore.admin.catalog import declared_uses
+
+DECLARED = frozenset(use.query for use in declared_uses())
 
 
 @pytest.fixture(params=["postgresql", "mongodb"])
 def store(request: pytest.FixtureRequest) -> Iterator[Store]:
-    """An open store on an empty, migrated database of each backend."""
+    """An open store on an empty, migrated database of each backend. Afterwards,
+    every operation the test ran must be one a repository method declares with
+    ``@runs`` (what ``vaultstore queries`` and ``vaultstore check`` read)."""
     url = request.getfixturevalue("clean_db" if request.param == "postgresql" else "clean_mongo")
     with connect(url, pool_size=4) as opened:
         yield opened
+        undeclared = set(opened.statement_stats()) - DECLARED
+        assert not undeclared, f"run but declared by no @runs: {sorted(undeclared)}"

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from .._registry import REGISTRY, Registry
 from .._settings import UNSET, Settings, resolve_settings
 from .contracts import AsyncStore
-from .mongo import AsyncMongoStore
-from .postgres import AsyncPostgresStore
+from .mongo import AsyncMongoExecutor
+from .postgres import AsyncPostgresExecutor
+from .repositories import AsyncExecutor
+from .store import AsyncVaultStore
 
 
 async def connect(
@@ -19,6 +22,7 @@ async def connect(
     connect_timeout: float = UNSET,
     idle_timeout: float = UNSET,
     prepare_threshold: int | None = UNSET,
+    registry: Registry = REGISTRY,
 ) -> AsyncStore:
     """Open a store on the database named by ``url``, or by the environment
     (``DATABASE_TYPE``, ``DATABASE_URL``, ``POSTGRES_*``, ``MONGO_*``; ``env``
@@ -28,6 +32,7 @@ async def connect(
     ``min_pool_size``, ``connect_timeout`` and ``idle_timeout`` in seconds, and
     ``prepare_threshold`` (executions before a statement is prepared on the
     server; None never prepares, as PgBouncer in transaction mode needs).
+    ``registry`` replaces vaultstore's entities (see "Adding an entity").
     Raises UnavailableError when the database cannot be reached.
     """
     settings = resolve_settings(
@@ -39,9 +44,12 @@ async def connect(
         idle_timeout=idle_timeout,
         prepare_threshold=prepare_threshold,
     )
+    executor: AsyncExecutor
     if settings.backend == "mongodb":
-        return await AsyncMongoStore.open(settings)
-    return await AsyncPostgresStore.open(settings)
+        executor = await AsyncMongoExecutor.open(settings, registry)
+    else:
+        executor = await AsyncPostgresExecutor.open(settings, registry)
+    return AsyncVaultStore(executor)
 
 
 __all__ = ["connect"]

@@ -1,5 +1,7 @@
-"""The repository contract, written once as Protocols; every backend implements it
-with the same names, arguments, results and errors.
+"""The repository contract as Protocols (async source of the sync twin): what
+``vaultstore.aio.connect()`` returns, whatever the backend. The one implementation,
+with the docstrings, is in :mod:`.repositories` and :mod:`.store`; mypy checks
+that it matches these.
 
 Conventions shared by every repository:
 
@@ -42,13 +44,14 @@ from .._entities import (
     NewProtectionRule,
     NewVault,
     Number,
-    Page,
     ProtectionRule,
     ProtectionRuleChanges,
     RiskAlert,
     StoredDocument,
     VaultChanges,
 )
+from .._paging import Page
+from .._pipeline import StatementStats
 from .._settings import Settings
 
 
@@ -228,31 +231,20 @@ class AsyncRepositories(Protocol):
     def market_data(self) -> AsyncMarketDataRepository: ...
     @property
     def documents(self) -> AsyncDocumentRepository: ...
-
-    def transaction(self) -> AbstractAsyncContextManager[AsyncRepositories]:
-        """Repositories sharing one transaction: committed when the block ends,
-        rolled back when it raises. Nested, it is a savepoint."""
-        ...
+    def repository(self, name: str) -> Any: ...
+    def transaction(self) -> AbstractAsyncContextManager[AsyncRepositories]: ...
 
 
 class AsyncStore(AsyncRepositories, Protocol):
     """An open connection pool to one database, with its repositories."""
 
     @property
-    def backend(self) -> str:
-        """``"postgresql"`` or ``"mongodb"``."""
-        ...
-
+    def backend(self) -> str: ...
     @property
-    def settings(self) -> Settings:
-        """Where the store is connected; its repr and str hide the password."""
-        ...
-
-    async def ping(self) -> float:
-        """Seconds for one round trip to the server; UnavailableError if there is none."""
-        ...
-
+    def settings(self) -> Settings: ...
+    async def ping(self) -> float: ...
     def pool_stats(self) -> dict[str, int]: ...
+    def statement_stats(self) -> dict[str, StatementStats]: ...
     async def close(self) -> None: ...
     async def __aenter__(self) -> AsyncStore: ...
     async def __aexit__(self, *exc_info: object) -> None: ...

@@ -1,106 +1,36 @@
-"""The PostgreSQL backend (async source of the sync twin): psycopg's pool, the named
-statements of ``queries/*.sql`` loaded by aiosql, rows built into entities.
+"""The PostgreSQL executor (async source of the sync twin): runs a named operation
+as the aiosql statement of that name in ``queries/<entity>.sql``, on a connection
+from psycopg's pool or on the one connection of a transaction.
 
-Every repository method runs one named statement, named in its docstring; the
-methods that must read before they write (``update``) run two in a transaction.
+Only I/O is here: parameters, rows into entities and errors are
+:mod:`vaultstore._postgres`'s, the repositories are :mod:`.repositories`'.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from datetime import datetime
-from typing import Any, Generic, TypeVar, Unpack
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 import psycopg
+from aiosql.types import SQLOperationType
 from psycopg import AsyncConnection, AsyncCursor
-from psycopg.conninfo import make_conninfo
 from psycopg.pq import TransactionStatus
-from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from .. import _values
-from .._convert import EntityConverter, MissingColumnsError
-from .._entities import (
-    Agent,
-    AgentChanges,
-    AlertChanges,
-    AlertSeverity,
-    AlertStatus,
-    ChainId,
-    ChainRiskSummary,
-    CredibilityTier,
-    CreditVault,
-    LiquidationChanges,
-    LiquidationEvent,
-    MarketData,
-    MarketDataChanges,
-    NewAgent,
-    NewAlert,
-    NewLiquidation,
-    NewMarketData,
-    NewProtectionRule,
-    NewVault,
-    Number,
-    Page,
-    ProtectionRule,
-    ProtectionRuleChanges,
-    RiskAlert,
-    VaultChanges,
-)
-from .._paging import after_id, check_id, check_limit, id_key, make_page
-from .._postgres_errors import translate
-from .._repository import (
-    enum_value,
-    field_names,
-    ltv_key,
-    ltv_position,
-    new_market_data,
-    occurred_key,
-    recorded_key,
-    time_position,
-    with_recorded_at,
-)
-from .._resources import load_queries
+from .._pipeline import Operation, Shape
+from .._postgres import DRIVER_ERRORS, PostgresConverter, connection_kwargs, translate
+from .._queries import load_queries
+from .._registry import Registry
 from .._settings import Settings
-from ..errors import ConflictError, DatabaseError, NotFoundError, UnavailableError
+from ..errors import DatabaseError, UnavailableError
 from .adapter import AsyncQueryAdapter
 from .postgres_documents import AsyncPgDocumentRepository
 
 logger = logging.getLogger("vaultstore")
 T = TypeVar("T")
-
-_DRIVER_ERRORS = (psycopg.Error, PoolTimeout, PoolClosed)
-
-
-class PostgresConverter(EntityConverter):
-    """The converter family member for psycopg: JSON fields are passed as ``jsonb``,
-    and rows come back as tuples (built in C), turned into entities by a loader
-    made once per entity and statement from the statement's column names."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._statement_loaders: dict[tuple[type, object], Callable[[Any], Any]] = {}
-
-    def json_param(self, value: Any) -> Any:
-        return Jsonb(value)
-
-    def loader(self, cls: type[T], statement: Any, cursor: AsyncCursor[Any]) -> Callable[[Any], T]:
-        """The loader of ``cls`` from the rows of ``statement`` (an aiosql query),
-        just executed on ``cursor``."""
-        key = (cls, statement)
-        loader = self._statement_loaders.get(key)
-        if loader is None:
-            names = [column.name for column in cursor.description or ()]
-            try:
-                loader = self.row_loader(cls, names)
-            except MissingColumnsError as exc:
-                raise DatabaseError(f"{statement.__name__}: {exc}") from None
-            self._statement_loaders[key] = loader
-        return loader
 
 
 class AsyncPgConnection(AsyncConnection[Any]):
@@ -117,543 +47,34 @@ class AsyncPgConnection(AsyncConnection[Any]):
         return cursor
 
 
-def _connection_kwargs(settings: Settings) -> tuple[str, dict[str, Any]]:
-    """conninfo without the password, and the keyword arguments that carry it."""
-    params: dict[str, Any] = {
-        "host": settings.host,
-        "port": settings.port,
-        "dbname": settings.database,
-        "user": settings.user,
-    }
-    params.update(settings.options)  # the URL's query string wins, as in libpq
-    params.pop("password", None)
-    conninfo = make_conninfo("", **params)
-    kwargs: dict[str, Any] = {
-        "autocommit": True,
-        "prepare_threshold": settings.pool.prepare_threshold,
-        # Timestamps come back in UTC whatever the server's default.
-        "options": "-c TimeZone=UTC",
-        "connect_timeout": max(1, math.ceil(settings.pool.connect_timeout)),
-        "application_name": "vaultstore",
-    }
-    if settings.password is not None:
-        kwargs["password"] = settings.password
-    return conninfo, kwargs
+class AsyncPostgresExecutor:
+    """Runs operations on a connection pool, or on one connection inside a
+    transaction (``connection`` set): what every repository runs on."""
 
-
-class AsyncPgDatabase:
-    """A pool, or one of its connections inside a transaction, with the loaded
-    statements and the converter: what every repository runs on."""
+    backend = "postgresql"
 
     def __init__(
         self,
         pool: AsyncConnectionPool[AsyncPgConnection],
         settings: Settings,
+        registry: Registry,
         queries: Any,
         converter: PostgresConverter,
+        *,
         connection: AsyncPgConnection | None = None,
     ) -> None:
         self.pool = pool
         self.settings = settings
+        self.registry = registry
         self.queries = queries
         self.converter = converter
         self.connection = connection
-
-    def cursor(self, entity: type | None = None, *, deleting: bool = False) -> _AsyncCheckout:
-        """The cursor of a connection (from the pool, or this transaction's);
-        driver errors raised in the block are translated for ``entity``."""
-        return _AsyncCheckout(self, entity, deleting)
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncPgDatabase]:
-        """This database bound to one connection in a transaction (a savepoint when
-        nested): committed at the end of the block, rolled back if it raises."""
-        try:
-            if self.connection is not None:
-                async with self.connection.transaction():
-                    yield self
-                    _refuse_aborted(self.connection)
-            else:
-                async with self.pool.connection() as conn, conn.transaction():
-                    yield AsyncPgDatabase(
-                        self.pool, self.settings, self.queries, self.converter, conn
-                    )
-                    _refuse_aborted(conn)
-        except _DRIVER_ERRORS as exc:
-            raise translate(exc, settings=self.settings) from exc
-
-
-def _refuse_aborted(conn: AsyncPgConnection) -> None:
-    """Raise if a statement failed inside the block and the caller swallowed the
-    error: PostgreSQL has aborted the transaction and would commit nothing."""
-    if conn.info.transaction_status == TransactionStatus.INERROR:
-        raise DatabaseError(
-            "a statement failed inside this transaction and the error was caught; "
-            "the transaction is aborted and nothing was committed (catch errors "
-            "inside a nested store.transaction() to keep going)",
-            code="25P02",
-        )
-
-
-class _AsyncCheckout:
-    """``async with db.cursor(rows) as cur``: a class rather than a generator-based
-    context manager, because it runs on every call (see benchmarks/bench.py)."""
-
-    __slots__ = ("_conn", "_db", "_deleting", "_entity")
-
-    def __init__(self, db: AsyncPgDatabase, entity: type | None, deleting: bool) -> None:
-        self._db = db
-        self._entity = entity
-        self._deleting = deleting
-        self._conn: AsyncPgConnection | None = None
-
-    async def __aenter__(self) -> AsyncCursor[Any]:
-        conn = self._db.connection
-        if conn is None:
-            try:
-                conn = self._conn = await self._db.pool.getconn()
-            except _DRIVER_ERRORS as exc:
-                raise translate(exc, settings=self._db.settings) from exc
-        return conn.vault_cursor()
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
-    ) -> None:
-        if self._conn is not None:
-            await self._db.pool.putconn(self._conn)
-        if isinstance(exc, _DRIVER_ERRORS):
-            raise translate(
-                exc, settings=self._db.settings, entity=self._entity, deleting=self._deleting
-            ) from exc
-
-
-class _AsyncPgRepository(Generic[T]):
-    """What every repository does the same way, each step running a named statement
-    of the repository's query file: ``insert``, ``find_by_id``, ``list_after``,
-    ``lock_by_id`` then ``update``, and ``delete``."""
-
-    entity: type[T]
-    queries_name: str
-    changeable: frozenset[str]
-    settable: frozenset[str]
-
-    def __init__(self, db: AsyncPgDatabase) -> None:
-        self._db = db
-        self._q = getattr(db.queries, self.queries_name)
-        self._converter = db.converter
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} on {self._db.settings}>"
-
-    async def _one(self, query: Any, **params: Any) -> T | None:
-        async with self._db.cursor(self.entity) as cur:
-            row = await query(cur, **params)
-            return None if row is None else self._converter.loader(self.entity, query, cur)(row)
-
-    async def _many(self, query: Any, **params: Any) -> list[T]:
-        async with self._db.cursor(self.entity) as cur:
-            rows = [row async for row in query(cur, **params)]
-            if not rows:
-                return []
-            load = self._converter.loader(self.entity, query, cur)
-            return [load(row) for row in rows]
-
-    async def _page(self, query: Any, limit: int, key: Any = id_key, **params: Any) -> Page[T]:
-        limit = check_limit(limit)
-        return make_page(await self._many(query, limit=limit + 1, **params), limit, key)
-
-    async def _create(self, fields: Mapping[str, Any]) -> T:
-        entity = self._db.converter.new(self.entity, fields, self.settable)
-        stored = await self._one(self._q.insert, **self._db.converter.params(entity))
-        assert stored is not None  # INSERT ... RETURNING always returns the row
-        return stored
-
-    def _not_found(self, id: str) -> NotFoundError:
-        return NotFoundError(
-            f"no {self.entity.__name__} with id {id!r}", entity=self.entity.__name__, id=id
-        )
-
-    async def find_by_id(self, id: str) -> T | None:
-        """The entity with this id, or None (``find_by_id``)."""
-        return await self._one(self._q.find_by_id, id=check_id(id))
-
-    async def list(self, *, limit: int = 100, after: str | None = None) -> Page[T]:
-        """Every entity in creation order (``list_after``)."""
-        return await self._page(self._q.list_after, limit, after=after_id(after))
-
-    async def _update(self, id: str, changes: Mapping[str, Any]) -> T:
-        converter = self._db.converter
-        checked = converter.check_changes(self.entity, changes, self.changeable)
-        check_id(id)
-        async with self._db.transaction() as db, db.cursor(self.entity) as cur:
-            row = await self._q.lock_by_id(cur, id=id)
-            if row is None:
-                raise self._not_found(id)
-            current = converter.loader(self.entity, self._q.lock_by_id, cur)(row)
-            updated = converter.apply_changes(current, checked)
-            row = await self._q.update(cur, **converter.params(updated))
-            return converter.loader(self.entity, self._q.update, cur)(row)
-
-    async def delete(self, id: str) -> None:
-        """Delete the entity; NotFoundError if there is none (``delete``)."""
-        async with self._db.cursor(self.entity, deleting=True) as cur:
-            count = await self._q.delete(cur, id=check_id(id))
-        if count == 0:
-            raise self._not_found(id)
-
-
-class AsyncPgAgentRepository(_AsyncPgRepository[Agent]):
-    """Agents, on ``queries/agents.sql``."""
-
-    entity = Agent
-    queries_name = "agents"
-    settable = field_names(NewAgent)
-    changeable = field_names(AgentChanges)
-
-    async def create(self, **fields: Unpack[NewAgent]) -> Agent:
-        """Store a new agent (``insert``); ConflictError if the name is taken."""
-        return await self._create(fields)
-
-    async def find_by_name(self, name: str) -> Agent | None:
-        """The agent with this name, or None (``find_by_name``)."""
-        return await self._one(self._q.find_by_name, name=check_id(name, "name"))
-
-    async def find_by_tier(
-        self, tier: CredibilityTier | str, *, limit: int = 100, after: str | None = None
-    ) -> Page[Agent]:
-        """Agents of one credibility tier (``find_by_tier``)."""
-        tier_value = enum_value(CredibilityTier, tier, "tier")
-        return await self._page(self._q.find_by_tier, limit, tier=tier_value, after=after_id(after))
-
-    async def update(self, id: str, **changes: Unpack[AgentChanges]) -> Agent:
-        """Change an agent's name or score (``lock_by_id``, ``update``)."""
-        return await self._update(id, changes)
-
-
-class AsyncPgVaultRepository(_AsyncPgRepository[CreditVault]):
-    """Credit vaults, on ``queries/vaults.sql``."""
-
-    entity = CreditVault
-    queries_name = "vaults"
-    settable = field_names(NewVault)
-    changeable = field_names(VaultChanges)
-
-    async def create(self, **fields: Unpack[NewVault]) -> CreditVault:
-        """Store a new vault (``insert``); NotFoundError if the agent does not exist."""
-        return await self._create(fields)
-
-    async def find_by_agent_id(
-        self, agent_id: str, *, limit: int = 100, after: str | None = None
-    ) -> Page[CreditVault]:
-        """An agent's vaults in creation order (``find_by_agent_id``)."""
-        return await self._page(
-            self._q.find_by_agent_id,
-            limit,
-            agent_id=check_id(agent_id, "agent_id"),
-            after=after_id(after),
-        )
-
-    async def find_by_chain_id(
-        self, chain_id: ChainId | int, *, limit: int = 100, after: str | None = None
-    ) -> Page[CreditVault]:
-        """The vaults on one chain in creation order (``find_by_chain_id``)."""
-        return await self._page(
-            self._q.find_by_chain_id,
-            limit,
-            chain_id=enum_value(ChainId, chain_id, "chain_id"),
-            after=after_id(after),
-        )
-
-    async def find_high_risk_vaults(
-        self, threshold: Number, *, limit: int = 100, after: str | None = None
-    ) -> Page[CreditVault]:
-        """Vaults with an LTV at or above ``threshold``, riskiest first (``find_high_risk``)."""
-        value = _values.decimal_value(threshold, "threshold")
-        after_ltv, last_id = ltv_position(after)
-        return await self._page(
-            self._q.find_high_risk,
-            limit,
-            ltv_key,
-            threshold=value,
-            after_ltv=after_ltv,
-            after_id=last_id,
-        )
-
-    async def update(self, id: str, **changes: Unpack[VaultChanges]) -> CreditVault:
-        """Change a vault (``lock_by_id``, ``update``)."""
-        return await self._update(id, changes)
-
-    async def update_vault_metrics(
-        self, id: str, ltv: Number, health_factor: Number
-    ) -> CreditVault:
-        """Record a vault's current LTV and health factor (``update_metrics``)."""
-        checked = self._db.converter.check_changes(
-            CreditVault, {"ltv": ltv, "health_factor": health_factor}, self.changeable
-        )
-        vault = await self._one(self._q.update_metrics, id=check_id(id), **checked)
-        if vault is None:
-            raise self._not_found(id)
-        return vault
-
-    async def risk_summary_by_chain(self, threshold: Number) -> list[ChainRiskSummary]:
-        """Per chain: vault count, USD totals, average LTV and the number of vaults at
-        or above ``threshold`` (``risk_summary_by_chain``)."""
-        value = _values.decimal_value(threshold, "threshold")
-        async with self._db.cursor() as cur:
-            rows = [row async for row in self._q.risk_summary_by_chain(cur, threshold=value)]
-            names = [column.name for column in cur.description or ()]
-        return [ChainRiskSummary.from_totals(**dict(zip(names, row, strict=True))) for row in rows]
-
-
-class AsyncPgAlertRepository(_AsyncPgRepository[RiskAlert]):
-    """Risk alerts, on ``queries/alerts.sql``."""
-
-    entity = RiskAlert
-    queries_name = "alerts"
-    settable = field_names(NewAlert)
-    changeable = field_names(AlertChanges)
-
-    async def create(self, **fields: Unpack[NewAlert]) -> RiskAlert:
-        """Raise a new, open alert (``insert``); NotFoundError for an unknown vault."""
-        return await self._create(fields)
-
-    async def find_by_vault(
-        self, vault_id: str, *, limit: int = 100, after: str | None = None
-    ) -> Page[RiskAlert]:
-        """Every alert of a vault, in creation order (``find_by_vault``)."""
-        return await self._page(
-            self._q.find_by_vault,
-            limit,
-            vault_id=check_id(vault_id, "vault_id"),
-            after=after_id(after),
-        )
-
-    async def find_open_by_vault(
-        self, vault_id: str, *, limit: int = 100, after: str | None = None
-    ) -> Page[RiskAlert]:
-        """A vault's unresolved alerts (``find_open_by_vault``)."""
-        return await self._page(
-            self._q.find_open_by_vault,
-            limit,
-            vault_id=check_id(vault_id, "vault_id"),
-            after=after_id(after),
-        )
-
-    async def find_open_by_severity(
-        self, severity: AlertSeverity | str, *, limit: int = 100, after: str | None = None
-    ) -> Page[RiskAlert]:
-        """Unresolved alerts of one severity (``find_open_by_severity``)."""
-        return await self._page(
-            self._q.find_open_by_severity,
-            limit,
-            severity=enum_value(AlertSeverity, severity, "severity"),
-            after=after_id(after),
-        )
-
-    async def acknowledge(self, id: str) -> RiskAlert:
-        """Mark an open alert as seen (``acknowledge``); it stays open. Acknowledging
-        again changes nothing; ConflictError if it is resolved."""
-        alert = await self._one(self._q.acknowledge, id=check_id(id))
-        if alert is not None:
-            return alert
-        current = await self.find_by_id(id)
-        if current is None:
-            raise self._not_found(id)
-        if current.status is AlertStatus.ACKNOWLEDGED:
-            return current
-        raise ConflictError(f"alert {id!r} is resolved and cannot be acknowledged")
-
-    async def resolve(self, id: str) -> RiskAlert:
-        """Close an alert (``resolve``); resolving it again changes nothing."""
-        alert = await self._one(self._q.resolve, id=check_id(id))
-        if alert is not None:
-            return alert
-        current = await self.find_by_id(id)
-        if current is None:
-            raise self._not_found(id)
-        assert current.status is AlertStatus.RESOLVED
-        return current
-
-    async def update(self, id: str, **changes: Unpack[AlertChanges]) -> RiskAlert:
-        """Change an alert's severity or message (``lock_by_id``, ``update``)."""
-        return await self._update(id, changes)
-
-
-class AsyncPgLiquidationRepository(_AsyncPgRepository[LiquidationEvent]):
-    """Liquidation events, on ``queries/liquidations.sql``."""
-
-    entity = LiquidationEvent
-    queries_name = "liquidations"
-    settable = field_names(NewLiquidation)
-    changeable = field_names(LiquidationChanges)
-
-    async def create(self, **fields: Unpack[NewLiquidation]) -> LiquidationEvent:
-        """Record a liquidation (``insert``); ConflictError if this transaction was
-        already recorded for the vault."""
-        return await self._create(fields)
-
-    async def find_by_vault(
-        self,
-        vault_id: str,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 100,
-        after: str | None = None,
-    ) -> Page[LiquidationEvent]:
-        """A vault's liquidations in [since, until), oldest first (``find_by_vault``)."""
-        after_at, last_id, end = time_position(since, until, after)
-        return await self._page(
-            self._q.find_by_vault,
-            limit,
-            occurred_key,
-            vault_id=check_id(vault_id, "vault_id"),
-            after_at=after_at,
-            after_id=last_id,
-            until=end,
-        )
-
-    async def find_between(
-        self, since: datetime, until: datetime, *, limit: int = 100, after: str | None = None
-    ) -> Page[LiquidationEvent]:
-        """Every liquidation in [since, until), oldest first (``find_between``)."""
-        after_at, last_id, end = time_position(since, until, after)
-        return await self._page(
-            self._q.find_between,
-            limit,
-            occurred_key,
-            after_at=after_at,
-            after_id=last_id,
-            until=end,
-        )
-
-    async def update(self, id: str, **changes: Unpack[LiquidationChanges]) -> LiquidationEvent:
-        """Correct a recorded liquidation (``lock_by_id``, ``update``)."""
-        return await self._update(id, changes)
-
-
-class AsyncPgProtectionRuleRepository(_AsyncPgRepository[ProtectionRule]):
-    """Protection rules, on ``queries/protection_rules.sql``."""
-
-    entity = ProtectionRule
-    queries_name = "protection_rules"
-    settable = field_names(NewProtectionRule)
-    changeable = field_names(ProtectionRuleChanges)
-
-    async def create(self, **fields: Unpack[NewProtectionRule]) -> ProtectionRule:
-        """Store a new rule (``insert``); ConflictError if the vault has one of that name."""
-        return await self._create(fields)
-
-    async def find_enabled_for_vault(self, vault_id: str) -> list[ProtectionRule]:
-        """A vault's enabled rules, highest priority first (``find_enabled_for_vault``)."""
-        return await self._many(
-            self._q.find_enabled_for_vault, vault_id=check_id(vault_id, "vault_id")
-        )
-
-    async def find_by_conditions(
-        self, conditions: dict[str, Any], *, limit: int = 100, after: str | None = None
-    ) -> Page[ProtectionRule]:
-        """Rules whose conditions contain ``conditions`` (``find_by_conditions``)."""
-        document = _values.json_object(conditions, "conditions")
-        return await self._page(
-            self._q.find_by_conditions, limit, conditions=Jsonb(document), after=after_id(after)
-        )
-
-    async def mark_triggered(self, id: str) -> ProtectionRule | None:
-        """Record that the rule fired, unless it is disabled or still cooling down, in
-        which case None (``mark_triggered``). NotFoundError for an unknown id."""
-        rule = await self._one(self._q.mark_triggered, id=check_id(id))
-        if rule is None and await self.find_by_id(id) is None:
-            raise self._not_found(id)
-        return rule
-
-    async def update(self, id: str, **changes: Unpack[ProtectionRuleChanges]) -> ProtectionRule:
-        """Change a rule (``lock_by_id``, ``update``)."""
-        return await self._update(id, changes)
-
-
-class AsyncPgMarketDataRepository(_AsyncPgRepository[MarketData]):
-    """Market prices, on ``queries/market_data.sql``."""
-
-    entity = MarketData
-    queries_name = "market_data"
-    settable = field_names(NewMarketData)
-    changeable = field_names(MarketDataChanges)
-
-    async def create(self, **fields: Unpack[NewMarketData]) -> MarketData:
-        """Store one price (``insert``); ``recorded_at`` defaults to now."""
-        return await self._create(with_recorded_at(fields))
-
-    async def bulk_insert(self, records: Sequence[NewMarketData]) -> int:
-        """Store many prices at once, all or none (``insert_many``, pipelined in one
-        transaction); every record is validated before any is sent."""
-        entities = new_market_data(self._db.converter, records, self.settable)
-        if not entities:
-            return 0
-        params = [self._db.converter.params(entity) for entity in entities]
-        async with self._db.transaction() as db, db.cursor(MarketData) as cur:
-            await self._q.insert_many(cur, params)
-        return len(params)
-
-    async def latest_price(self, token: str, chain_id: ChainId | int) -> MarketData | None:
-        """The most recent price of a token on a chain, or None (``latest_price``)."""
-        return await self._one(
-            self._q.latest_price,
-            token=check_id(token, "token"),
-            chain_id=enum_value(ChainId, chain_id, "chain_id"),
-        )
-
-    async def history(
-        self,
-        token: str,
-        chain_id: ChainId | int,
-        *,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 100,
-        after: str | None = None,
-    ) -> Page[MarketData]:
-        """A token's prices on a chain in [since, until), oldest first (``history``)."""
-        after_at, last_id, end = time_position(since, until, after)
-        return await self._page(
-            self._q.history,
-            limit,
-            recorded_key,
-            token=check_id(token, "token"),
-            chain_id=enum_value(ChainId, chain_id, "chain_id"),
-            after_at=after_at,
-            after_id=last_id,
-            until=end,
-        )
-
-    async def update(self, id: str, **changes: Unpack[MarketDataChanges]) -> MarketData:
-        """Correct a recorded price (``lock_by_id``, ``update``)."""
-        return await self._update(id, changes)
-
-
-class AsyncPostgresStore:
-    """The PostgreSQL store: a connection pool and the repositories on it.
-
-    Open it with :func:`vaultstore.aio.connect`; close it with ``async with`` or
-    :meth:`close`.
-    """
-
-    backend = "postgresql"
-
-    def __init__(self, db: AsyncPgDatabase) -> None:
-        self._db = db
-        self.agents = AsyncPgAgentRepository(db)
-        self.vaults = AsyncPgVaultRepository(db)
-        self.alerts = AsyncPgAlertRepository(db)
-        self.liquidations = AsyncPgLiquidationRepository(db)
-        self.protection_rules = AsyncPgProtectionRuleRepository(db)
-        self.market_data = AsyncPgMarketDataRepository(db)
-        self.documents = AsyncPgDocumentRepository(db)
+        self._tables = registry.tables
 
     @classmethod
-    async def open(cls, settings: Settings) -> AsyncPostgresStore:
+    async def open(cls, settings: Settings, registry: Registry) -> AsyncPostgresExecutor:
         """Connect, check the server answers, and fill the pool's minimum."""
-        conninfo, kwargs = _connection_kwargs(settings)
+        conninfo, kwargs = connection_kwargs(settings)
         try:
             probe = await AsyncPgConnection.connect(conninfo, **kwargs)
             await probe.close()
@@ -678,46 +99,147 @@ class AsyncPostgresStore:
         except PoolTimeout as exc:
             await pool.close()
             raise translate(exc, settings=settings) from None
-        queries = load_queries(AsyncQueryAdapter)
+        queries = load_queries(AsyncQueryAdapter, registry.queries)
         logger.info("vaultstore connected to %s", settings)
-        return cls(AsyncPgDatabase(pool, settings, queries, PostgresConverter()))
-
-    @property
-    def settings(self) -> Settings:
-        """Where this store is connected (its repr hides the password)."""
-        return self._db.settings
+        return cls(pool, settings, registry, queries, PostgresConverter())
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self._db.settings}>"
+        return f"<{type(self).__name__} {self.settings}>"
 
-    def transaction(self) -> AbstractAsyncContextManager[AsyncPostgresStore]:
-        """Repositories sharing one transaction: committed when the block ends,
-        rolled back if it raises. Inside a transaction, a savepoint."""
-        return self._transaction()
+    def statement(self, op: Operation) -> Any:
+        """The aiosql statement that runs ``op``."""
+        return getattr(getattr(self.queries, op.entity.name), op.name)
+
+    async def execute(self, op: Operation, params: dict[str, Any]) -> Any:
+        """Run ``op``'s statement with ``params`` and give back what its shape says."""
+        statement = self.statement(op)
+        entity = op.entity.cls
+        if statement.operation is SQLOperationType.INSERT_UPDATE_DELETE_MANY:
+            # A batch is all or none: inside a transaction of its own if need be.
+            rows = [self.converter.params(record) for record in params["entities"]]
+            async with self.transaction() as tx:
+                return await tx._run(op, statement, rows)
+        bound = self.converter.bind(entity, statement.parameters, params)
+        return await self._run(op, statement, bound)
+
+    async def _run(  # noqa: PLR0911 - one return per shape reads best
+        self, op: Operation, statement: Any, bound: Any
+    ) -> Any:
+        conn = self.connection
+        pooled = conn is None
+        try:
+            if conn is None:
+                conn = await self.pool.getconn()
+            cur = conn.vault_cursor()
+            shape = op.shape
+            if shape is Shape.ONE:
+                row = await statement(cur, **bound)
+                if row is None:
+                    return None
+                return self._loader(op, statement, cur)(row)
+            if shape is Shape.COUNT:
+                if isinstance(bound, list):
+                    return await statement(cur, bound)
+                return await statement(cur, **bound)
+            rows = [row async for row in statement(cur, **bound)]
+            if shape is Shape.ROWS:
+                names = [column.name for column in cur.description or ()]
+                return [dict(zip(names, row, strict=True)) for row in rows]
+            if not rows:
+                return []
+            load = self._loader(op, statement, cur)
+            return [load(row) for row in rows]
+        except DRIVER_ERRORS as exc:
+            raise translate(
+                exc,
+                settings=self.settings,
+                entity=op.entity.cls,
+                table=op.entity.table,
+                tables=self._tables,
+            ) from exc
+        finally:
+            if pooled and conn is not None:
+                await self.pool.putconn(conn)
+
+    def _loader(self, op: Operation, statement: Any, cur: AsyncCursor[Any]) -> Any:
+        return self.loader(op.entity.cls, statement, cur)
+
+    def loader(self, cls: type[T], statement: Any, cur: AsyncCursor[Any]) -> Callable[[Any], T]:
+        """The loader of ``cls`` from the rows of ``statement``, just run on ``cur``."""
+        return self.converter.statement_loader(
+            cls, statement, lambda: [c.name for c in cur.description or ()]
+        )
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[AsyncPostgresStore]:
-        async with self._db.transaction() as db:
-            yield self if db is self._db else AsyncPostgresStore(db)
+    async def transaction(self) -> AsyncIterator[AsyncPostgresExecutor]:
+        """This executor bound to one connection in a transaction (a savepoint when
+        nested): committed at the end of the block, rolled back if it raises."""
+        try:
+            if self.connection is not None:
+                async with self.connection.transaction():
+                    yield self
+                    _refuse_aborted(self.connection)
+            else:
+                async with self.pool.connection() as conn, conn.transaction():
+                    yield AsyncPostgresExecutor(
+                        self.pool,
+                        self.settings,
+                        self.registry,
+                        self.queries,
+                        self.converter,
+                        connection=conn,
+                    )
+                    _refuse_aborted(conn)
+        except DRIVER_ERRORS as exc:
+            raise translate(exc, settings=self.settings) from exc
+
+    def documents(self) -> AsyncPgDocumentRepository:
+        return AsyncPgDocumentRepository(self)
+
+    @asynccontextmanager
+    async def cursor(
+        self, entity: type | None = None, *, deleting: bool = False
+    ) -> AsyncIterator[AsyncCursor[Any]]:
+        """The cursor of a connection (from the pool, or this transaction's); driver
+        errors raised in the block are translated for ``entity``."""
+        conn = self.connection
+        pooled = conn is None
+        try:
+            if conn is None:
+                conn = await self.pool.getconn()
+            yield conn.vault_cursor()
+        except DRIVER_ERRORS as exc:
+            raise translate(
+                exc, settings=self.settings, entity=entity, tables=self._tables, deleting=deleting
+            ) from exc
+        finally:
+            if pooled and conn is not None:
+                await self.pool.putconn(conn)
 
     async def ping(self) -> float:
         """Seconds for one round trip to the server (``health.ping``)."""
-        async with self._db.cursor() as cur:
+        async with self.cursor() as cur:
             start = time.perf_counter()
-            await self._db.queries.health.ping(cur)
+            await self.queries.health.ping(cur)
             return time.perf_counter() - start
 
     def pool_stats(self) -> dict[str, int]:
         """psycopg_pool's gauges and counters (pool_size, pool_available, requests_waiting ...)."""
-        return self._db.pool.get_stats()
+        return self.pool.get_stats()
 
     async def close(self) -> None:
-        """Close the pool; a store inside a transaction leaves it to its owner."""
-        if self._db.connection is None:
-            await self._db.pool.close()
+        """Close the pool; an executor inside a transaction leaves it to its owner."""
+        if self.connection is None:
+            await self.pool.close()
 
-    async def __aenter__(self) -> AsyncPostgresStore:
-        return self
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
+def _refuse_aborted(conn: AsyncPgConnection) -> None:
+    """Raise if a statement failed inside the block and the caller swallowed the
+    error: PostgreSQL has aborted the transaction and would commit nothing."""
+    if conn.info.transaction_status == TransactionStatus.INERROR:
+        raise DatabaseError(
+            "a statement failed inside this transaction and the error was caught; "
+            "the transaction is aborted and nothing was committed (catch errors "
+            "inside a nested store.transaction() to keep going)",
+            code="25P02",
+        )

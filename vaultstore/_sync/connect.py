@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from .._registry import REGISTRY, Registry
 from .._settings import UNSET, Settings, resolve_settings
 from .contracts import Store
-from .mongo import MongoStore
-from .postgres import PostgresStore
+from .mongo import MongoExecutor
+from .postgres import PostgresExecutor
+from .repositories import Executor
+from .store import VaultStore
 
 
 def connect(
@@ -20,6 +23,7 @@ def connect(
     connect_timeout: float = UNSET,
     idle_timeout: float = UNSET,
     prepare_threshold: int | None = UNSET,
+    registry: Registry = REGISTRY,
 ) -> Store:
     """Open a store on the database named by ``url``, or by the environment
     (``DATABASE_TYPE``, ``DATABASE_URL``, ``POSTGRES_*``, ``MONGO_*``; ``env``
@@ -29,6 +33,7 @@ def connect(
     ``min_pool_size``, ``connect_timeout`` and ``idle_timeout`` in seconds, and
     ``prepare_threshold`` (executions before a statement is prepared on the
     server; None never prepares, as PgBouncer in transaction mode needs).
+    ``registry`` replaces vaultstore's entities (see "Adding an entity").
     Raises UnavailableError when the database cannot be reached.
     """
     settings = resolve_settings(
@@ -40,9 +45,12 @@ def connect(
         idle_timeout=idle_timeout,
         prepare_threshold=prepare_threshold,
     )
+    executor: Executor
     if settings.backend == "mongodb":
-        return MongoStore.open(settings)
-    return PostgresStore.open(settings)
+        executor = MongoExecutor.open(settings, registry)
+    else:
+        executor = PostgresExecutor.open(settings, registry)
+    return VaultStore(executor)
 
 
 __all__ = ["connect"]

@@ -1,6 +1,8 @@
 # Generated from vaultstore/_async/contracts.py by tools/generate_sync.py: do not edit.
-"""The repository contract, written once as Protocols; every backend implements it
-with the same names, arguments, results and errors.
+"""The repository contract as Protocols (async source of the sync twin): what
+``vaultstore.aio.connect()`` returns, whatever the backend. The one implementation,
+with the docstrings, is in :mod:`.repositories` and :mod:`.store`; mypy checks
+that it matches these.
 
 Conventions shared by every repository:
 
@@ -43,13 +45,14 @@ from .._entities import (
     NewProtectionRule,
     NewVault,
     Number,
-    Page,
     ProtectionRule,
     ProtectionRuleChanges,
     RiskAlert,
     StoredDocument,
     VaultChanges,
 )
+from .._paging import Page
+from .._pipeline import StatementStats
 from .._settings import Settings
 
 
@@ -229,31 +232,20 @@ class Repositories(Protocol):
     def market_data(self) -> MarketDataRepository: ...
     @property
     def documents(self) -> DocumentRepository: ...
-
-    def transaction(self) -> AbstractContextManager[Repositories]:
-        """Repositories sharing one transaction: committed when the block ends,
-        rolled back when it raises. Nested, it is a savepoint."""
-        ...
+    def repository(self, name: str) -> Any: ...
+    def transaction(self) -> AbstractContextManager[Repositories]: ...
 
 
 class Store(Repositories, Protocol):
     """An open connection pool to one database, with its repositories."""
 
     @property
-    def backend(self) -> str:
-        """``"postgresql"`` or ``"mongodb"``."""
-        ...
-
+    def backend(self) -> str: ...
     @property
-    def settings(self) -> Settings:
-        """Where the store is connected; its repr and str hide the password."""
-        ...
-
-    def ping(self) -> float:
-        """Seconds for one round trip to the server; UnavailableError if there is none."""
-        ...
-
+    def settings(self) -> Settings: ...
+    def ping(self) -> float: ...
     def pool_stats(self) -> dict[str, int]: ...
+    def statement_stats(self) -> dict[str, StatementStats]: ...
     def close(self) -> None: ...
     def __enter__(self) -> Store: ...
     def __exit__(self, *exc_info: object) -> None: ...

@@ -1,7 +1,8 @@
 # Generated from vaultstore/_async/documents.py by tools/generate_sync.py: do not edit.
 """What both document repositories read the same way (async source of the sync
 twin): a backend supplies ``find_by_id`` and ``_content``, the chunks of a known
-document; looking it up, streaming and downloading are written once here."""
+document; looking it up, streaming and downloading are written once here. (The
+operations ``@runs`` names are PostgreSQL's statements; MongoDB reads GridFS.)"""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import BinaryIO
 
 from .._documents import not_found
 from .._entities import StoredDocument
+from .._pipeline import runs
 
 
 class DocumentReading:
@@ -27,6 +29,7 @@ class DocumentReading:
             raise not_found(id)
         return document
 
+    @runs("find_by_id", "read_chunks")
     def chunks(self, id: str) -> Iterator[bytes]:
         """The content of a document, chunk by chunk, a few chunks per query;
         NotFoundError for an unknown id."""
@@ -34,6 +37,7 @@ class DocumentReading:
         for chunk in self._content(document):
             yield chunk
 
+    @runs("find_by_id", "read_chunks")
     def download(self, id: str, destination: BinaryIO) -> StoredDocument:
         """Write a document's content to ``destination``, chunk by chunk."""
         document = self._existing(id)

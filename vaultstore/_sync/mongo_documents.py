@@ -31,6 +31,7 @@ from pymongo.synchronous.client_session import ClientSession
 from pymongo.synchronous.database import Database
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
 
+from .._arguments import check_id
 from .._documents import (
     DEFAULT_CONTENT_TYPE,
     READ_BATCH,
@@ -45,8 +46,8 @@ from .._documents import (
     owner_not_found,
     owner_value,
 )
-from .._entities import DocumentOwner, Page, StoredDocument
-from .._paging import after_id, check_id, check_limit, id_key, make_page
+from .._entities import DocumentOwner, StoredDocument
+from .._paging import Page, after_id, check_limit, id_key, make_page
 from ..errors import ConflictError, DatabaseError, UnavailableError, VaultStoreError
 from .documents import DocumentReading
 

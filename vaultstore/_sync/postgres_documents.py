@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from .._arguments import check_id
 from .._documents import (
     DEFAULT_CONTENT_TYPE,
     READ_BATCH,
@@ -26,24 +27,26 @@ from .._documents import (
     owner_not_found,
     owner_value,
 )
-from .._entities import DocumentOwner, Page, StoredDocument
-from .._paging import after_id, check_id, check_limit, id_key, make_page
+from .._entities import DocumentOwner, StoredDocument
+from .._paging import Page, after_id, check_limit, id_key, make_page
+from .._pipeline import runs
 from .documents import DocumentReading
 
 if TYPE_CHECKING:
-    from .postgres import PgDatabase
+    from .postgres import PostgresExecutor
 
 
 class PgDocumentRepository(DocumentReading):
     """Large documents, on ``queries/documents.sql``."""
 
-    def __init__(self, db: PgDatabase) -> None:
+    def __init__(self, db: PostgresExecutor) -> None:
         self._db = db
         self._q = db.queries.documents
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} on {self._db.settings}>"
 
+    @runs("lock_vault_owner", "lock_agent_owner", "insert_chunk", "insert")
     def put(
         self,
         owner_type: DocumentOwner | str,
@@ -73,8 +76,9 @@ class PgDocumentRepository(DocumentReading):
                 self._q.insert_chunk(cur, document_id=document.id, n=n, data=chunk)
             stored = upload.stored()
             row = self._q.insert(cur, **converter.params(stored))
-            return converter.loader(StoredDocument, self._q.insert, cur)(row)
+            return db.loader(StoredDocument, self._q.insert, cur)(row)
 
+    @runs("find_by_id")
     def find_by_id(self, id: str) -> StoredDocument | None:
         """The document with this id, or None (``find_by_id``)."""
         query = self._q.find_by_id
@@ -82,7 +86,7 @@ class PgDocumentRepository(DocumentReading):
             row = query(cur, id=check_id(id))
             if row is None:
                 return None
-            return self._db.converter.loader(StoredDocument, query, cur)(row)
+            return self._db.loader(StoredDocument, query, cur)(row)
 
     def _content(self, document: StoredDocument) -> Iterator[bytes]:
         check = ReadCheck(document)
@@ -102,6 +106,7 @@ class PgDocumentRepository(DocumentReading):
                 yield check.check(n, data)
         check.finish()
 
+    @runs("list_by_owner")
     def list(
         self,
         owner_type: DocumentOwner | str,
@@ -123,10 +128,11 @@ class PgDocumentRepository(DocumentReading):
                     cur, owner_type=owner.value, owner_id=owner_id, after=last_id, limit=limit + 1
                 )
             ]
-            load = self._db.converter.loader(StoredDocument, query, cur) if rows else None
+            load = self._db.loader(StoredDocument, query, cur) if rows else None
         items = [load(row) for row in rows] if load is not None else []
         return make_page(items, limit, id_key)
 
+    @runs("delete")
     def delete(self, id: str) -> None:
         """Delete a document; its chunks go with it (``delete``)."""
         with self._db.cursor(StoredDocument, deleting=True) as cur:

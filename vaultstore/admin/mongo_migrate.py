@@ -16,10 +16,11 @@ from pymongo import MongoClient
 from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
-from ._mongo import CODEC_OPTIONS, SchemaStep, schema_steps, translate
-from ._settings import Settings
-from ._values import utc_now
-from .errors import UnavailableError
+from .._mongo import CODEC_OPTIONS, translate
+from .._resources import SchemaStep, schema_steps
+from .._settings import Settings
+from .._values import utc_now
+from ..errors import UnavailableError
 
 logger = logging.getLogger("vaultstore.migrations")
 RECORD = "vaultstore_migrations"

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-from ._entities import (
+from .. import Repositories
+from .._entities import (
     AlertSeverity,
     AlertType,
     ChainId,
@@ -15,8 +16,7 @@ from ._entities import (
     TokenAmount,
     VaultStatus,
 )
-from ._sync.contracts import Repositories
-from ._values import utc_now
+from .._values import utc_now
 
 # name, score, chain, collateral (token, amount, usd), debt (token, amount, usd), ltv, hf, max ltv
 _AGENTS = [

@@ -22,9 +22,9 @@ import aiosql
 import psycopg
 from psycopg.rows import dict_row
 
-from ._postgres_errors import translate
-from ._settings import Settings, resolve_settings
-from .errors import UnavailableError, VaultStoreError
+from .._postgres import translate
+from .._settings import Settings, resolve_settings
+from ..errors import UnavailableError, VaultStoreError
 
 __all__ = ["admin_connection", "dump_schema"]
 

@@ -1,6 +1,6 @@
 """Apply and roll back the schema migrations of ``migrations/`` through yoyo's API,
 as ``yoyo apply`` would, so that the library and the DBAs' CLI share one history.
-On MongoDB, the steps of ``migrations/mongodb`` (see vaultstore/_mongo_migrate.py).
+On MongoDB, the steps of ``migrations/mongodb`` (see vaultstore/mongo_migrate.py).
 
     vaultstore.apply_migrations("postgresql://user@host/db")
 """
@@ -14,10 +14,10 @@ from typing import Any
 
 from yoyo import get_backend, read_migrations
 
-from . import _mongo_migrate
-from ._resources import migrations_dir
-from ._settings import Settings, resolve_settings
-from .errors import UnavailableError, VaultStoreError
+from .._resources import migrations_dir
+from .._settings import Settings, resolve_settings
+from ..errors import UnavailableError, VaultStoreError
+from . import mongo_migrate
 
 logger = logging.getLogger("vaultstore.migrations")
 
@@ -55,7 +55,7 @@ def apply_migrations(
     """
     settings = _settings(database, env)
     if settings.backend == "mongodb":
-        return _mongo_migrate.apply(settings, folder)
+        return mongo_migrate.apply(settings, folder)
     backend = _backend(settings)
     try:
         with backend.lock():
@@ -85,7 +85,7 @@ def rollback_migrations(
     return their ids, newest first."""
     settings = _settings(database, env)
     if settings.backend == "mongodb":
-        return _mongo_migrate.rollback(settings, folder, count)
+        return mongo_migrate.rollback(settings, folder, count)
     backend = _backend(settings)
     try:
         with backend.lock():
@@ -113,7 +113,7 @@ def pending_migrations(
     """The ids of the migrations not applied yet."""
     settings = _settings(database, env)
     if settings.backend == "mongodb":
-        return _mongo_migrate.pending(settings, folder)
+        return mongo_migrate.pending(settings, folder)
     backend = _backend(settings)
     try:
         return [m.id for m in backend.to_apply(_migrations(folder))]
@@ -130,7 +130,7 @@ def applied_migrations(
     """The ids of the applied migrations, oldest first."""
     settings = _settings(database, env)
     if settings.backend == "mongodb":
-        return _mongo_migrate.applied(settings, folder)
+        return mongo_migrate.applied(settings, folder)
     backend = _backend(settings)
     try:
         migrations = _migrations(folder)

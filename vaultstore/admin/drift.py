@@ -21,11 +21,10 @@ from typing import Any
 
 from yoyo.migrations import read_sql_migration
 
-from . import _mongo_migrate
-from ._mongo import schema_steps
-from ._resources import migrations_dir
-from ._schema import admin_connection, catalog_queries
-from ._settings import Settings, resolve_settings
+from .._resources import migrations_dir, schema_steps
+from .._settings import Settings, resolve_settings
+from . import mongo_migrate
+from .schema import admin_connection, catalog_queries
 
 __all__ = ["migration_drift", "transactional_problems"]
 
@@ -121,8 +120,8 @@ def _postgres_drift(settings: Settings, folder: Path) -> list[str]:
 def _mongo_drift(settings: Settings, folder: Path) -> list[str]:
     steps_folder = folder / "mongodb"
     steps = {step.id: step for step in schema_steps(steps_folder)}
-    with _mongo_migrate._database(settings) as db:
-        records = list(db[_mongo_migrate.RECORD].find({}).sort([("applied_at", 1), ("_id", 1)]))
+    with mongo_migrate._database(settings) as db:
+        records = list(db[mongo_migrate.RECORD].find({}).sort([("applied_at", 1), ("_id", 1)]))
     problems = []
     for record in records:
         step_id = record["_id"]

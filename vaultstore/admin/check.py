@@ -21,18 +21,16 @@ import psycopg
 from psycopg.pq import DiagnosticField, ExecStatus
 from psycopg.pq.abc import PGconn, PGresult
 
-from ._catalog import RETURNS_ROWS, Catalog, Statement, build_catalog, file_label
-from ._drift import migration_drift, transactional_problems
-from ._migrate import apply_migrations
-from ._postgres_errors import translate
-from ._resources import migrations_dir, queries_dir
-from ._settings import Settings
-from ._sync.postgres import _connection_kwargs
-from .errors import VaultStoreError
+from .._postgres import connection_kwargs, translate
+from .._queries import MONGODB_SUFFIX, file_label
+from .._resources import migrations_dir, queries_dir
+from .._settings import Settings
+from ..errors import VaultStoreError
+from .catalog import RETURNS_ROWS, Catalog, Statement, build_catalog
+from .drift import migration_drift, transactional_problems
+from .migrate import apply_migrations
 
 logger = logging.getLogger("vaultstore.check")
-
-_PACKAGE = Path(__file__).resolve().parent
 
 ExtraCheck = Callable[[Settings, "Folders"], list[str]]
 """A further check on the migrated database (``settings``) and the checked folders,
@@ -41,16 +39,15 @@ returning problem lines in the same ``file:line name: message`` form."""
 
 @attrs.frozen
 class Folders:
-    """What is checked: the query files, the migrations, and the repositories'
-    async source that names the statements (``vaultstore/_async``)."""
+    """What is checked: the query files (SQL and their MongoDB twins) and the
+    migrations."""
 
     queries: Path
     migrations: Path
-    sources: Path
 
 
 def _is_checkout(folder: Path) -> bool:
-    return all((folder / name).is_dir() for name in ("queries", "migrations", "vaultstore/_async"))
+    return all((folder / name).is_dir() for name in ("queries", "migrations", "vaultstore"))
 
 
 def default_folders(cwd: Path | None = None) -> Folders:
@@ -59,8 +56,8 @@ def default_folders(cwd: Path | None = None) -> Folders:
     start = (cwd or Path.cwd()).resolve()
     for folder in (start, *start.parents):
         if _is_checkout(folder):
-            return Folders(folder / "queries", folder / "migrations", folder / "vaultstore/_async")
-    return Folders(queries_dir(), migrations_dir(), _PACKAGE / "_async")
+            return Folders(folder / "queries", folder / "migrations")
+    return Folders(queries_dir(), migrations_dir())
 
 
 def read_query_files(folder: Path) -> dict[str, str]:
@@ -68,15 +65,10 @@ def read_query_files(folder: Path) -> dict[str, str]:
     return {file_label(path): path.read_text() for path in sorted(folder.glob("*.sql"))}
 
 
-def read_sources(folder: Path) -> dict[str, str]:
-    """The PostgreSQL repositories' source (``postgres.py``, ``postgres_*.py``, and
-    ``documents.py``, whose methods the document repositories inherit), labelled
-    from the package: ``{"vaultstore/_async/postgres.py": text}``."""
-    paths = [*sorted(folder.glob("postgres*.py")), folder / "documents.py"]
+def read_mongodb_files(folder: Path) -> dict[str, str]:
+    """``{"queries/vaults.mongodb.json": text}`` for every MongoDB twin of ``folder``."""
     return {
-        f"{folder.parent.name}/{folder.name}/{path.name}": path.read_text()
-        for path in paths
-        if path.is_file()
+        file_label(path): path.read_text() for path in sorted(folder.glob(f"*{MONGODB_SUFFIX}"))
     }
 
 
@@ -84,7 +76,9 @@ def load_catalog(folders: Folders | None = None) -> Catalog:
     """The catalogue of ``folders`` (by default :func:`default_folders`)."""
     folders = folders or default_folders()
     return build_catalog(
-        read_query_files(folders.queries), read_sources(folders.sources), folders.queries.name
+        read_query_files(folders.queries),
+        read_mongodb_files(folders.queries),
+        folders.queries.name,
     )
 
 
@@ -118,7 +112,7 @@ def prepare_statements(settings: Settings, statements: Sequence[Statement]) -> l
     """Prepare every statement on the database of ``settings`` without running it;
     a problem line for each the server refuses. Parameter types are left to the
     server to infer, as psycopg's server-side binding does for most of them."""
-    conninfo, kwargs = _connection_kwargs(settings)
+    conninfo, kwargs = connection_kwargs(settings)
     try:
         conn = psycopg.connect(conninfo, **kwargs)
     except psycopg.Error as exc:

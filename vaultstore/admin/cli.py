@@ -18,15 +18,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from ._check import Folders, check, default_folders, load_catalog
-from ._entities import ChainId, CreditVault, LiquidationProtection, TokenAmount
-from ._migrate import apply_migrations
-from ._sample import load_sample_data
-from ._schema import dump_schema
-from ._settings import resolve_settings
-from ._sync.connect import connect
-from ._sync.contracts import Store
-from .errors import VaultStoreError
+from .. import Store, connect
+from .._entities import ChainId, CreditVault, LiquidationProtection, TokenAmount
+from .._settings import resolve_settings
+from ..errors import VaultStoreError
+from .check import Folders, check, default_folders, load_catalog
+from .migrate import apply_migrations
+from .sample import load_sample_data
+from .schema import dump_schema
 
 DEMO_DATA_DIR = Path(tempfile.gettempdir()) / "vaultstore-demo"
 
@@ -175,7 +174,6 @@ def _folders(args: argparse.Namespace) -> Folders:
     return Folders(
         queries=args.queries or folders.queries,
         migrations=getattr(args, "migrations", None) or folders.migrations,
-        sources=folders.sources,
     )
 
 

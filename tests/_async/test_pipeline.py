@@ -1,0 +1,74 @@
+"""The operation pipeline (async source of tests/_sync/test_pipeline.py): every
+repository call passes through one place, which counts it; ``store.statement_stats()``
+reads the counts, the same on both backends and both APIs."""
+
+from __future__ import annotations
+
+import pytest
+
+import vaultstore
+from vaultstore._async.contracts import AsyncStore
+from vaultstore.errors import ConflictError, NotFoundError
+
+EXPECTED_NAMES = {
+    "agents.insert",
+    "agents.find_by_id",
+    "agents.find_by_name",
+    "agents.update",
+    "agents.delete",
+}
+
+
+async def test_each_call_is_counted_under_its_operation(store: AsyncStore) -> None:
+    agent = await store.agents.create(name="counted", credibility_score=10)
+    for _ in range(3):
+        await store.agents.find_by_id(agent.id)
+    assert await store.agents.find_by_id("missing") is None
+    stats = store.statement_stats()
+    assert (stats["agents.insert"].calls, stats["agents.find_by_id"].calls) == (1, 4)
+    assert stats["agents.find_by_id"].errors == 0
+    assert stats["agents.find_by_id"].total_seconds > 0
+
+
+async def test_a_call_that_raises_is_counted_as_an_error(store: AsyncStore) -> None:
+    await store.agents.create(name="taken", credibility_score=10)
+    with pytest.raises(ConflictError):
+        await store.agents.create(name="taken", credibility_score=20)
+    insert = store.statement_stats()["agents.insert"]
+    assert (insert.calls, insert.errors) == (2, 1)
+
+
+async def test_a_bad_argument_never_reaches_the_pipeline(store: AsyncStore) -> None:
+    with pytest.raises(vaultstore.ValidationError):
+        await store.agents.find_by_id(42)  # type: ignore[arg-type]
+    assert "agents.find_by_id" not in store.statement_stats()
+
+
+async def test_calls_in_a_transaction_count_for_the_store(store: AsyncStore) -> None:
+    async with store.transaction() as tx:
+        agent = await tx.agents.create(name="in_tx", credibility_score=10)
+        await tx.agents.find_by_id(agent.id)
+    stats = store.statement_stats()
+    assert (stats["agents.insert"].calls, stats["agents.find_by_id"].calls) == (1, 1)
+
+
+async def test_the_operations_are_named_alike_on_both_backends(store: AsyncStore) -> None:
+    agent = await store.agents.create(name="named", credibility_score=10)
+    await store.agents.find_by_id(agent.id)
+    await store.agents.find_by_name("named")
+    await store.agents.update(agent.id, credibility_score=900)
+    await store.agents.delete(agent.id)
+    with pytest.raises(NotFoundError):
+        await store.agents.update(agent.id, credibility_score=1)
+    stats = store.statement_stats()
+    assert set(stats) == EXPECTED_NAMES
+    assert all(isinstance(s, vaultstore.StatementStats) for s in stats.values())
+    assert stats["agents.update"].calls == 2  # the second found no row: not an error
+    assert stats["agents.update"].errors == 0
+
+
+async def test_a_multi_step_call_counts_each_operation_it_runs(store: AsyncStore) -> None:
+    with pytest.raises(NotFoundError):
+        await store.alerts.acknowledge("missing")
+    stats = store.statement_stats()
+    assert (stats["alerts.acknowledge"].calls, stats["alerts.find_by_id"].calls) == (1, 1)

@@ -1,0 +1,2 @@
+-- Undo 0010.widgets.
+DROP TABLE widgets;

@@ -1,0 +1,15 @@
+-- Widgets, the throwaway entity of tests/_async/test_adding_an_entity.py.
+-- depends: 0001.agents
+
+CREATE TABLE widgets (
+    id text PRIMARY KEY,
+    name text NOT NULL,
+    weight numeric NOT NULL,
+    created_at timestamptz (3) NOT NULL DEFAULT now(),
+    updated_at timestamptz (3) NOT NULL DEFAULT now(),
+    CONSTRAINT widgets_name_check CHECK (length(name) BETWEEN 1 AND 200),
+    CONSTRAINT widgets_weight_check CHECK (weight >= 0)
+);
+
+CREATE TRIGGER widgets_touch_updated_at BEFORE UPDATE ON widgets
+FOR EACH ROW EXECUTE FUNCTION vaultstore_touch_updated_at();

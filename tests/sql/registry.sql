@@ -1,0 +1,32 @@
+-- What tests/test_registry.py compares the registry with.
+
+-- name: foreign_keys()
+-- Every foreign key of the public schema: its table, column, the table it names
+-- and what deleting a named row does (r restrict, a no action, c cascade).
+SELECT
+    src.relname AS table_name,
+    att.attname AS column_name,
+    dst.relname AS referenced_table,
+    con.confdeltype AS on_delete
+FROM pg_constraint AS con
+INNER JOIN pg_class AS src ON con.conrelid = src.oid
+INNER JOIN pg_class AS dst ON con.confrelid = dst.oid
+INNER JOIN pg_attribute AS att
+    ON con.conrelid = att.attrelid AND att.attnum = con.conkey[1]
+INNER JOIN pg_namespace AS nsp ON src.relnamespace = nsp.oid
+WHERE con.contype = 'f' AND nsp.nspname = 'public'
+ORDER BY table_name, column_name;
+
+-- name: tables()
+-- The tables of the public schema, but the migration tools' own.
+SELECT c.relname AS table_name
+FROM pg_class AS c
+INNER JOIN pg_namespace AS n ON c.relnamespace = n.oid
+WHERE
+    c.relkind IN ('r', 'p')
+    AND n.nspname = 'public'
+    AND c.relname NOT LIKE '\_yoyo%%'
+    AND c.relname NOT LIKE 'yoyo%%'
+    AND c.relname != 'vaultstore_migration_checksums'
+    AND NOT c.relispartition
+ORDER BY table_name;

@@ -1,0 +1,188 @@
+"""MongoDB's twins of the SQL statements, declared as data in
+``queries/<entity>.mongodb.json`` beside ``queries/<entity>.sql``, under the same
+names; here they are read and bound to parameters, without I/O.
+
+A declaration names one pymongo call and its arguments::
+
+    "find_by_agent_id": {
+        "doc": "An agent's vaults in creation order (index credit_vaults_agent_id_id_idx).",
+        "find": {"agent_id": ":agent_id", "_id": {"$gt": ":after"}},
+        "sort": {"_id": 1},
+        "limit": ":limit"
+    }
+
+A string ``":name"`` anywhere is the operation's parameter ``name`` (the same names
+as the SQL statement's); ``":now"`` is the current time. Calls: ``find_one``,
+``find``, ``aggregate`` (a pipeline), ``insert_one``, ``insert_many`` (the
+documents), ``find_one_and_update`` (with ``update``, a document or a pipeline;
+returns the document after it), ``delete_one``. With ``find``: ``sort``, ``hint``
+(an index name), ``limit``, and ``after``, the keyset position of the previous
+page's last document in sort order (``{"ltv": ":after_ltv", "_id": ":after_id"}``),
+ignored when its last value is ``""`` (the first page). ``{"field": {"@>": value}}``
+means PostgreSQL's jsonb containment, as :func:`vaultstore._mongo.containment_filter`
+spells it for MongoDB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from ._mongo import containment_filter
+
+Template = Callable[[Mapping[str, Any]], Any]
+
+CALLS = {
+    "find_one": "filter",
+    "find": "filter",
+    "aggregate": "pipeline",
+    "insert_one": "document",
+    "insert_many": "documents",
+    "find_one_and_update": "filter",
+    "delete_one": "filter",
+}
+"""The pymongo calls a declaration may name, with what their value is."""
+_OPTIONS = {"doc", "sort", "hint", "limit", "after", "update"}
+_CONTAINS = "@>"
+
+
+class DeclarationError(ValueError):
+    """A declaration that vaultstore cannot run; the message names it."""
+
+
+def _constant(value: Any) -> Template:
+    return lambda _params: value
+
+
+def _parameter(name: str) -> Template:
+    return lambda params: params[name]
+
+
+def _parameters(node: Any) -> Iterator[str]:
+    if isinstance(node, str) and node.startswith(":"):
+        yield node[1:]
+    elif isinstance(node, Mapping):
+        for value in node.values():
+            yield from _parameters(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _parameters(item)
+
+
+def compile_template(node: Any) -> Template:
+    """A function from parameters to ``node`` with every ``":name"`` replaced."""
+    if not any(True for _ in _parameters(node)):
+        return _constant(node)
+    if isinstance(node, str):
+        return _parameter(node[1:])
+    if isinstance(node, list):
+        items = [compile_template(item) for item in node]
+        return lambda params: [item(params) for item in items]
+    fields = [(key, compile_template(value)) for key, value in node.items()]
+    contains = [
+        (key, compile_template(value[_CONTAINS]))
+        for key, value in node.items()
+        if isinstance(value, Mapping) and set(value) == {_CONTAINS}
+    ]
+    if not contains:
+        return lambda params: {key: value(params) for key, value in fields}
+    plain = [(key, value) for key, value in fields if key not in dict(contains)]
+
+    def bind(params: Mapping[str, Any]) -> dict[str, Any]:
+        bound = {key: value(params) for key, value in plain}
+        for key, value in contains:
+            bound.update(containment_filter(key, value(params)))
+        return bound
+
+    return bind
+
+
+def _keyset(sort: list[tuple[str, int]], position: Template) -> Template:
+    """The filter for documents after ``position`` in ``sort`` order."""
+
+    def after(params: Mapping[str, Any]) -> dict[str, Any] | None:
+        values = list(position(params).values())
+        if values[-1] == "":
+            return None
+        branches = []
+        for i, (field, direction) in enumerate(sort):
+            branch = {f: v for (f, _), v in zip(sort[:i], values, strict=False)}
+            branch[field] = {"$gt" if direction > 0 else "$lt": values[i]}
+            branches.append(branch)
+        return {"$or": branches}
+
+    return after
+
+
+@attrs.frozen
+class MongoOperation:
+    """One declared operation, ready to bind."""
+
+    name: str
+    call: str
+    """The pymongo call: ``find``, ``find_one_and_update`` ..."""
+    doc: str
+    parameters: frozenset[str]
+    argument: Template
+    """The call's first argument: its filter, pipeline or document(s)."""
+    sort: list[tuple[str, int]] | None = None
+    hint: str | None = None
+    limit: Template | None = None
+    update: Template | None = None
+    after: Callable[[Mapping[str, Any]], dict[str, Any] | None] | None = None
+
+    def filter(self, params: Mapping[str, Any]) -> Any:
+        """The bound first argument, with the keyset condition of ``after``."""
+        bound = self.argument(params)
+        if self.after is not None and (condition := self.after(params)) is not None:
+            bound = {"$and": [bound, condition]} if "$or" in bound else {**bound, **condition}
+        return bound
+
+
+def parse_operation(name: str, spec: object) -> MongoOperation:
+    """A declaration checked and compiled (DeclarationError naming what is wrong)."""
+    if not isinstance(spec, Mapping):
+        raise DeclarationError(f"{name}: expected an object, got {type(spec).__name__}")
+    calls = [key for key in spec if key in CALLS]
+    unknown = sorted(set(spec) - set(CALLS) - _OPTIONS)
+    if len(calls) != 1 or unknown:
+        raise DeclarationError(
+            f"{name}: expected exactly one of {', '.join(CALLS)} and only "
+            f"{', '.join(sorted(_OPTIONS))} besides; got {', '.join(sorted(spec))}"
+        )
+    call = calls[0]
+    if ("update" in spec) != (call == "find_one_and_update"):
+        raise DeclarationError(f"{name}: 'update' goes with find_one_and_update, and only there")
+    if any(key in spec for key in ("sort", "limit", "after")) and call not in ("find", "find_one"):
+        raise DeclarationError(f"{name}: sort, limit and after go with find or find_one")
+    sort = [(str(field), int(direction)) for field, direction in spec.get("sort", {}).items()]
+    after = None
+    if "after" in spec:
+        position = spec["after"]
+        if not isinstance(position, Mapping) or [f for f, _ in sort] != list(position):
+            raise DeclarationError(f"{name}: 'after' names the fields of 'sort', in its order")
+        after = _keyset(sort, compile_template(dict(position)))
+    return MongoOperation(
+        name=name,
+        call=call,
+        doc=str(spec.get("doc", "")),
+        parameters=frozenset(_parameters(dict(spec))),
+        argument=compile_template(spec[call]),
+        sort=sort or None,
+        hint=spec.get("hint"),
+        limit=compile_template(spec["limit"]) if "limit" in spec else None,
+        update=compile_template(spec["update"]) if "update" in spec else None,
+        after=after,
+    )
+
+
+def parse_operations(declarations: object, source: str) -> dict[str, MongoOperation]:
+    """The operations of one ``queries/<entity>.mongodb.json``."""
+    if not isinstance(declarations, Mapping):
+        raise DeclarationError(f"{source}: expected an object of named operations")
+    try:
+        return {name: parse_operation(name, spec) for name, spec in declarations.items()}
+    except DeclarationError as exc:
+        raise DeclarationError(f"{source}: {exc}") from None

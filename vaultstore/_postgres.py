@@ -1,0 +1,212 @@
+"""What the PostgreSQL backend does without I/O, shared by the async shell and its
+generated sync twin: the converter family member for psycopg, connection
+parameters, statement parameters, and psycopg errors into vaultstore's (by class
+and SQLSTATE, never by message text).
+
+Constraint names follow ``<table>_<column>_<check|fkey|key>`` (see migrations/), so
+the column at fault, and from it the entity field, is read off the constraint.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import errors as pg
+from psycopg.conninfo import make_conninfo
+from psycopg.types.json import Jsonb
+from psycopg_pool import PoolClosed, PoolTimeout
+
+from ._convert import EntityConverter, MissingColumnsError, column_field
+from ._registry import REGISTRY
+from ._settings import Settings
+from .errors import (
+    ConflictError,
+    DatabaseError,
+    NotFoundError,
+    UnavailableError,
+    ValidationError,
+    VaultStoreError,
+)
+
+T = TypeVar("T")
+
+DRIVER_ERRORS = (psycopg.Error, PoolTimeout, PoolClosed)
+"""What the shells catch and translate."""
+
+_SUFFIXES = ("_check", "_fkey", "_key")
+# Connection failures, server shutting down or refusing connections.
+_UNAVAILABLE_CLASSES = ("08", "53", "57P")
+
+
+class PostgresConverter(EntityConverter):
+    """The converter family member for psycopg: JSON fields are passed as ``jsonb``,
+    and rows come back as tuples (built in C), turned into entities by a loader
+    made once per entity and statement from the statement's column names."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._statement_loaders: dict[tuple[type, object], Callable[[Any], Any]] = {}
+
+    def json_param(self, value: Any) -> Any:
+        return Jsonb(value)
+
+    def statement_loader(
+        self, cls: type[T], statement: object, columns: Callable[[], Sequence[str]]
+    ) -> Callable[[Any], T]:
+        """The loader of ``cls`` from the rows of ``statement``, made on its first
+        use from ``columns()``, the column names of the statement's result."""
+        key = (cls, statement)
+        loader = self._statement_loaders.get(key)
+        if loader is None:
+            try:
+                loader = self.row_loader(cls, columns())
+            except MissingColumnsError as exc:
+                raise DatabaseError(f"{getattr(statement, '__name__', statement)}: {exc}") from None
+            self._statement_loaders[key] = loader
+        return loader
+
+    def bind(self, cls: type, declared: Sequence[str], params: Mapping[str, Any]) -> dict[str, Any]:
+        """A statement's parameters from an operation's: ``entity`` spreads over its
+        columns, ``changes`` over the columns it changes (the others None) and
+        ``changed`` names them; a dict goes as jsonb."""
+        bound: dict[str, Any] = dict.fromkeys(declared) if "changes" in params else {}
+        for name, value in params.items():
+            if name == "entity":
+                bound.update(self.params(value))
+            elif name == "changes":
+                columns = self.change_columns(cls, value)
+                bound.update(columns)
+                bound["changed"] = list(columns)
+            elif isinstance(value, dict):
+                bound[name] = Jsonb(value)
+            else:
+                bound[name] = value
+        return bound
+
+
+def connection_kwargs(settings: Settings) -> tuple[str, dict[str, Any]]:
+    """conninfo without the password, and the keyword arguments that carry it."""
+    params: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "dbname": settings.database,
+        "user": settings.user,
+    }
+    params.update(settings.options)  # the URL's query string wins, as in libpq
+    params.pop("password", None)
+    conninfo = make_conninfo("", **params)
+    kwargs: dict[str, Any] = {
+        "autocommit": True,
+        "prepare_threshold": settings.pool.prepare_threshold,
+        # Timestamps come back in UTC whatever the server's default.
+        "options": "-c TimeZone=UTC",
+        "connect_timeout": max(1, math.ceil(settings.pool.connect_timeout)),
+        "application_name": "vaultstore",
+    }
+    if settings.password is not None:
+        kwargs["password"] = settings.password
+    return conninfo, kwargs
+
+
+def constraint_parts(
+    constraint: str | None, tables: Sequence[str] = REGISTRY.tables
+) -> tuple[str | None, str | None]:
+    """``credit_vaults_max_ltv_check`` -> (``credit_vaults``, ``max_ltv``)."""
+    if not constraint:
+        return None, None
+    for table in sorted(tables, key=len, reverse=True):
+        if constraint.startswith(table + "_"):
+            rest = constraint[len(table) + 1 :]
+            for suffix in _SUFFIXES:
+                if rest.endswith(suffix):
+                    return table, rest[: -len(suffix)]
+            return table, None
+    return None, None
+
+
+def constraint_column(constraint: str | None) -> str | None:
+    """``credit_vaults_max_ltv_check`` -> ``max_ltv``."""
+    return constraint_parts(constraint)[1]
+
+
+def _field(entity: type | None, column: str | None) -> str | None:
+    if column is None:
+        return None
+    if entity is not None:
+        return column_field(entity, column) or column
+    return column
+
+
+def translate(  # noqa: PLR0911 - one return per kind of error reads best
+    exc: BaseException,
+    *,
+    settings: Settings,
+    entity: type | None = None,
+    table: str | None = None,
+    tables: Sequence[str] = REGISTRY.tables,
+    deleting: bool = False,
+) -> VaultStoreError:
+    """The vaultstore error for a psycopg or pool exception (raise it ``from exc``),
+    for a statement writing ``entity`` to ``table`` (``tables`` name every table,
+    whose names start the constraints'). A foreign key of another table refusing
+    the statement means a row still refers to this one: a conflict (as it is for
+    any foreign key while ``deleting``); one of ``table``'s own, a missing row."""
+    if isinstance(exc, VaultStoreError):
+        return exc
+    name = entity.__name__ if entity is not None else "row"
+    if isinstance(exc, PoolTimeout | PoolClosed):
+        return UnavailableError(
+            f"no database connection to {settings} came free: {settings.scrub(str(exc))}"
+        )
+    if not isinstance(exc, psycopg.Error):
+        return DatabaseError(settings.scrub(f"{type(exc).__name__}: {exc}"))
+    code = exc.sqlstate
+    diag = exc.diag
+    detail = settings.scrub(diag.message_primary or str(exc).strip())
+    constraint = diag.constraint_name
+    if isinstance(exc, pg.UniqueViolation):
+        return ConflictError(
+            f"{name} conflicts with a stored one ({constraint}): {diag.message_detail or detail}",
+            code=code,
+        )
+    if isinstance(exc, pg.RestrictViolation):
+        return ConflictError(f"{name} is still referenced ({constraint}): {detail}", code=code)
+    if isinstance(exc, pg.ForeignKeyViolation):
+        owner, column = constraint_parts(constraint, tables)
+        if deleting or (table is not None and owner is not None and owner != table):
+            return ConflictError(f"{name} is still referenced ({constraint}): {detail}", code=code)
+        return (
+            NotFoundError(
+                f"{name} refers to a missing row ({constraint}): {diag.message_detail or detail}",
+                entity=name,
+                code=code,
+            )
+            if column is None
+            else NotFoundError(
+                f"{_field(entity, column)} names no stored row: {diag.message_detail or detail}",
+                entity=name,
+                code=code,
+            )
+        )
+    if isinstance(exc, pg.CheckViolation):
+        return ValidationError(
+            f"refused by {constraint}",
+            field=_field(entity, constraint_parts(constraint, tables)[1]),
+            code=code,
+        )
+    if isinstance(exc, pg.NotNullViolation):
+        return ValidationError("is required", field=_field(entity, diag.column_name), code=code)
+    if isinstance(exc, psycopg.DataError):
+        return ValidationError(detail, field=_field(entity, diag.column_name), code=code)
+    if isinstance(exc, pg.SerializationFailure | pg.DeadlockDetected | pg.LockNotAvailable):
+        return ConflictError(f"concurrent update, try again: {detail}", code=code)
+    if isinstance(exc, psycopg.OperationalError) and (
+        code is None or code.startswith(_UNAVAILABLE_CLASSES)
+    ):
+        return UnavailableError(
+            f"database {settings} unavailable: {settings.scrub(str(exc))}", code=code
+        )
+    return DatabaseError(f"{type(exc).__name__}: {detail}", code=code)

@@ -1,0 +1,190 @@
+"""What vaultstore knows about each entity, declared once.
+
+One :class:`EntityType` per entity: its class, what ``create()`` and ``update()``
+take, its table (and MongoDB collection), its query files and its references with
+their on-delete rule. From these come the store's repositories, MongoDB's
+referential rules, the tables the error translators know, the test clean-up lists
+and the catalogue of ``vaultstore queries``; nothing else lists the entities.
+
+No I/O here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+
+from ._entities import (
+    Agent,
+    AgentChanges,
+    AlertChanges,
+    CreditVault,
+    LiquidationChanges,
+    LiquidationEvent,
+    MarketData,
+    MarketDataChanges,
+    NewAgent,
+    NewAlert,
+    NewLiquidation,
+    NewMarketData,
+    NewProtectionRule,
+    NewVault,
+    ProtectionRule,
+    ProtectionRuleChanges,
+    RiskAlert,
+    VaultChanges,
+)
+
+OnDelete = Literal["restrict", "cascade"]
+
+
+def _field_names(typed_dict: Any) -> frozenset[str]:
+    """The keys of a TypedDict: what ``create()`` or ``update()`` accepts."""
+    return frozenset(typed_dict.__required_keys__ | typed_dict.__optional_keys__)
+
+
+@attrs.frozen
+class Reference:
+    """A field holding the id of a row of another table: a foreign key on
+    PostgreSQL, checked by vaultstore inside a transaction on MongoDB."""
+
+    field: str
+    """The entity's field: ``agent_id``."""
+    table: str
+    """The table (and collection) it names: ``agents``."""
+    on_delete: OnDelete = "restrict"
+    """Deleting the named row is refused while this one exists (``restrict``), or
+    deletes this one too (``cascade``)."""
+
+
+@attrs.frozen(kw_only=True, cache_hash=True)
+class EntityType:
+    """One entity, as every part of vaultstore sees it."""
+
+    name: str
+    """The store's attribute and the stem of its query files: ``vaults`` gives
+    ``store.vaults``, ``queries/vaults.sql`` and ``queries/vaults.mongodb.json``."""
+    cls: type
+    """The attrs class: ``CreditVault``."""
+    table: str
+    """The PostgreSQL table and the MongoDB collection: ``credit_vaults``."""
+    new: Any
+    """The TypedDict of ``create(**fields)``."""
+    changes: Any
+    """The TypedDict of ``update(id, **changes)``."""
+    references: tuple[Reference, ...] = ()
+    id_prefix: str = ""
+    """Put before the ULID of every new id (``vlt_01J...``); none by default."""
+    settable: frozenset[str] = attrs.field(init=False, eq=False)
+    changeable: frozenset[str] = attrs.field(init=False, eq=False)
+
+    @settable.default
+    def _settable(self) -> frozenset[str]:
+        return _field_names(self.new)
+
+    @changeable.default
+    def _changeable(self) -> frozenset[str]:
+        return _field_names(self.changes)
+
+
+@attrs.frozen
+class Registry:
+    """The entities of a store. ``vaultstore.connect(..., registry=...)`` takes
+    another one (with a ``queries`` folder holding its query files)."""
+
+    entities: tuple[EntityType, ...]
+    queries: Path | None = None
+    """The folder of query files; None for vaultstore's own ``queries/``."""
+    other_tables: tuple[str, ...] = ("documents", "document_chunks")
+    """Tables that are not an entity's (the documents' store)."""
+
+    def __attrs_post_init__(self) -> None:
+        for attribute in ("name", "table"):
+            seen = [getattr(e, attribute) for e in self.entities]
+            if len(seen) != len(set(seen)):
+                raise ValueError(f"two entities share a {attribute}: {sorted(seen)}")
+        tables = {e.table for e in self.entities}
+        for entity in self.entities:
+            for ref in entity.references:
+                if ref.table not in tables:
+                    raise ValueError(f"{entity.name}.{ref.field} names no entity's table")
+
+    def __iter__(self) -> Iterator[EntityType]:
+        return iter(self.entities)
+
+    def by_class(self, cls: type) -> EntityType:
+        for entity in self.entities:
+            if entity.cls is cls:
+                return entity
+        raise KeyError(cls.__name__)
+
+    def by_table(self, table: str) -> EntityType:
+        for entity in self.entities:
+            if entity.table == table:
+                return entity
+        raise KeyError(table)
+
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """Every table (collection) vaultstore writes, referenced ones first."""
+        return (*(e.table for e in self.entities), *self.other_tables)
+
+    def dependents(self, table: str) -> tuple[tuple[EntityType, Reference], ...]:
+        """The entities that refer to rows of ``table``, with the reference: what
+        deleting such a row must refuse (``restrict``) or delete too (``cascade``)."""
+        return tuple(
+            (entity, ref)
+            for entity in self.entities
+            for ref in entity.references
+            if ref.table == table
+        )
+
+
+REGISTRY = Registry(
+    (
+        EntityType(name="agents", cls=Agent, table="agents", new=NewAgent, changes=AgentChanges),
+        EntityType(
+            name="vaults",
+            cls=CreditVault,
+            table="credit_vaults",
+            new=NewVault,
+            changes=VaultChanges,
+            references=(Reference("agent_id", "agents", "restrict"),),
+        ),
+        EntityType(
+            name="alerts",
+            cls=RiskAlert,
+            table="risk_alerts",
+            new=NewAlert,
+            changes=AlertChanges,
+            references=(Reference("vault_id", "credit_vaults", "cascade"),),
+        ),
+        EntityType(
+            name="liquidations",
+            cls=LiquidationEvent,
+            table="liquidation_events",
+            new=NewLiquidation,
+            changes=LiquidationChanges,
+            references=(Reference("vault_id", "credit_vaults", "restrict"),),
+        ),
+        EntityType(
+            name="protection_rules",
+            cls=ProtectionRule,
+            table="protection_rules",
+            new=NewProtectionRule,
+            changes=ProtectionRuleChanges,
+            references=(Reference("vault_id", "credit_vaults", "cascade"),),
+        ),
+        EntityType(
+            name="market_data",
+            cls=MarketData,
+            table="market_data",
+            new=NewMarketData,
+            changes=MarketDataChanges,
+        ),
+    )
+)
+"""vaultstore's entities. Adding one: see "Adding an entity" in the README."""

@@ -1,0 +1,521 @@
+# Generated from vaultstore/_async/repositories.py by tools/generate_sync.py: do not edit.
+"""The repositories, written once for every backend (async source of the sync twin).
+
+A method checks its arguments before any I/O, runs named operations through
+:meth:`AsyncRepositoryBase._run`, the one place every call passes through, and
+builds its result. The executor it is given runs an operation by its name: the
+statement of that name in ``queries/<entity>.sql`` on PostgreSQL, the declared
+operation of that name in ``queries/<entity>.mongodb.json`` on MongoDB. Each
+docstring names the operations its method runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar, Unpack
+
+from .. import _values
+from .._arguments import check_id, enum_value, new_entities, with_recorded_at
+from .._convert import EntityConverter
+from .._entities import (
+    Agent,
+    AgentChanges,
+    AlertChanges,
+    AlertSeverity,
+    AlertStatus,
+    ChainId,
+    ChainRiskSummary,
+    CredibilityTier,
+    CreditVault,
+    LiquidationChanges,
+    LiquidationEvent,
+    MarketData,
+    MarketDataChanges,
+    NewAgent,
+    NewAlert,
+    NewLiquidation,
+    NewMarketData,
+    NewProtectionRule,
+    NewVault,
+    Number,
+    ProtectionRule,
+    ProtectionRuleChanges,
+    RiskAlert,
+    VaultChanges,
+)
+from .._paging import (
+    Page,
+    after_id,
+    check_limit,
+    id_key,
+    ltv_key,
+    ltv_position,
+    make_page,
+    occurred_key,
+    recorded_key,
+    time_position,
+)
+from .._pipeline import Operation, Shape, StatementCounters, runs
+from .._registry import EntityType, Registry
+from .._settings import Settings
+from ..errors import ConflictError, NotFoundError
+from .contracts import DocumentRepository
+
+T = TypeVar("T")
+E = TypeVar("E", bound="Executor")
+
+
+class Executor(Protocol):
+    """What runs the operations of one backend: :class:`.postgres.AsyncPostgresExecutor`
+    and :class:`.mongo.AsyncMongoExecutor`."""
+
+    backend: str
+    settings: Settings
+    registry: Registry
+
+    @property
+    def converter(self) -> EntityConverter: ...
+    def execute(self, op: Operation, params: dict[str, Any]) -> Any: ...
+    def transaction(self) -> AbstractContextManager[Any]: ...
+    def documents(self) -> DocumentRepository: ...
+    def ping(self) -> float: ...
+    def pool_stats(self) -> dict[str, int]: ...
+    def close(self) -> None: ...
+
+
+class RepositoryBase(Generic[T]):
+    """What every repository does the same way, on every backend."""
+
+    def __init__(
+        self, entity: EntityType, executor: Executor, counters: StatementCounters
+    ) -> None:
+        self._entity = entity
+        self._executor = executor
+        self._counters = counters
+        self._converter = executor.converter
+        self._operations: dict[str, Operation] = {}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} on {self._executor.settings}>"
+
+    def _run(self, name: str, shape: Shape, params: dict[str, Any]) -> Any:
+        """Run the operation ``name``: the pipeline every call passes through, where
+        what concerns every operation (today its statistics) is done once."""
+        op = self._operations.get(name)
+        if op is None:
+            op = self._operations[name] = Operation(self._entity, name, shape)
+        start = time.perf_counter()
+        failed = True
+        try:
+            result = self._executor.execute(op, params)
+            failed = False
+            return result
+        finally:
+            self._counters.add(op.key, time.perf_counter() - start, failed)
+
+    def _one(self, name: str, /, **params: Any) -> T | None:
+        result: T | None = self._run(name, Shape.ONE, params)
+        return result
+
+    def _many(self, name: str, /, **params: Any) -> list[T]:
+        result: list[T] = self._run(name, Shape.MANY, params)
+        return result
+
+    def _page(
+        self,
+        name: str,
+        limit: int,
+        key: Callable[[T], tuple[object, ...]] = id_key,
+        /,
+        **params: Any,
+    ) -> Page[T]:
+        limit = check_limit(limit)
+        return make_page(self._many(name, limit=limit + 1, **params), limit, key)
+
+    def _not_found(self, id: str) -> NotFoundError:
+        name = self._entity.cls.__name__
+        return NotFoundError(f"no {name} with id {id!r}", entity=name, id=id)
+
+    def _create(self, fields: Any) -> T:
+        entity = self._entity
+        new: T = self._converter.new(entity.cls, fields, entity.settable, entity.id_prefix)
+        self._run("insert", Shape.COUNT, {"entity": new})
+        return new
+
+    def _update(self, id: str, changes: Any) -> T:
+        checked = self._converter.check_changes(self._entity.cls, changes, self._entity.changeable)
+        check_id(id)
+        updated = self._one("update", id=id, changes=checked)
+        if updated is None:
+            raise self._not_found(id)
+        return updated
+
+    @runs("find_by_id")
+    def find_by_id(self, id: str) -> T | None:
+        """The entity with this id, or None (``find_by_id``)."""
+        return self._one("find_by_id", id=check_id(id))
+
+    @runs("list_after")
+    def list(self, *, limit: int = 100, after: str | None = None) -> Page[T]:
+        """Every entity in creation order (``list_after``)."""
+        return self._page("list_after", limit, after=after_id(after))
+
+    @runs("delete")
+    def delete(self, id: str) -> None:
+        """Delete the entity (``delete``); NotFoundError if there is none,
+        ConflictError while others still refer to it."""
+        if self._run("delete", Shape.COUNT, {"id": check_id(id)}) == 0:
+            raise self._not_found(id)
+
+
+class Repository(RepositoryBase[T]):
+    """The repository of a registered entity that has no class of its own here:
+    the operations every entity has, untyped ``create`` and ``update``."""
+
+    @runs("insert")
+    def create(self, **fields: Any) -> T:
+        """Store a new entity (``insert``)."""
+        return self._create(fields)
+
+    @runs("update")
+    def update(self, id: str, **changes: Any) -> T:
+        """Change an entity in one write (``update``); NotFoundError if there is none."""
+        return self._update(id, changes)
+
+
+class Agents(RepositoryBase[Agent]):
+    """Agents: ``store.agents``."""
+
+    @runs("insert")
+    def create(self, **fields: Unpack[NewAgent]) -> Agent:
+        """Store a new agent (``insert``); ConflictError if the name is taken."""
+        return self._create(fields)
+
+    @runs("find_by_name")
+    def find_by_name(self, name: str) -> Agent | None:
+        """The agent with this name, or None (``find_by_name``)."""
+        return self._one("find_by_name", name=check_id(name, "name"))
+
+    @runs("find_by_tier")
+    def find_by_tier(
+        self, tier: CredibilityTier | str, *, limit: int = 100, after: str | None = None
+    ) -> Page[Agent]:
+        """Agents of one credibility tier, in creation order (``find_by_tier``)."""
+        value = enum_value(CredibilityTier, tier, "tier")
+        return self._page("find_by_tier", limit, tier=value, after=after_id(after))
+
+    @runs("update")
+    def update(self, id: str, **changes: Unpack[AgentChanges]) -> Agent:
+        """Change an agent's name or score, its tier following (``update``)."""
+        return self._update(id, changes)
+
+
+class Vaults(RepositoryBase[CreditVault]):
+    """Credit vaults: ``store.vaults``."""
+
+    @runs("insert")
+    def create(self, **fields: Unpack[NewVault]) -> CreditVault:
+        """Store a new vault (``insert``); NotFoundError if the agent does not exist."""
+        return self._create(fields)
+
+    @runs("find_by_agent_id")
+    def find_by_agent_id(
+        self, agent_id: str, *, limit: int = 100, after: str | None = None
+    ) -> Page[CreditVault]:
+        """An agent's vaults in creation order (``find_by_agent_id``)."""
+        return self._page(
+            "find_by_agent_id",
+            limit,
+            agent_id=check_id(agent_id, "agent_id"),
+            after=after_id(after),
+        )
+
+    @runs("find_by_chain_id")
+    def find_by_chain_id(
+        self, chain_id: ChainId | int, *, limit: int = 100, after: str | None = None
+    ) -> Page[CreditVault]:
+        """The vaults on one chain in creation order (``find_by_chain_id``)."""
+        value = enum_value(ChainId, chain_id, "chain_id")
+        return self._page("find_by_chain_id", limit, chain_id=value, after=after_id(after))
+
+    @runs("find_high_risk")
+    def find_high_risk_vaults(
+        self, threshold: Number, *, limit: int = 100, after: str | None = None
+    ) -> Page[CreditVault]:
+        """Vaults with an LTV at or above ``threshold``, riskiest first (``find_high_risk``)."""
+        value = _values.decimal_value(threshold, "threshold")
+        after_ltv, last_id = ltv_position(after)
+        return self._page(
+            "find_high_risk",
+            limit,
+            ltv_key,
+            threshold=value,
+            after_ltv=after_ltv,
+            after_id=last_id,
+        )
+
+    @runs("update")
+    def update(self, id: str, **changes: Unpack[VaultChanges]) -> CreditVault:
+        """Change a vault in one write (``update``); a rule across fields (the
+        protection threshold at most ``max_ltv``) is the database's to check."""
+        return self._update(id, changes)
+
+    @runs("update_metrics")
+    def update_vault_metrics(
+        self, id: str, ltv: Number, health_factor: Number
+    ) -> CreditVault:
+        """Record a vault's current LTV and health factor (``update_metrics``)."""
+        checked = self._converter.check_changes(
+            CreditVault, {"ltv": ltv, "health_factor": health_factor}, self._entity.changeable
+        )
+        vault = self._one("update_metrics", id=check_id(id), **checked)
+        if vault is None:
+            raise self._not_found(id)
+        return vault
+
+    @runs("risk_summary_by_chain")
+    def risk_summary_by_chain(self, threshold: Number) -> list[ChainRiskSummary]:
+        """Per chain: vault count, USD totals, average LTV and the number of vaults at
+        or above ``threshold`` (``risk_summary_by_chain``)."""
+        value = _values.decimal_value(threshold, "threshold")
+        rows = self._run("risk_summary_by_chain", Shape.ROWS, {"threshold": value})
+        return [ChainRiskSummary.from_totals(**row) for row in rows]
+
+
+class Alerts(RepositoryBase[RiskAlert]):
+    """Risk alerts: ``store.alerts``."""
+
+    @runs("insert")
+    def create(self, **fields: Unpack[NewAlert]) -> RiskAlert:
+        """Raise a new, open alert (``insert``); NotFoundError for an unknown vault."""
+        return self._create(fields)
+
+    @runs("find_by_vault")
+    def find_by_vault(
+        self, vault_id: str, *, limit: int = 100, after: str | None = None
+    ) -> Page[RiskAlert]:
+        """Every alert of a vault, in creation order (``find_by_vault``)."""
+        return self._page(
+            "find_by_vault", limit, vault_id=check_id(vault_id, "vault_id"), after=after_id(after)
+        )
+
+    @runs("find_open_by_vault")
+    def find_open_by_vault(
+        self, vault_id: str, *, limit: int = 100, after: str | None = None
+    ) -> Page[RiskAlert]:
+        """A vault's unresolved alerts (``find_open_by_vault``)."""
+        return self._page(
+            "find_open_by_vault",
+            limit,
+            vault_id=check_id(vault_id, "vault_id"),
+            after=after_id(after),
+        )
+
+    @runs("find_open_by_severity")
+    def find_open_by_severity(
+        self, severity: AlertSeverity | str, *, limit: int = 100, after: str | None = None
+    ) -> Page[RiskAlert]:
+        """Unresolved alerts of one severity (``find_open_by_severity``)."""
+        value = enum_value(AlertSeverity, severity, "severity")
+        return self._page(
+            "find_open_by_severity", limit, severity=value, after=after_id(after)
+        )
+
+    @runs("acknowledge", "find_by_id")
+    def acknowledge(self, id: str) -> RiskAlert:
+        """Mark an open alert as seen (``acknowledge``, then ``find_by_id`` if it was
+        not open); it stays open. Acknowledging again changes nothing; ConflictError
+        if it is resolved."""
+        alert = self._one("acknowledge", id=check_id(id))
+        if alert is not None:
+            return alert
+        current = self.find_by_id(id)
+        if current is None:
+            raise self._not_found(id)
+        if current.status is AlertStatus.ACKNOWLEDGED:
+            return current
+        raise ConflictError(f"alert {id!r} is resolved and cannot be acknowledged")
+
+    @runs("resolve", "find_by_id")
+    def resolve(self, id: str) -> RiskAlert:
+        """Close an alert (``resolve``, then ``find_by_id`` if it was resolved);
+        resolving it again changes nothing."""
+        alert = self._one("resolve", id=check_id(id))
+        if alert is not None:
+            return alert
+        current = self.find_by_id(id)
+        if current is None:
+            raise self._not_found(id)
+        return current
+
+    @runs("update")
+    def update(self, id: str, **changes: Unpack[AlertChanges]) -> RiskAlert:
+        """Change an alert's severity or message (``update``)."""
+        return self._update(id, changes)
+
+
+class Liquidations(RepositoryBase[LiquidationEvent]):
+    """Liquidation events: ``store.liquidations``."""
+
+    @runs("insert")
+    def create(self, **fields: Unpack[NewLiquidation]) -> LiquidationEvent:
+        """Record a liquidation (``insert``); ConflictError if this transaction was
+        already recorded for the vault."""
+        return self._create(fields)
+
+    @runs("find_by_vault")
+    def find_by_vault(
+        self,
+        vault_id: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Page[LiquidationEvent]:
+        """A vault's liquidations in [since, until), oldest first (``find_by_vault``)."""
+        after_at, last_id, end = time_position(since, until, after)
+        return self._page(
+            "find_by_vault",
+            limit,
+            occurred_key,
+            vault_id=check_id(vault_id, "vault_id"),
+            after_at=after_at,
+            after_id=last_id,
+            until=end,
+        )
+
+    @runs("find_between")
+    def find_between(
+        self, since: datetime, until: datetime, *, limit: int = 100, after: str | None = None
+    ) -> Page[LiquidationEvent]:
+        """Every liquidation in [since, until), oldest first (``find_between``)."""
+        after_at, last_id, end = time_position(since, until, after)
+        return self._page(
+            "find_between", limit, occurred_key, after_at=after_at, after_id=last_id, until=end
+        )
+
+    @runs("update")
+    def update(self, id: str, **changes: Unpack[LiquidationChanges]) -> LiquidationEvent:
+        """Correct a recorded liquidation (``update``)."""
+        return self._update(id, changes)
+
+
+class ProtectionRules(RepositoryBase[ProtectionRule]):
+    """Protection rules: ``store.protection_rules``."""
+
+    @runs("insert")
+    def create(self, **fields: Unpack[NewProtectionRule]) -> ProtectionRule:
+        """Store a new rule (``insert``); ConflictError if the vault has one of that name."""
+        return self._create(fields)
+
+    @runs("find_enabled_for_vault")
+    def find_enabled_for_vault(self, vault_id: str) -> list[ProtectionRule]:
+        """A vault's enabled rules, highest priority first (``find_enabled_for_vault``)."""
+        return self._many("find_enabled_for_vault", vault_id=check_id(vault_id, "vault_id"))
+
+    @runs("find_by_conditions")
+    def find_by_conditions(
+        self, conditions: dict[str, Any], *, limit: int = 100, after: str | None = None
+    ) -> Page[ProtectionRule]:
+        """Rules whose conditions contain ``conditions``, as PostgreSQL's jsonb ``@>``
+        means it (``find_by_conditions``)."""
+        document = _values.json_object(conditions, "conditions")
+        return self._page(
+            "find_by_conditions", limit, conditions=document, after=after_id(after)
+        )
+
+    @runs("mark_triggered", "find_by_id")
+    def mark_triggered(self, id: str) -> ProtectionRule | None:
+        """Record that the rule fired, unless it is disabled or still cooling down, in
+        which case None (``mark_triggered``, then ``find_by_id`` if it did not fire).
+        NotFoundError for an unknown id."""
+        rule = self._one("mark_triggered", id=check_id(id))
+        if rule is None and self.find_by_id(id) is None:
+            raise self._not_found(id)
+        return rule
+
+    @runs("update")
+    def update(self, id: str, **changes: Unpack[ProtectionRuleChanges]) -> ProtectionRule:
+        """Change a rule (``update``)."""
+        return self._update(id, changes)
+
+
+class Prices(RepositoryBase[MarketData]):
+    """Market prices: ``store.market_data``."""
+
+    @runs("insert")
+    def create(self, **fields: Unpack[NewMarketData]) -> MarketData:
+        """Store one price (``insert``); ``recorded_at`` defaults to now."""
+        return self._create(with_recorded_at(fields))
+
+    @runs("insert_many")
+    def bulk_insert(self, records: Sequence[NewMarketData]) -> int:
+        """Store many prices at once, all or none, in one transaction (``insert_many``);
+        every record is validated before any is sent."""
+        entity = self._entity
+        entities = new_entities(
+            self._converter,
+            MarketData,
+            records,
+            entity.settable,
+            id_prefix=entity.id_prefix,
+            defaults=with_recorded_at,
+        )
+        if not entities:
+            return 0
+        count: int = self._run("insert_many", Shape.COUNT, {"entities": entities})
+        return count
+
+    @runs("latest_price")
+    def latest_price(self, token: str, chain_id: ChainId | int) -> MarketData | None:
+        """The most recent price of a token on a chain, or None (``latest_price``)."""
+        return self._one(
+            "latest_price",
+            token=check_id(token, "token"),
+            chain_id=enum_value(ChainId, chain_id, "chain_id"),
+        )
+
+    @runs("history")
+    def history(
+        self,
+        token: str,
+        chain_id: ChainId | int,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Page[MarketData]:
+        """A token's prices on a chain in [since, until), oldest first (``history``)."""
+        after_at, last_id, end = time_position(since, until, after)
+        return self._page(
+            "history",
+            limit,
+            recorded_key,
+            token=check_id(token, "token"),
+            chain_id=enum_value(ChainId, chain_id, "chain_id"),
+            after_at=after_at,
+            after_id=last_id,
+            until=end,
+        )
+
+    @runs("update")
+    def update(self, id: str, **changes: Unpack[MarketDataChanges]) -> MarketData:
+        """Correct a recorded price (``update``)."""
+        return self._update(id, changes)
+
+
+REPOSITORIES: dict[type, type[RepositoryBase[Any]]] = {
+    Agent: Agents,
+    CreditVault: Vaults,
+    RiskAlert: Alerts,
+    LiquidationEvent: Liquidations,
+    ProtectionRule: ProtectionRules,
+    MarketData: Prices,
+}
+"""The entities whose repository has methods of its own; any other registered
+entity gets an :class:`AsyncRepository`."""

@@ -1,0 +1,104 @@
+# Generated from vaultstore/_async/store.py by tools/generate_sync.py: do not edit.
+"""The store (async source of the sync twin): the repositories of every
+registered entity, on one backend's executor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+from .._pipeline import StatementCounters, StatementStats, runs
+from .._settings import Settings
+from .contracts import DocumentRepository
+from .repositories import (
+    REPOSITORIES,
+    Agents,
+    Alerts,
+    Executor,
+    Liquidations,
+    Prices,
+    ProtectionRules,
+    Repository,
+    Vaults,
+)
+
+
+class VaultStore:
+    """An open store: a connection pool (or client) and the repositories on it.
+
+    Open it with :func:`vaultstore.aio.connect`; close it with ``async with`` or
+    :meth:`close`. Every registered entity's repository is an attribute named as
+    its registry entry (``store.vaults``); ``store.documents`` holds large documents.
+    """
+
+    agents: Agents
+    vaults: Vaults
+    alerts: Alerts
+    liquidations: Liquidations
+    protection_rules: ProtectionRules
+    market_data: Prices
+    documents: DocumentRepository
+
+    def __init__(self, executor: Executor, counters: StatementCounters | None = None) -> None:
+        self._executor = executor
+        self._counters = StatementCounters() if counters is None else counters
+        for entity in executor.registry:
+            repository = REPOSITORIES.get(entity.cls, Repository)
+            setattr(self, entity.name, repository(entity, executor, self._counters))
+        self.documents = executor.documents()
+
+    @property
+    def backend(self) -> str:
+        """``"postgresql"`` or ``"mongodb"``."""
+        return self._executor.backend
+
+    @property
+    def settings(self) -> Settings:
+        """Where this store is connected (its repr hides the password)."""
+        return self._executor.settings
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._executor.settings}>"
+
+    def repository(self, name: str) -> Any:
+        """The repository of the registered entity ``name`` (``store.repository("vaults")``
+        is ``store.vaults``), for entities the typed attributes do not list."""
+        if name not in {entity.name for entity in self._executor.registry}:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def transaction(self) -> AbstractContextManager[VaultStore]:
+        """Repositories sharing one transaction: committed when the block ends,
+        rolled back if it raises. Nested: a savepoint on PostgreSQL; on MongoDB,
+        which has none, it joins the outer transaction (see the README)."""
+        return self._transaction()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[VaultStore]:
+        with self._executor.transaction() as executor:
+            yield self if executor is self._executor else VaultStore(executor, self._counters)
+
+    @runs("health.ping")
+    def ping(self) -> float:
+        """Seconds for one round trip to the server; UnavailableError if there is none."""
+        return self._executor.ping()
+
+    def pool_stats(self) -> dict[str, int]:
+        """The connection pool's gauges and counters."""
+        return self._executor.pool_stats()
+
+    def statement_stats(self) -> dict[str, StatementStats]:
+        """Per operation (``vaults.find_by_id``: the statement's file and name) since
+        the store opened, transactions included: calls, errors and total seconds."""
+        return self._counters.snapshot()
+
+    def close(self) -> None:
+        """Close the pool (client); a store inside a transaction leaves it to its owner."""
+        self._executor.close()
+
+    def __enter__(self) -> VaultStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
