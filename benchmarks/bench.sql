@@ -1,4 +1,5 @@
--- Statements of the benchmark only: bulk loading with COPY.
+-- Statements of the benchmark only: bulk loading with COPY, and the raw update
+-- that store.vaults.update(id, ltv=...) is measured against.
 
 -- name: copy_agents#
 -- COPY target for the generated agents.
@@ -22,3 +23,15 @@ ANALYZE;
 -- name: truncate#
 -- Start from empty tables.
 TRUNCATE agents, credit_vaults, risk_alerts, liquidation_events, protection_rules, market_data;
+
+-- name: update_ltv(ltv, id)<!
+-- The raw driver's side of the update benchmark: one column, one statement.
+UPDATE credit_vaults SET ltv = :ltv
+WHERE id = :id
+RETURNING *;
+
+-- name: commit_settings()^
+-- What an autocommitted UPDATE waits for at commit (printed with the results).
+SELECT
+    current_setting('synchronous_commit') AS synchronous_commit,
+    current_setting('fsync') AS fsync;

@@ -6,6 +6,7 @@ decimals and gives back timezone-aware UTC datetimes at millisecond precision.""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -29,7 +30,7 @@ from vaultstore import (
     TokenAmount,
     ValidationError,
 )
-from vaultstore._mongo import CODEC_OPTIONS, MongoConverter
+from vaultstore._mongo import CODEC_OPTIONS, MongoConverter, decimal_from_bson
 
 NOW = datetime(2026, 1, 1, 12, 30, 15, 123000, tzinfo=UTC)
 
@@ -378,3 +379,49 @@ def test_a_positive_exponent_is_written_out_as_postgresql_does() -> None:
 def test_a_positive_exponent_that_writes_out_to_35_digits_is_refused() -> None:
     with pytest.raises(ValidationError):
         liquidation("1E+34")
+
+
+def _decimal_samples() -> list[Decimal]:
+    rng = random.Random(128)
+    samples = [
+        Decimal(text)
+        for text in (
+            "0",
+            "-0",
+            "0.00",
+            "0E+5",
+            "1",
+            "-1",
+            "59.5",
+            "59.50",
+            "1E+3",
+            "1000",
+            "9" * 34,
+            "-" + "9" * 34,
+            "1E-6176",
+            "1E+6111",
+            "9.999999999999999999999999999999999E+6144",
+            "0.000000000000000000000000000000001",
+            "123456789.123456789",
+        )
+    ]
+    for _ in range(2000):
+        digits = rng.randint(1, 34)
+        coefficient = rng.randrange(10 ** (digits - 1), 10**digits)
+        exponent = rng.randint(-6176, 6111 - digits + 1)
+        sign = rng.choice(["", "-"])
+        samples.append(Decimal(f"{sign}{coefficient}E{exponent}"))
+    return samples
+
+
+def test_the_fast_decimal128_decoder_agrees_with_bson_digit_for_digit() -> None:
+    for value in _decimal_samples():
+        encoded = Decimal128(value)
+        decoded = decimal_from_bson(encoded)
+        assert str(decoded) == str(encoded.to_decimal()), value
+
+
+@pytest.mark.parametrize("text", ["NaN", "-NaN", "Infinity", "-Infinity"])
+def test_the_fast_decoder_leaves_special_values_to_bson(text: str) -> None:
+    encoded = Decimal128(text)
+    assert str(decimal_from_bson(encoded)) == str(encoded.to_decimal())

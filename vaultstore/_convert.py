@@ -94,6 +94,7 @@ class EntityConverter(cattrs.Converter):
         self.register_structure_hook_factory(attrs.has, self._attrs_hook)
         self._loaders: dict[tuple[type, tuple[str, ...]], Callable[[Row], Any]] = {}
         self._params: dict[type, Callable[[Any], dict[str, Any]]] = {}
+        self._fields: dict[type, dict[str, attrs.Attribute[Any]]] = {}
 
     def _attrs_hook(self, cls: type) -> Callable[[Any, type], Any]:
         structure: Callable[[Any, type], Any] = make_dict_structure_fn(cls, self)
@@ -138,7 +139,9 @@ class EntityConverter(cattrs.Converter):
         _refuse_unknown(cls, changes, allowed)
         if not changes:
             raise ValidationError("nothing to change")
-        fields = attrs.fields_dict(attrs.resolve_types(cls))
+        fields = self._fields.get(cls)
+        if fields is None:
+            fields = self._fields[cls] = attrs.fields_dict(attrs.resolve_types(cls))
         checked: dict[str, Any] = {}
         for name, given in changes.items():
             field = fields[name]

@@ -65,10 +65,13 @@ class StatementStats:
         return self.total_seconds / self.calls if self.calls else 0.0
 
 
-class _Counter:
-    __slots__ = ("calls", "errors", "seconds")
+class Counter:
+    """The running totals of one operation; add to them holding their lock."""
 
-    def __init__(self) -> None:
+    __slots__ = ("calls", "errors", "lock", "seconds")
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self.lock = lock
         self.calls = 0
         self.errors = 0
         self.seconds = 0.0
@@ -76,21 +79,26 @@ class _Counter:
 
 class StatementCounters:
     """Calls, errors and time per operation, shared by a store and its
-    transactions. Adding to it takes a lock (threads share a sync store)."""
+    transactions. Adding to them takes a lock (threads share a sync store)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._counters: dict[str, _Counter] = {}
+        self._counters: dict[str, Counter] = {}
 
-    def add(self, key: str, seconds: float, failed: bool) -> None:
+    def counter(self, key: str) -> Counter:
+        """The totals of operation ``key``, made on first use."""
         with self._lock:
             counter = self._counters.get(key)
             if counter is None:
-                counter = self._counters[key] = _Counter()
+                counter = self._counters[key] = Counter(self._lock)
+            return counter
+
+    def add(self, key: str, seconds: float, failed: bool) -> None:
+        counter = self.counter(key)
+        with self._lock:
             counter.calls += 1
             counter.seconds += seconds
-            if failed:
-                counter.errors += 1
+            counter.errors += failed
 
     def snapshot(self) -> dict[str, StatementStats]:
         """Every operation run so far, by name, sorted."""
@@ -98,6 +106,7 @@ class StatementCounters:
             return {
                 key: StatementStats(c.calls, c.errors, c.seconds)
                 for key, c in sorted(self._counters.items())
+                if c.calls
             }
 
 

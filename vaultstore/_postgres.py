@@ -72,6 +72,12 @@ class PostgresConverter(EntityConverter):
         """A statement's parameters from an operation's: ``entity`` spreads over its
         columns, ``changes`` over the columns it changes (the others None) and
         ``changed`` names them; a dict goes as jsonb."""
+        if (
+            "entity" not in params
+            and "changes" not in params
+            and dict not in map(type, params.values())
+        ):
+            return dict(params)  # the common case: nothing to spread or wrap
         bound: dict[str, Any] = dict.fromkeys(declared) if "changes" in params else {}
         for name, value in params.items():
             if name == "entity":

@@ -84,10 +84,12 @@ def to_decimal(value: Decimal | int | float | str) -> Decimal:  # noqa: PLR0911
         return _invalid(f"not a number: {value!r}")
     if not result.is_finite():
         return _invalid(f"expected a finite number, got {value!r}")
-    if result.as_tuple().exponent > 0:  # type: ignore[operator]
+    shape = result.as_tuple()
+    if shape.exponent > 0:  # type: ignore[operator]
         # 1E+3 is stored as 1000 by PostgreSQL: keep the same digits on every backend.
         result = Decimal(int(result))
-    digits, exponent = len(result.as_tuple().digits), result.as_tuple().exponent
+        shape = result.as_tuple()
+    digits, exponent = len(shape.digits), shape.exponent
     assert isinstance(exponent, int)  # finite, checked above
     if digits > DECIMAL_DIGITS or not (
         DECIMAL_MIN_EXPONENT <= exponent <= DECIMAL_MAX_EXPONENT - digits + 1

@@ -21,6 +21,7 @@ import attrs
 from bson import Decimal128
 from pymongo import AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
@@ -29,6 +30,7 @@ from .._mongo import (
     CODEC_OPTIONS,
     MongoConverter,
     client_options,
+    decimal_from_bson,
     referenced_missing,
     translate,
 )
@@ -109,6 +111,7 @@ class AsyncMongoExecutor:
             settings.database, codec_options=CODEC_OPTIONS
         )
         self.validators = collection_validators()
+        self.collections: dict[str, AsyncCollection[Any]] = {}
         self.failed = False  # a nested block raised: the transaction must not commit
 
     @classmethod
@@ -145,6 +148,8 @@ class AsyncMongoExecutor:
 
     def _bson(self, value: Any) -> Any:
         """A parameter as BSON: Decimal128, enums as values, entities as documents."""
+        if type(value) is str:
+            return value  # ids and keys: most parameters
         if isinstance(value, dict):
             return {key: self._bson(item) for key, item in value.items()}
         if isinstance(value, list):
@@ -179,7 +184,9 @@ class AsyncMongoExecutor:
         self, op: Operation, declared: MongoOperation, bound: dict[str, Any]
     ) -> Any:
         entity = op.entity
-        collection = self.database[entity.table]
+        collection = self.collections.get(entity.table)
+        if collection is None:
+            collection = self.collections[entity.table] = self.database[entity.table]
         session = self.session
         call = declared.call
         argument = declared.filter(bound)
@@ -285,6 +292,7 @@ class AsyncMongoExecutor:
                     self.converter,
                     session=session,
                 )
+                tx.database, tx.collections = self.database, self.collections
                 yield tx
                 if tx.failed:
                     raise _aborted()
@@ -314,6 +322,6 @@ class AsyncMongoExecutor:
 def _plain(document: Mapping[str, Any]) -> dict[str, Any]:
     """A result row: Decimal128 as Decimal, like PostgreSQL's NUMERIC."""
     return {
-        key: value.to_decimal() if isinstance(value, Decimal128) else value
+        key: decimal_from_bson(value) if isinstance(value, Decimal128) else value
         for key, value in document.items()
     }

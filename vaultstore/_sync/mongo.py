@@ -22,6 +22,7 @@ import attrs
 from bson import Decimal128
 from pymongo import MongoClient, ReturnDocument
 from pymongo.synchronous.client_session import ClientSession
+from pymongo.synchronous.collection import Collection
 from pymongo.synchronous.database import Database
 from pymongo.errors import PyMongoError
 
@@ -30,6 +31,7 @@ from .._mongo import (
     CODEC_OPTIONS,
     MongoConverter,
     client_options,
+    decimal_from_bson,
     referenced_missing,
     translate,
 )
@@ -110,6 +112,7 @@ class MongoExecutor:
             settings.database, codec_options=CODEC_OPTIONS
         )
         self.validators = collection_validators()
+        self.collections: dict[str, Collection[Any]] = {}
         self.failed = False  # a nested block raised: the transaction must not commit
 
     @classmethod
@@ -146,6 +149,8 @@ class MongoExecutor:
 
     def _bson(self, value: Any) -> Any:
         """A parameter as BSON: Decimal128, enums as values, entities as documents."""
+        if type(value) is str:
+            return value  # ids and keys: most parameters
         if isinstance(value, dict):
             return {key: self._bson(item) for key, item in value.items()}
         if isinstance(value, list):
@@ -180,7 +185,9 @@ class MongoExecutor:
         self, op: Operation, declared: MongoOperation, bound: dict[str, Any]
     ) -> Any:
         entity = op.entity
-        collection = self.database[entity.table]
+        collection = self.collections.get(entity.table)
+        if collection is None:
+            collection = self.collections[entity.table] = self.database[entity.table]
         session = self.session
         call = declared.call
         argument = declared.filter(bound)
@@ -286,6 +293,7 @@ class MongoExecutor:
                     self.converter,
                     session=session,
                 )
+                tx.database, tx.collections = self.database, self.collections
                 yield tx
                 if tx.failed:
                     raise _aborted()
@@ -315,6 +323,6 @@ class MongoExecutor:
 def _plain(document: Mapping[str, Any]) -> dict[str, Any]:
     """A result row: Decimal128 as Decimal, like PostgreSQL's NUMERIC."""
     return {
-        key: value.to_decimal() if isinstance(value, Decimal128) else value
+        key: decimal_from_bson(value) if isinstance(value, Decimal128) else value
         for key, value in document.items()
     }

@@ -26,7 +26,7 @@ from .._postgres import DRIVER_ERRORS, PostgresConverter, connection_kwargs, tra
 from .._queries import load_queries
 from .._registry import Registry
 from .._settings import Settings
-from ..errors import DatabaseError, UnavailableError
+from ..errors import DatabaseError, UnavailableError, VaultStoreError
 from .adapter import QueryAdapter
 from .postgres_documents import PgDocumentRepository
 
@@ -70,6 +70,9 @@ class PostgresExecutor:
         self.queries = queries
         self.converter = converter
         self.connection = connection
+        # Shared with the executors of this store's transactions.
+        self.plans: dict[str, tuple[Any, bool, tuple[str, ...]]] = {}
+        self.loaders: dict[str, Callable[[Any], Any]] = {}
         self._tables = registry.tables
 
     @classmethod
@@ -111,21 +114,22 @@ class PostgresExecutor:
         """The aiosql statement that runs ``op``."""
         return getattr(getattr(self.queries, op.entity.name), op.name)
 
-    def execute(self, op: Operation, params: dict[str, Any]) -> Any:
-        """Run ``op``'s statement with ``params`` and give back what its shape says."""
+    def _plan(self, op: Operation) -> tuple[Any, bool, tuple[str, ...]]:
+        """``op``'s statement, whether it is a batch, and its parameters; once per
+        operation and store, so that a call looks up nothing else."""
         statement = self.statement(op)
-        entity = op.entity.cls
-        if statement.operation is SQLOperationType.INSERT_UPDATE_DELETE_MANY:
-            # A batch is all or none: inside a transaction of its own if need be.
-            rows = [self.converter.params(record) for record in params["entities"]]
-            with self.transaction() as tx:
-                return tx._run(op, statement, rows)
-        bound = self.converter.bind(entity, statement.parameters, params)
-        return self._run(op, statement, bound)
+        batch = statement.operation is SQLOperationType.INSERT_UPDATE_DELETE_MANY
+        plan = self.plans[op.key] = (statement, batch, tuple(statement.parameters or ()))
+        return plan
 
-    def _run(  # noqa: PLR0911 - one return per shape reads best
-        self, op: Operation, statement: Any, bound: Any
+    def execute(  # noqa: PLR0911 - one return per shape reads best
+        self, op: Operation, params: dict[str, Any]
     ) -> Any:
+        """Run ``op``'s statement with ``params`` and give back what its shape says."""
+        statement, batch, declared = self.plans.get(op.key) or self._plan(op)
+        if batch:
+            return self._batch(op, statement, params)
+        bound = self.converter.bind(op.entity.cls, declared, params)
         conn = self.connection
         pooled = conn is None
         try:
@@ -137,10 +141,8 @@ class PostgresExecutor:
                 row = statement(cur, **bound)
                 if row is None:
                     return None
-                return self._loader(op, statement, cur)(row)
+                return (self.loaders.get(op.key) or self._loader(op, statement, cur))(row)
             if shape is Shape.COUNT:
-                if isinstance(bound, list):
-                    return statement(cur, bound)
                 return statement(cur, **bound)
             rows = [row for row in statement(cur, **bound)]
             if shape is Shape.ROWS:
@@ -148,22 +150,40 @@ class PostgresExecutor:
                 return [dict(zip(names, row, strict=True)) for row in rows]
             if not rows:
                 return []
-            load = self._loader(op, statement, cur)
+            load = self.loaders.get(op.key) or self._loader(op, statement, cur)
             return [load(row) for row in rows]
         except DRIVER_ERRORS as exc:
-            raise translate(
-                exc,
-                settings=self.settings,
-                entity=op.entity.cls,
-                table=op.entity.table,
-                tables=self._tables,
-            ) from exc
+            raise self._error(exc, op) from exc
         finally:
             if pooled and conn is not None:
                 self.pool.putconn(conn)
 
+    def _batch(self, op: Operation, statement: Any, params: dict[str, Any]) -> int:
+        """A batch (``*!``), all or none: in a transaction of its own if need be."""
+        rows = [self.converter.params(record) for record in params["entities"]]
+        with self.transaction() as tx:
+            conn = tx.connection
+            assert conn is not None
+            try:
+                count: int = statement(conn.vault_cursor(), rows)
+            except DRIVER_ERRORS as exc:
+                raise self._error(exc, op) from exc
+            return count
+
+    def _error(self, exc: BaseException, op: Operation) -> VaultStoreError:
+        return translate(
+            exc,
+            settings=self.settings,
+            entity=op.entity.cls,
+            table=op.entity.table,
+            tables=self._tables,
+        )
+
     def _loader(self, op: Operation, statement: Any, cur: Cursor[Any]) -> Any:
-        return self.loader(op.entity.cls, statement, cur)
+        loader = self.loaders.get(op.key)
+        if loader is None:
+            loader = self.loaders[op.key] = self.loader(op.entity.cls, statement, cur)
+        return loader
 
     def loader(self, cls: type[T], statement: Any, cur: Cursor[Any]) -> Callable[[Any], T]:
         """The loader of ``cls`` from the rows of ``statement``, just run on ``cur``."""
@@ -182,7 +202,7 @@ class PostgresExecutor:
                     _refuse_aborted(self.connection)
             else:
                 with self.pool.connection() as conn, conn.transaction():
-                    yield PostgresExecutor(
+                    tx = PostgresExecutor(
                         self.pool,
                         self.settings,
                         self.registry,
@@ -190,6 +210,8 @@ class PostgresExecutor:
                         self.converter,
                         connection=conn,
                     )
+                    tx.plans, tx.loaders = self.plans, self.loaders
+                    yield tx
                     _refuse_aborted(conn)
         except DRIVER_ERRORS as exc:
             raise translate(exc, settings=self.settings) from exc

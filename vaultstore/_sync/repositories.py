@@ -11,10 +11,10 @@ docstring names the operations its method runs.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
+from time import perf_counter
 from typing import Any, Generic, Protocol, TypeVar, Unpack
 
 from .. import _values
@@ -58,14 +58,13 @@ from .._paging import (
     recorded_key,
     time_position,
 )
-from .._pipeline import Operation, Shape, StatementCounters, runs
+from .._pipeline import Counter, Operation, Shape, StatementCounters, runs
 from .._registry import EntityType, Registry
 from .._settings import Settings
 from ..errors import ConflictError, NotFoundError
 from .contracts import DocumentRepository
 
 T = TypeVar("T")
-E = TypeVar("E", bound="Executor")
 
 
 class Executor(Protocol):
@@ -96,7 +95,7 @@ class RepositoryBase(Generic[T]):
         self._executor = executor
         self._counters = counters
         self._converter = executor.converter
-        self._operations: dict[str, Operation] = {}
+        self._operations: dict[str, tuple[Operation, Counter]] = {}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} on {self._executor.settings}>"
@@ -104,17 +103,24 @@ class RepositoryBase(Generic[T]):
     def _run(self, name: str, shape: Shape, params: dict[str, Any]) -> Any:
         """Run the operation ``name``: the pipeline every call passes through, where
         what concerns every operation (today its statistics) is done once."""
-        op = self._operations.get(name)
-        if op is None:
-            op = self._operations[name] = Operation(self._entity, name, shape)
-        start = time.perf_counter()
-        failed = True
+        found = self._operations.get(name)
+        if found is None:
+            op = Operation(self._entity, name, shape)
+            found = self._operations[name] = (op, self._counters.counter(op.key))
+        op, counter = found
+        start = perf_counter()
         try:
             result = self._executor.execute(op, params)
-            failed = False
-            return result
-        finally:
-            self._counters.add(op.key, time.perf_counter() - start, failed)
+        except BaseException:
+            with counter.lock:
+                counter.calls += 1
+                counter.errors += 1
+                counter.seconds += perf_counter() - start
+            raise
+        with counter.lock:
+            counter.calls += 1
+            counter.seconds += perf_counter() - start
+        return result
 
     def _one(self, name: str, /, **params: Any) -> T | None:
         result: T | None = self._run(name, Shape.ONE, params)
@@ -133,7 +139,8 @@ class RepositoryBase(Generic[T]):
         **params: Any,
     ) -> Page[T]:
         limit = check_limit(limit)
-        return make_page(self._many(name, limit=limit + 1, **params), limit, key)
+        params["limit"] = limit + 1
+        return make_page(self._run(name, Shape.MANY, params), limit, key)
 
     def _not_found(self, id: str) -> NotFoundError:
         name = self._entity.cls.__name__
@@ -156,7 +163,8 @@ class RepositoryBase(Generic[T]):
     @runs("find_by_id")
     def find_by_id(self, id: str) -> T | None:
         """The entity with this id, or None (``find_by_id``)."""
-        return self._one("find_by_id", id=check_id(id))
+        found: T | None = self._run("find_by_id", Shape.ONE, {"id": check_id(id)})
+        return found
 
     @runs("list_after")
     def list(self, *, limit: int = 100, after: str | None = None) -> Page[T]:
