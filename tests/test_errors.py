@@ -8,7 +8,9 @@ import contextlib
 import logging
 import traceback
 from collections.abc import Iterator
+from pathlib import Path
 
+import aiosql
 import attrs
 import psycopg
 import pytest
@@ -25,10 +27,13 @@ from vaultstore import (
     UnavailableError,
     VaultStoreError,
 )
+from vaultstore._postgres import translate
 
 PASSWORD = "S3cretPw"
 UNREACHABLE = f"postgresql://u:{PASSWORD}@127.0.0.1:1/db"
 """Nothing listens on port 1: the connection is refused at once."""
+
+SERIALIZATION = aiosql.from_path(Path(__file__).parent / "sql" / "serialization.sql", "psycopg")
 
 
 def exception_chain(error: BaseException) -> list[BaseException]:
@@ -271,3 +276,28 @@ def test_store_recovers_after_the_server_closed_its_connection(clean_db: str) ->
         with pytest.raises(UnavailableError):
             store.agents.list()
         assert store.agents.find_by_id(agent.id) == agent
+
+
+def test_a_serialization_failure_is_a_retryable_concurrent_update(clean_db: str) -> None:
+    """Write skew between two SERIALIZABLE transactions, on the server: the one that
+    commits second fails with 40001, which vaultstore says to retry."""
+    with psycopg.connect(clean_db) as first, psycopg.connect(clean_db) as second:
+        for conn in (first, second):
+            conn.isolation_level = psycopg.IsolationLevel.SERIALIZABLE
+            SERIALIZATION.count_agents(conn)
+        SERIALIZATION.insert_agent(first, id="s1")
+        SERIALIZATION.insert_agent(second, id="s2")
+        first.commit()
+        with pytest.raises(psycopg.errors.SerializationFailure) as raised:
+            second.commit()
+    error = translate(raised.value, settings=vaultstore.settings_from_url(clean_db))
+    assert isinstance(error, vaultstore.errors.ConcurrentUpdateError)
+    assert (error.retryable, error.code) == (True, "40001")
+
+
+def test_a_duplicate_is_a_permanent_conflict(store: Store) -> None:
+    store.agents.create(name="once", credibility_score=1)
+    with pytest.raises(ConflictError) as info:
+        store.agents.create(name="once", credibility_score=1)
+    assert not isinstance(info.value, vaultstore.errors.ConcurrentUpdateError)
+    assert info.value.retryable is False

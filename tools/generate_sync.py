@@ -34,6 +34,7 @@ REPLACEMENTS = {
     "__aexit__": "__exit__",
     "_async": "_sync",
     "asynchronous": "synchronous",  # pymongo.asynchronous.* -> pymongo.synchronous.*
+    "asleep": "sleep",  # vaultstore._retry: await asleep(s) -> sleep(s)
 }
 HEADER = "# Generated from {source} by tools/generate_sync.py: do not edit.\n"
 

@@ -72,14 +72,16 @@ def owner_value(owner_type: object) -> DocumentOwner:
 def owner_not_found(document: StoredDocument) -> NotFoundError:
     """What a put for an owner that does not exist raises."""
     return NotFoundError(
-        f"owner_id names no stored {document.owner_type.value}: {document.owner_id!r}",
+        f"owner_id names no stored {document.owner_type.value}: {_values.shown(document.owner_id)}",
         entity=_OWNER_ENTITIES[document.owner_type],
         id=document.owner_id,
     )
 
 
 def not_found(id: str) -> NotFoundError:
-    return NotFoundError(f"no StoredDocument with id {id!r}", entity="StoredDocument", id=id)
+    return NotFoundError(
+        f"no StoredDocument with id {_values.shown(id)}", entity="StoredDocument", id=id
+    )
 
 
 class Upload:
@@ -223,7 +225,7 @@ class ReadCheck:
 
     def damaged(self, reason: str) -> DatabaseError:
         return DatabaseError(
-            f"stored document {self.document.id!r} is damaged ({reason}, "
+            f"stored document {_values.shown(self.document.id)} is damaged ({reason}, "
             f"{self._read} of {self.document.length} bytes read)"
         )
 

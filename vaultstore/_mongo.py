@@ -22,12 +22,16 @@ from bson import CodecOptions, Decimal128
 from cattrs.gen import make_dict_unstructure_fn, override
 from pymongo import errors as mongo_errors
 
+from . import _values
 from ._convert import EntityConverter, column_field
 from ._settings import Settings
 from .errors import (
+    CommitUnknownError,
+    ConcurrentUpdateError,
     ConflictError,
     DatabaseError,
     NotFoundError,
+    StoreClosedError,
     UnavailableError,
     ValidationError,
     VaultStoreError,
@@ -251,10 +255,12 @@ def translate(  # noqa: PLR0911 - one return per kind of error reads best
     settings: Settings,
     entity: type | None = None,
     clauses: Sequence[Mapping[str, Any]] = (),
+    closed: bool = False,
 ) -> VaultStoreError:
     """The vaultstore error for a pymongo exception (raise it ``from exc``); a
     validator's refusal names the field, read off ``clauses`` (those of the
-    collection's validator) where the server's report does not say."""
+    collection's validator) where the server's report does not say. ``closed``:
+    the store was closed, and pymongo's refusal to run says so."""
     if isinstance(exc, VaultStoreError):
         return exc
     name = entity.__name__ if entity is not None else "document"
@@ -277,6 +283,14 @@ def translate(  # noqa: PLR0911 - one return per kind of error reads best
         return ValidationError(
             "refused by the collection's validator", field=field, code=_VALIDATION_FAILED
         )
+    if isinstance(exc, mongo_errors.PyMongoError) and exc.has_error_label(
+        "UnknownTransactionCommitResult"
+    ):
+        return CommitUnknownError(
+            f"the commit's outcome is unknown (read the state before trying again): "
+            f"{settings.scrub(str(exc))}",
+            code=code,
+        )
     if isinstance(exc, mongo_errors.ConnectionFailure | mongo_errors.ServerSelectionTimeoutError):
         return UnavailableError(
             f"database {settings} unavailable: {settings.scrub(str(exc))}",
@@ -284,9 +298,11 @@ def translate(  # noqa: PLR0911 - one return per kind of error reads best
     if isinstance(exc, mongo_errors.OperationFailure) and (
         exc.code == _WRITE_CONFLICT or exc.has_error_label("TransientTransactionError")
     ):
-        return ConflictError(
+        return ConcurrentUpdateError(
             f"concurrent update, try again: {settings.scrub(str(exc))}", code=exc.code
         )
+    if closed and isinstance(exc, mongo_errors.InvalidOperation):
+        return StoreClosedError(f"the store on {settings} is closed")
     if isinstance(exc, mongo_errors.PyMongoError):
         code = getattr(exc, "code", None)
         return DatabaseError(f"{type(exc).__name__}: {settings.scrub(str(exc))}", code=code)
@@ -330,12 +346,16 @@ def containment_filter(path: str, value: Any) -> dict[str, Any]:
 
 
 def not_found(entity: type, id: str) -> NotFoundError:
-    return NotFoundError(f"no {entity.__name__} with id {id!r}", entity=entity.__name__, id=id)
+    return NotFoundError(
+        f"no {entity.__name__} with id {_values.shown(id)}", entity=entity.__name__, id=id
+    )
 
 
 def referenced_missing(entity: type, field: str, id: str) -> NotFoundError:
     """What PostgreSQL's foreign keys report, for a reference MongoDB checks itself."""
     flat = column_field(entity, field) or field
     return NotFoundError(
-        f"{flat} names no stored row: {id!r} is not there", entity=entity.__name__, code=None
+        f"{flat} names no stored row: {_values.shown(id)} is not there",
+        entity=entity.__name__,
+        code=None,
     )

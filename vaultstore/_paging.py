@@ -63,7 +63,9 @@ class Page(Sequence[T], Generic[T]):
 
 def check_limit(limit: object) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise ValidationError(f"must be an int from 1 to {MAX_LIMIT}, got {limit!r}", field="limit")
+        raise ValidationError(
+            f"must be an int from 1 to {MAX_LIMIT}, got {_values.shown(limit)}", field="limit"
+        )
     return limit
 
 
@@ -148,7 +150,12 @@ def ltv_position(after: str | None) -> tuple[Decimal, str]:
     if after is None:
         return _INFINITY, ""
     after_ltv, last_id = decode_cursor(after, 2)
-    if not isinstance(after_ltv, Decimal) or not isinstance(last_id, str):
+    if (
+        not isinstance(after_ltv, Decimal)
+        or isinstance(_values.to_decimal(after_ltv), _values.Invalid)  # what no LTV can be
+        or not isinstance(last_id, str)
+        or _values.text_problem(last_id)
+    ):
         raise ValidationError("not a cursor from this listing", field="after")
     return after_ltv, last_id
 
@@ -163,6 +170,11 @@ def time_position(
     if after is None:
         return start, "", end
     at, last_id = decode_cursor(after, 2)
-    if not isinstance(at, datetime) or not isinstance(last_id, str):
+    if (
+        not isinstance(at, datetime)
+        or at.tzinfo is None  # every stored time is aware
+        or not isinstance(last_id, str)
+        or _values.text_problem(last_id)
+    ):
         raise ValidationError("not a cursor from this listing", field="after")
-    return at, last_id, end
+    return _values.utc_value(at, "after"), last_id, end

@@ -23,9 +23,12 @@ from ._convert import EntityConverter, MissingColumnsError, column_field
 from ._registry import REGISTRY
 from ._settings import Settings
 from .errors import (
+    CommitUnknownError,
+    ConcurrentUpdateError,
     ConflictError,
     DatabaseError,
     NotFoundError,
+    StoreClosedError,
     UnavailableError,
     ValidationError,
     VaultStoreError,
@@ -146,7 +149,7 @@ def _field(entity: type | None, column: str | None) -> str | None:
     return column
 
 
-def translate(  # noqa: PLR0911 - one return per kind of error reads best
+def translate(  # noqa: PLR0911, PLR0912 - one return per kind of error reads best
     exc: BaseException,
     *,
     settings: Settings,
@@ -163,7 +166,9 @@ def translate(  # noqa: PLR0911 - one return per kind of error reads best
     if isinstance(exc, VaultStoreError):
         return exc
     name = entity.__name__ if entity is not None else "row"
-    if isinstance(exc, PoolTimeout | PoolClosed):
+    if isinstance(exc, PoolClosed):
+        return StoreClosedError(f"the store on {settings} is closed")
+    if isinstance(exc, PoolTimeout):
         return UnavailableError(
             f"no database connection to {settings} came free: {settings.scrub(str(exc))}"
         )
@@ -208,7 +213,7 @@ def translate(  # noqa: PLR0911 - one return per kind of error reads best
     if isinstance(exc, psycopg.DataError):
         return ValidationError(detail, field=_field(entity, diag.column_name), code=code)
     if isinstance(exc, pg.SerializationFailure | pg.DeadlockDetected | pg.LockNotAvailable):
-        return ConflictError(f"concurrent update, try again: {detail}", code=code)
+        return ConcurrentUpdateError(f"concurrent update, try again: {detail}", code=code)
     if isinstance(exc, psycopg.OperationalError) and (
         code is None or code.startswith(_UNAVAILABLE_CLASSES)
     ):
@@ -216,3 +221,15 @@ def translate(  # noqa: PLR0911 - one return per kind of error reads best
             f"database {settings} unavailable: {settings.scrub(str(exc))}", code=code
         )
     return DatabaseError(f"{type(exc).__name__}: {detail}", code=code)
+
+
+def commit_unknown(error: VaultStoreError) -> VaultStoreError:
+    """What a failure while committing means: a lost connection leaves the
+    outcome unknown (never retried blindly); anything else is as it was."""
+    if isinstance(error, UnavailableError) and not isinstance(error, StoreClosedError):
+        return CommitUnknownError(
+            f"the connection was lost while committing; the transaction may or may not "
+            f"have been applied (read the state before trying again): {error.message}",
+            code=error.code,
+        )
+    return error

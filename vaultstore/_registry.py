@@ -121,12 +121,6 @@ class Registry:
                 return entity
         raise KeyError(cls.__name__)
 
-    def by_table(self, table: str) -> EntityType:
-        for entity in self.entities:
-            if entity.table == table:
-                return entity
-        raise KeyError(table)
-
     @property
     def tables(self) -> tuple[str, ...]:
         """Every table (collection) vaultstore writes, referenced ones first."""

@@ -61,10 +61,10 @@ def decimal_value(value: object, name: str) -> Decimal:
     return result
 
 
-def to_decimal(value: Decimal | int | float | str) -> Decimal:  # noqa: PLR0911
+def to_decimal(value: Decimal | int | float | str) -> Decimal:  # noqa: PLR0911, PLR0912
     """The converter of Decimal fields (see :func:`decimal_value`)."""
     if isinstance(value, bool):
-        return _invalid(f"expected a number, got {value!r}")
+        return _invalid(f"expected a number, got {shown(value)}")
     try:
         if isinstance(value, Decimal):
             result = value
@@ -72,7 +72,7 @@ def to_decimal(value: Decimal | int | float | str) -> Decimal:  # noqa: PLR0911
             result = Decimal(value)
         elif isinstance(value, float):
             if not math.isfinite(value):
-                return _invalid(f"expected a finite number, got {value!r}")
+                return _invalid(f"expected a finite number, got {shown(value)}")
             result = Decimal(repr(value))
         elif isinstance(value, str):
             result = Decimal(value.strip())
@@ -81,22 +81,25 @@ def to_decimal(value: Decimal | int | float | str) -> Decimal:  # noqa: PLR0911
                 f"expected a number (Decimal, int, float or str), got {type(value).__name__}"
             )
     except InvalidOperation:
-        return _invalid(f"not a number: {value!r}")
+        return _invalid(f"not a number: {shown(value)}")
     if not result.is_finite():
-        return _invalid(f"expected a finite number, got {value!r}")
+        return _invalid(f"expected a finite number, got {shown(value)}")
     shape = result.as_tuple()
-    if shape.exponent > 0:  # type: ignore[operator]
-        # 1E+3 is stored as 1000 by PostgreSQL: keep the same digits on every backend.
-        result = Decimal(int(result))
-        shape = result.as_tuple()
     digits, exponent = len(shape.digits), shape.exponent
     assert isinstance(exponent, int)  # finite, checked above
+    if exponent > 0:
+        # 1E+3 is stored as 1000 by PostgreSQL: keep the same digits on every backend
+        # (counted first: int() of 1E+999999 would take a minute).
+        digits += exponent
+        exponent = 0
     if digits > DECIMAL_DIGITS or not (
         DECIMAL_MIN_EXPONENT <= exponent <= DECIMAL_MAX_EXPONENT - digits + 1
     ):
         return _invalid(
-            f"{value!r} does not fit {DECIMAL_DIGITS} significant digits; round it first"
+            f"{shown(value)} does not fit {DECIMAL_DIGITS} significant digits; round it first"
         )
+    if shape.exponent > 0:  # type: ignore[operator]
+        result = Decimal(int(result))
     if result == 0:
         result = result.copy_abs()  # -0 is 0
     return result
@@ -130,11 +133,27 @@ def enum_member(enum: type[E], value: object) -> E:
     if isinstance(value, enum):
         return value
     if not isinstance(value, bool):
-        member = enum._value2member_map_.get(value)
+        try:
+            member = enum._value2member_map_.get(value)
+        except TypeError:  # unhashable: a list, a dict
+            member = None
         if member is not None:
             return member  # type: ignore[return-value]
     allowed = ", ".join(repr(m.value) for m in enum)
-    return _invalid(f"unknown {enum.__name__} {value!r}; expected one of {allowed}")
+    return _invalid(f"unknown {enum.__name__} {shown(value)}; expected one of {allowed}")
+
+
+SHOWN = 200
+"""The most characters of a caller's input an error message quotes."""
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` for an error message, cut to :data:`SHOWN` characters: a
+    megabyte of bad input does not make a megabyte of message or log line."""
+    text = repr(value)
+    if len(text) <= SHOWN:
+        return text
+    return f"{text[:SHOWN]}... ({len(text)} characters)"
 
 
 def text_problem(value: str) -> str | None:
@@ -194,7 +213,7 @@ def _json_copy(value: object, suffix: str, depth: int) -> Any:
     if depth > _MAX_JSON_DEPTH:
         raise _NotJsonError(f"nested deeper than {_MAX_JSON_DEPTH} levels", suffix)
     if isinstance(value, float) and not math.isfinite(value):
-        raise _NotJsonError(f"JSON has no {value!r}", suffix)
+        raise _NotJsonError(f"JSON has no {shown(value)}", suffix)
     if isinstance(value, float) and abs(value) >= _FLOAT_LIMIT:
         # PostgreSQL's jsonb gives 1e20 back as the integer 100000000000000000000.
         raise _NotJsonError("floats in JSON must be below 1e16 (use an int or a str)", suffix)
@@ -212,10 +231,10 @@ def _json_copy(value: object, suffix: str, depth: int) -> Any:
         copy = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                raise _NotJsonError(f"JSON keys are str, got {key!r}", suffix)
+                raise _NotJsonError(f"JSON keys are str, got {shown(key)}", suffix)
             if key.startswith("$") or "." in key:
                 # MongoDB reserves these in field names; refused on both backends alike.
-                raise _NotJsonError(f"key {key!r} may not start with $ or hold a dot", suffix)
+                raise _NotJsonError(f"key {shown(key)} may not start with $ or hold a dot", suffix)
             if problem := text_problem(key):
                 raise _NotJsonError(f"key: {problem}", suffix)
             copy[key] = _json_copy(item, f"{suffix}.{key}", depth + 1)

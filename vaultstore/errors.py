@@ -7,9 +7,12 @@ kept as ``__cause__``. Messages never carry a password.
 from __future__ import annotations
 
 __all__ = [
+    "CommitUnknownError",
+    "ConcurrentUpdateError",
     "ConflictError",
     "DatabaseError",
     "NotFoundError",
+    "StoreClosedError",
     "UnavailableError",
     "ValidationError",
     "VaultStoreError",
@@ -20,13 +23,22 @@ class VaultStoreError(Exception):
     """Base class of every error raised by vaultstore.
 
     ``code`` holds the server's error code when one caused it: the SQLSTATE on
-    PostgreSQL (``"23505"``), the numeric server code on MongoDB.
+    PostgreSQL (``"23505"``), the numeric server code on MongoDB. ``retryable``
+    says whether running the same call (or transaction) again may succeed: true
+    for a concurrent update and for an outage, never for a commit whose outcome
+    is unknown, bad input, or a closed store.
     """
 
-    def __init__(self, message: str, *, code: str | int | None = None) -> None:
+    retryable: bool = False
+
+    def __init__(
+        self, message: str, *, code: str | int | None = None, retryable: bool | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
+        if retryable is not None:
+            self.retryable = retryable
 
 
 class ValidationError(VaultStoreError, ValueError):
@@ -68,8 +80,32 @@ class ConflictError(VaultStoreError):
     referenced, a concurrent update, or a state change that is not allowed."""
 
 
+class ConcurrentUpdateError(ConflictError):
+    """A concurrent transaction got in the way (a serialization failure, a
+    deadlock, a lock not available, MongoDB's write conflict or transient
+    transaction error): nothing was written, and running the transaction again
+    may succeed, as :meth:`Store.run_transaction` does."""
+
+    retryable = True
+
+
 class UnavailableError(VaultStoreError):
     """The database cannot be reached, or no connection came free in time."""
+
+    retryable = True
+
+
+class StoreClosedError(UnavailableError):
+    """The store was closed: no call will succeed on it again."""
+
+    retryable = False
+
+
+class CommitUnknownError(UnavailableError):
+    """The connection was lost while a transaction committed: it may or may not
+    have been applied. Never retried blindly: read the state to find out."""
+
+    retryable = False
 
 
 class DatabaseError(VaultStoreError):

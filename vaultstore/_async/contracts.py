@@ -20,7 +20,7 @@ import builtins
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import Any, BinaryIO, Protocol, Unpack
+from typing import Any, BinaryIO, Protocol, TypeVar, Unpack
 
 from .._documents import Content
 from .._entities import (
@@ -52,7 +52,10 @@ from .._entities import (
 )
 from .._paging import Page
 from .._pipeline import StatementStats
+from .._retry import AsyncWork
 from .._settings import Settings
+
+T = TypeVar("T")
 
 
 class AsyncAgentRepository(Protocol):
@@ -245,6 +248,7 @@ class AsyncStore(AsyncRepositories, Protocol):
     async def ping(self) -> float: ...
     def pool_stats(self) -> dict[str, int]: ...
     def statement_stats(self) -> dict[str, StatementStats]: ...
+    async def run_transaction(self, fn: AsyncWork[T], *, attempts: int = 5) -> T: ...
     async def close(self) -> None: ...
     async def __aenter__(self) -> AsyncStore: ...
     async def __aexit__(self, *exc_info: object) -> None: ...

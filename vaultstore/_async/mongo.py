@@ -82,6 +82,7 @@ class _AsyncErrors:
                 settings=executor.settings,
                 entity=None if entity is None else entity.cls,
                 clauses=() if entity is None else executor.validators.get(entity.table, ()),
+                closed=executor.state["closed"],
             ) from exc
 
 
@@ -112,6 +113,7 @@ class AsyncMongoExecutor:
         )
         self.validators = collection_validators()
         self.collections: dict[str, AsyncCollection[Any]] = {}
+        self.state = {"closed": False}  # shared with the executors of its transactions
         self.failed = False  # a nested block raised: the transaction must not commit
 
     @classmethod
@@ -292,12 +294,12 @@ class AsyncMongoExecutor:
                     self.converter,
                     session=session,
                 )
-                tx.database, tx.collections = self.database, self.collections
+                tx.database, tx.collections, tx.state = self.database, self.collections, self.state
                 yield tx
                 if tx.failed:
                     raise _aborted()
         except PyMongoError as exc:
-            raise translate(exc, settings=self.settings) from exc
+            raise translate(exc, settings=self.settings, closed=self.state["closed"]) from exc
 
     def documents(self) -> AsyncMongoDocumentRepository:
         return AsyncMongoDocumentRepository(self.database, self.session)
@@ -316,6 +318,7 @@ class AsyncMongoExecutor:
     async def close(self) -> None:
         """Close the client; an executor inside a transaction leaves it to its owner."""
         if self.session is None:
+            self.state["closed"] = True
             await self.client.close()
 
 

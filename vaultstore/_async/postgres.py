@@ -21,7 +21,13 @@ from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from .._pipeline import Operation, Shape
-from .._postgres import DRIVER_ERRORS, PostgresConverter, connection_kwargs, translate
+from .._postgres import (
+    DRIVER_ERRORS,
+    PostgresConverter,
+    commit_unknown,
+    connection_kwargs,
+    translate,
+)
 from .._queries import load_queries
 from .._registry import Registry
 from .._settings import Settings
@@ -194,6 +200,7 @@ class AsyncPostgresExecutor:
     async def transaction(self) -> AsyncIterator[AsyncPostgresExecutor]:
         """This executor bound to one connection in a transaction (a savepoint when
         nested): committed at the end of the block, rolled back if it raises."""
+        committing = False
         try:
             if self.connection is not None:
                 async with self.connection.transaction():
@@ -212,8 +219,10 @@ class AsyncPostgresExecutor:
                     tx.plans, tx.loaders = self.plans, self.loaders
                     yield tx
                     _refuse_aborted(conn)
+                    committing = True  # leaving the block commits
         except DRIVER_ERRORS as exc:
-            raise translate(exc, settings=self.settings) from exc
+            error = translate(exc, settings=self.settings)
+            raise (commit_unknown(error) if committing else error) from exc
 
     def documents(self) -> AsyncPgDocumentRepository:
         return AsyncPgDocumentRepository(self)

@@ -3,12 +3,15 @@ registered entity, on one backend's executor."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from .._pipeline import StatementCounters, StatementStats, runs
+from .._retry import AsyncWork, asleep, backoff
 from .._settings import Settings
+from ..errors import ValidationError, VaultStoreError
 from .contracts import AsyncDocumentRepository
 from .repositories import (
     REPOSITORIES,
@@ -21,6 +24,9 @@ from .repositories import (
     AsyncRepository,
     AsyncVaults,
 )
+
+logger = logging.getLogger("vaultstore")
+T = TypeVar("T")
 
 
 class AsyncVaultStore:
@@ -79,6 +85,27 @@ class AsyncVaultStore:
             yield self if executor is self._executor else AsyncVaultStore(executor, self._counters)
 
     @runs("health.ping")
+    async def run_transaction(self, fn: AsyncWork[T], *, attempts: int = 5) -> T:
+        """Run ``fn(tx)`` in a transaction and return what it returns; when it fails
+        with a retryable error (``error.retryable``: a serialization failure, a
+        deadlock, a write conflict, a connection lost before the commit), roll
+        back and run it again, after a jittered wait, up to ``attempts`` times in
+        all. A commit whose outcome is unknown (CommitUnknownError) is never run
+        again. ``fn`` must do nothing but through ``tx`` that it would not repeat."""
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+            raise ValidationError(f"expected an int >= 1, got {attempts!r}", field="attempts")
+        attempt = 1
+        while True:
+            try:
+                async with self.transaction() as tx:
+                    return await fn(tx)
+            except VaultStoreError as exc:
+                if not exc.retryable or attempt >= attempts:
+                    raise
+                logger.debug("transaction attempt %d of %d: %s", attempt, attempts, exc)
+            await asleep(backoff(attempt))
+            attempt += 1
+
     async def ping(self) -> float:
         """Seconds for one round trip to the server; UnavailableError if there is none."""
         return await self._executor.ping()

@@ -21,7 +21,7 @@ import builtins
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any, BinaryIO, Protocol, Unpack
+from typing import Any, BinaryIO, Protocol, TypeVar, Unpack
 
 from .._documents import Content
 from .._entities import (
@@ -53,7 +53,10 @@ from .._entities import (
 )
 from .._paging import Page
 from .._pipeline import StatementStats
+from .._retry import Work
 from .._settings import Settings
+
+T = TypeVar("T")
 
 
 class AgentRepository(Protocol):
@@ -246,6 +249,7 @@ class Store(Repositories, Protocol):
     def ping(self) -> float: ...
     def pool_stats(self) -> dict[str, int]: ...
     def statement_stats(self) -> dict[str, StatementStats]: ...
+    def run_transaction(self, fn: Work[T], *, attempts: int = 5) -> T: ...
     def close(self) -> None: ...
     def __enter__(self) -> Store: ...
     def __exit__(self, *exc_info: object) -> None: ...

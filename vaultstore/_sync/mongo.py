@@ -83,6 +83,7 @@ class _AsyncErrors:
                 settings=executor.settings,
                 entity=None if entity is None else entity.cls,
                 clauses=() if entity is None else executor.validators.get(entity.table, ()),
+                closed=executor.state["closed"],
             ) from exc
 
 
@@ -113,6 +114,7 @@ class MongoExecutor:
         )
         self.validators = collection_validators()
         self.collections: dict[str, Collection[Any]] = {}
+        self.state = {"closed": False}  # shared with the executors of its transactions
         self.failed = False  # a nested block raised: the transaction must not commit
 
     @classmethod
@@ -293,12 +295,12 @@ class MongoExecutor:
                     self.converter,
                     session=session,
                 )
-                tx.database, tx.collections = self.database, self.collections
+                tx.database, tx.collections, tx.state = self.database, self.collections, self.state
                 yield tx
                 if tx.failed:
                     raise _aborted()
         except PyMongoError as exc:
-            raise translate(exc, settings=self.settings) from exc
+            raise translate(exc, settings=self.settings, closed=self.state["closed"]) from exc
 
     def documents(self) -> MongoDocumentRepository:
         return MongoDocumentRepository(self.database, self.session)
@@ -317,6 +319,7 @@ class MongoExecutor:
     def close(self) -> None:
         """Close the client; an executor inside a transaction leaves it to its owner."""
         if self.session is None:
+            self.state["closed"] = True
             self.client.close()
 
 

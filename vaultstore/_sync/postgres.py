@@ -22,7 +22,13 @@ from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from .._pipeline import Operation, Shape
-from .._postgres import DRIVER_ERRORS, PostgresConverter, connection_kwargs, translate
+from .._postgres import (
+    DRIVER_ERRORS,
+    PostgresConverter,
+    commit_unknown,
+    connection_kwargs,
+    translate,
+)
 from .._queries import load_queries
 from .._registry import Registry
 from .._settings import Settings
@@ -195,6 +201,7 @@ class PostgresExecutor:
     def transaction(self) -> Iterator[PostgresExecutor]:
         """This executor bound to one connection in a transaction (a savepoint when
         nested): committed at the end of the block, rolled back if it raises."""
+        committing = False
         try:
             if self.connection is not None:
                 with self.connection.transaction():
@@ -213,8 +220,10 @@ class PostgresExecutor:
                     tx.plans, tx.loaders = self.plans, self.loaders
                     yield tx
                     _refuse_aborted(conn)
+                    committing = True  # leaving the block commits
         except DRIVER_ERRORS as exc:
-            raise translate(exc, settings=self.settings) from exc
+            error = translate(exc, settings=self.settings)
+            raise (commit_unknown(error) if committing else error) from exc
 
     def documents(self) -> PgDocumentRepository:
         return PgDocumentRepository(self)

@@ -144,7 +144,7 @@ class RepositoryBase(Generic[T]):
 
     def _not_found(self, id: str) -> NotFoundError:
         name = self._entity.cls.__name__
-        return NotFoundError(f"no {name} with id {id!r}", entity=name, id=id)
+        return NotFoundError(f"no {name} with id {_values.shown(id)}", entity=name, id=id)
 
     def _create(self, fields: Any) -> T:
         entity = self._entity
@@ -345,7 +345,7 @@ class Alerts(RepositoryBase[RiskAlert]):
             raise self._not_found(id)
         if current.status is AlertStatus.ACKNOWLEDGED:
             return current
-        raise ConflictError(f"alert {id!r} is resolved and cannot be acknowledged")
+        raise ConflictError(f"alert {_values.shown(id)} is resolved and cannot be acknowledged")
 
     @runs("resolve", "find_by_id")
     def resolve(self, id: str) -> RiskAlert:

@@ -4,12 +4,15 @@ registered entity, on one backend's executor."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from .._pipeline import StatementCounters, StatementStats, runs
+from .._retry import Work, sleep, backoff
 from .._settings import Settings
+from ..errors import ValidationError, VaultStoreError
 from .contracts import DocumentRepository
 from .repositories import (
     REPOSITORIES,
@@ -22,6 +25,9 @@ from .repositories import (
     Repository,
     Vaults,
 )
+
+logger = logging.getLogger("vaultstore")
+T = TypeVar("T")
 
 
 class VaultStore:
@@ -80,6 +86,27 @@ class VaultStore:
             yield self if executor is self._executor else VaultStore(executor, self._counters)
 
     @runs("health.ping")
+    def run_transaction(self, fn: Work[T], *, attempts: int = 5) -> T:
+        """Run ``fn(tx)`` in a transaction and return what it returns; when it fails
+        with a retryable error (``error.retryable``: a serialization failure, a
+        deadlock, a write conflict, a connection lost before the commit), roll
+        back and run it again, after a jittered wait, up to ``attempts`` times in
+        all. A commit whose outcome is unknown (CommitUnknownError) is never run
+        again. ``fn`` must do nothing but through ``tx`` that it would not repeat."""
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+            raise ValidationError(f"expected an int >= 1, got {attempts!r}", field="attempts")
+        attempt = 1
+        while True:
+            try:
+                with self.transaction() as tx:
+                    return fn(tx)
+            except VaultStoreError as exc:
+                if not exc.retryable or attempt >= attempts:
+                    raise
+                logger.debug("transaction attempt %d of %d: %s", attempt, attempts, exc)
+            sleep(backoff(attempt))
+            attempt += 1
+
     def ping(self) -> float:
         """Seconds for one round trip to the server; UnavailableError if there is none."""
         return self._executor.ping()

@@ -1,0 +1,38 @@
+"""Running a transaction again after a retryable error: how long to wait, and the
+two ways to wait (the async shell awaits :func:`asleep`, its generated sync twin
+calls :func:`sleep`)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeAlias, TypeVar
+
+T = TypeVar("T")
+
+AsyncWork: TypeAlias = Callable[[Any], Awaitable[T]]
+"""What ``run_transaction`` runs on the async API: ``async def fn(tx)``."""
+Work: TypeAlias = Callable[[Any], T]
+"""What ``run_transaction`` runs on the sync API: ``def fn(tx)``."""
+
+FIRST_DELAY = 0.01
+"""Seconds of the first wait; each later one may be up to twice the one before."""
+MOST_DELAY = 1.0
+
+
+def backoff(attempt: int, rng: random.Random | None = None) -> float:
+    """Seconds to wait after failed attempt ``attempt`` (1, 2 ...): "full jitter",
+    a random time up to an exponentially growing bound, so that writers that
+    collided do not collide again in step."""
+    bound = min(MOST_DELAY, FIRST_DELAY * 2 ** (attempt - 1))
+    return (rng or random).uniform(0, bound)
+
+
+async def asleep(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+def sleep(seconds: float) -> None:
+    time.sleep(seconds)
