@@ -303,3 +303,8 @@ def test_an_unreadable_twin_is_reported(queries: Path) -> None:
     (queries / "vaults.mongodb.json").write_text('{"find_by_id": {"find_one": {}, "sort": 1, ')
     problems = load_catalog(Folders(queries, ROOT / "migrations")).problems()
     assert [p.split(":")[0] for p in problems] == ["queries/vaults.mongodb.json"]
+
+
+def test_the_store_methods_name_their_statements_too(capsys: pytest.CaptureFixture[str]) -> None:
+    found = statements_json(capsys)["health.ping"]
+    assert [c["call"] for c in found["callers"]] == ["store.ping"]

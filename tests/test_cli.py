@@ -94,7 +94,9 @@ def test_seed_migrates_and_adds_the_four_sample_agents(
     empty_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["seed", "--database", empty_url]) == 0
-    assert capsys.readouterr().out == "sample agents added: 4\n"
+    assert capsys.readouterr().out == (
+        f"migrations applied first: {', '.join(MIGRATION_IDS)}\nsample agents added: 4\n"
+    )
     assert vaultstore.applied_migrations(empty_url) == MIGRATION_IDS
 
 
@@ -126,10 +128,10 @@ def test_demo_runs_the_usage_example(empty_url: str, capsys: pytest.CaptureFixtu
 
 
 @pytest.mark.parametrize("command", ["migrate", "seed", "demo"])
-def test_unreachable_database_exits_1_with_a_one_line_error_without_the_password(
+def test_unreachable_database_exits_2_with_a_one_line_error_without_the_password(
     command: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main([command, "--database", UNREACHABLE]) == 1
+    assert main([command, "--database", UNREACHABLE]) == 2  # could not run
     out, err = capsys.readouterr()
     assert err.startswith(f"vaultstore {command}: UnavailableError: ")
     assert err.endswith("\n")
@@ -191,3 +193,82 @@ def test_demo_runs_on_a_configured_mongodb(
     header, *rows = high_risk_table(out)
     assert header == TABLE_HEADER
     assert rows[0][1] == "polygon"
+
+
+def test_version_names_the_installed_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert (done.value.code, capsys.readouterr().out) == (
+        0,
+        f"vaultstore {vaultstore.__version__}\n",
+    )
+
+
+@pytest.mark.parametrize(
+    "command", ["migrate", "status", "rollback", "seed", "demo", "check", "queries", "schema"]
+)
+def test_every_subcommand_describes_itself(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    usage, _, rest = capsys.readouterr().out.partition("\n\n")
+    assert usage.startswith(f"usage: vaultstore {command}")
+    assert rest.split("\n\n")[0].strip().endswith(".")  # a sentence, not the options
+
+
+def test_status_lists_what_is_pending_and_exits_1(
+    empty_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["status", "--database", empty_url]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[1] == "Applied: 0"
+    assert [line.removeprefix("Pending: ") for line in out if line.startswith("Pending")] == (
+        MIGRATION_IDS
+    )
+
+
+def test_status_of_a_migrated_database_exits_0(
+    empty_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    vaultstore.apply_migrations(empty_url)
+    assert main(["status", "--database", empty_url]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:] == [f"Applied: {len(MIGRATION_IDS)}, the last {MIGRATION_IDS[-1]}", "Up to date"]
+
+
+def test_rollback_without_yes_and_no_terminal_rolls_back_nothing(
+    empty_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vaultstore.apply_migrations(empty_url)
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["rollback", "--to", MIGRATION_IDS[5], "--database", empty_url]) == 2
+    assert "--yes" in capsys.readouterr().err
+    assert vaultstore.applied_migrations(empty_url) == MIGRATION_IDS
+
+
+def test_rollback_with_yes_keeps_the_named_migration(empty_url: str) -> None:
+    vaultstore.apply_migrations(empty_url)
+    keep = MIGRATION_IDS[5]
+    assert main(["rollback", "--to", keep, "--yes", "--database", empty_url]) == 0
+    assert vaultstore.applied_migrations(empty_url) == MIGRATION_IDS[:6]
+    assert vaultstore.applied_migrations(empty_url)[-1] == keep
+
+
+def test_rollback_to_a_migration_not_applied_is_refused(
+    empty_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["rollback", "--to", "0042.nope", "--yes", "--database", empty_url]) == 2
+    assert "0042.nope is not applied" in capsys.readouterr().err
+
+
+def test_demo_refuses_the_database_the_environment_configures_without_yes(
+    empty_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", empty_url)
+    monkeypatch.delenv("DATABASE_TYPE", raising=False)
+    assert main(["demo"]) == 2
+    assert "--yes" in capsys.readouterr().err
+    assert vaultstore.applied_migrations(empty_url) == []  # nothing migrated or written
+    assert main(["demo", "--yes"]) == 0
+    assert vaultstore.applied_migrations(empty_url) == MIGRATION_IDS

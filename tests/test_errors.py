@@ -269,6 +269,28 @@ def test_connection_closed_by_the_server_is_unavailable_with_its_sqlstate(
     assert info.value.code == "57P01"  # admin_shutdown
 
 
+def test_a_read_on_a_killed_connection_is_retryable(clean_db: str) -> None:
+    with vaultstore.connect(clean_db, pool_size=1) as store:
+        store.agents.list()
+        terminate_store_connections(clean_db)
+        with pytest.raises(UnavailableError) as info:
+            store.agents.list()
+    assert info.value.retryable
+
+
+def test_a_write_on_a_killed_connection_has_an_unknown_outcome(clean_db: str) -> None:
+    """In autocommit the write may have committed before the connection died:
+    vaultstore cannot tell, so it says so and never calls it retryable."""
+    with vaultstore.connect(clean_db, pool_size=1) as store:
+        store.agents.list()
+        terminate_store_connections(clean_db)
+        with pytest.raises(vaultstore.CommitUnknownError) as info:
+            store.agents.create(name="maybe", credibility_score=1)
+    assert isinstance(info.value, UnavailableError)
+    assert not info.value.retryable
+    assert "may or may not" in str(info.value)
+
+
 def test_store_recovers_after_the_server_closed_its_connection(clean_db: str) -> None:
     with vaultstore.connect(clean_db, pool_size=1) as store:
         agent = store.agents.create(name="survivor", credibility_score=1)

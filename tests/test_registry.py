@@ -87,3 +87,29 @@ def test_a_registry_refuses_a_reference_to_no_entity() -> None:
 def test_a_registry_refuses_two_entities_of_one_name() -> None:
     with pytest.raises(ValueError, match="share a name"):
         Registry((*REGISTRY.entities, REGISTRY.entities[0]))
+
+
+@pytest.mark.parametrize("name", ["documents", "transaction", "close", "_private", "not-an-id"])
+def test_a_registry_refuses_a_name_the_store_needs_or_cannot_hold(name: str) -> None:
+    clash = EntityType(
+        name=name,
+        cls=vaultstore.Agent,
+        table="clash",
+        new=vaultstore.NewAgent,
+        changes=vaultstore.AgentChanges,
+    )
+    with pytest.raises(ValueError, match="cannot name"):
+        Registry((*REGISTRY.entities, clash))
+
+
+def test_a_registry_refuses_cascades_deeper_than_one_level() -> None:
+    notes = EntityType(
+        name="alert_notes",
+        cls=vaultstore.Agent,
+        table="alert_notes",
+        new=vaultstore.NewAgent,
+        changes=vaultstore.AgentChanges,
+        references=(Reference("alert_id", "risk_alerts", "restrict"),),
+    )
+    with pytest.raises(ValueError, match="one level"):
+        Registry((*REGISTRY.entities, notes))

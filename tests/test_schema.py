@@ -68,7 +68,7 @@ def test_vaultstore_schema_prints_the_dump(
 def test_vaultstore_schema_refuses_a_mongodb_database(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert main(["schema", "--database", "mongodb://127.0.0.1:1/risk_monitor"]) == 1
+    assert main(["schema", "--database", "mongodb://127.0.0.1:1/risk_monitor"]) == 2
     assert capsys.readouterr().err.startswith(
         "vaultstore schema: VaultStoreError: vaultstore schema dumps a PostgreSQL schema"
     )

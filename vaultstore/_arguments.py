@@ -63,3 +63,25 @@ def new_entities(
         except ValidationError as exc:
             raise ValidationError(exc.message, field=f"records[{i}].{exc.field}") from exc
     return entities
+
+
+def containment(value: object, name: str) -> dict[str, Any]:
+    """A JSON object to match with jsonb ``@>``: arrays directly inside arrays are
+    refused, since MongoDB cannot match them as PostgreSQL does."""
+    document = _values.json_object(value, name)
+
+    def check(node: Any, inside_array: bool) -> None:
+        if isinstance(node, list):
+            if inside_array:
+                raise ValidationError(
+                    "an array inside an array cannot be matched alike on every backend",
+                    field=name,
+                )
+            for item in node:
+                check(item, True)
+        elif isinstance(node, dict):
+            for item in node.values():
+                check(item, False)
+
+    check(document, False)
+    return document

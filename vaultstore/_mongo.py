@@ -345,12 +345,6 @@ def containment_filter(path: str, value: Any) -> dict[str, Any]:
     return {path: {"$eq": value, **_NOT_ARRAY}}
 
 
-def not_found(entity: type, id: str) -> NotFoundError:
-    return NotFoundError(
-        f"no {entity.__name__} with id {_values.shown(id)}", entity=entity.__name__, id=id
-    )
-
-
 def referenced_missing(entity: type, field: str, id: str) -> NotFoundError:
     """What PostgreSQL's foreign keys report, for a reference MongoDB checks itself."""
     flat = column_field(entity, field) or field

@@ -154,6 +154,7 @@ def ltv_position(after: str | None) -> tuple[Decimal, str]:
         not isinstance(after_ltv, Decimal)
         or isinstance(_values.to_decimal(after_ltv), _values.Invalid)  # what no LTV can be
         or not isinstance(last_id, str)
+        or not last_id  # no listing ends a page on an empty id
         or _values.text_problem(last_id)
     ):
         raise ValidationError("not a cursor from this listing", field="after")
@@ -174,6 +175,7 @@ def time_position(
         not isinstance(at, datetime)
         or at.tzinfo is None  # every stored time is aware
         or not isinstance(last_id, str)
+        or not last_id
         or _values.text_problem(last_id)
     ):
         raise ValidationError("not a cursor from this listing", field="after")

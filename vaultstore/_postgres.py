@@ -23,7 +23,6 @@ from ._convert import EntityConverter, MissingColumnsError, column_field
 from ._registry import REGISTRY
 from ._settings import Settings
 from .errors import (
-    CommitUnknownError,
     ConcurrentUpdateError,
     ConflictError,
     DatabaseError,
@@ -136,11 +135,6 @@ def constraint_parts(
     return None, None
 
 
-def constraint_column(constraint: str | None) -> str | None:
-    """``credit_vaults_max_ltv_check`` -> ``max_ltv``."""
-    return constraint_parts(constraint)[1]
-
-
 def _field(entity: type | None, column: str | None) -> str | None:
     if column is None:
         return None
@@ -221,15 +215,3 @@ def translate(  # noqa: PLR0911, PLR0912 - one return per kind of error reads be
             f"database {settings} unavailable: {settings.scrub(str(exc))}", code=code
         )
     return DatabaseError(f"{type(exc).__name__}: {detail}", code=code)
-
-
-def commit_unknown(error: VaultStoreError) -> VaultStoreError:
-    """What a failure while committing means: a lost connection leaves the
-    outcome unknown (never retried blindly); anything else is as it was."""
-    if isinstance(error, UnavailableError) and not isinstance(error, StoreClosedError):
-        return CommitUnknownError(
-            f"the connection was lost while committing; the transaction may or may not "
-            f"have been applied (read the state before trying again): {error.message}",
-            code=error.code,
-        )
-    return error

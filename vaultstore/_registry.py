@@ -39,6 +39,21 @@ from ._entities import (
 )
 
 OnDelete = Literal["restrict", "cascade"]
+RESERVED = frozenset(
+    {
+        "backend",
+        "close",
+        "documents",
+        "ping",
+        "pool_stats",
+        "repository",
+        "run_transaction",
+        "settings",
+        "statement_stats",
+        "transaction",
+    }
+)
+"""The store's own attributes: no entity may be named as one."""
 
 
 def _field_names(typed_dict: Any) -> frozenset[str]:
@@ -102,6 +117,9 @@ class Registry:
     """Tables that are not an entity's (the documents' store)."""
 
     def __attrs_post_init__(self) -> None:
+        for entity in self.entities:
+            if entity.name in RESERVED or not entity.name.isidentifier() or entity.name[0] == "_":
+                raise ValueError(f"{entity.name!r} cannot name a store's repository")
         for attribute in ("name", "table"):
             seen = [getattr(e, attribute) for e in self.entities]
             if len(seen) != len(set(seen)):
@@ -111,6 +129,12 @@ class Registry:
             for ref in entity.references:
                 if ref.table not in tables:
                     raise ValueError(f"{entity.name}.{ref.field} names no entity's table")
+                if ref.on_delete == "cascade" and self.dependents(entity.table):
+                    # MongoDB's emulation deletes one level; deeper rules would be skipped.
+                    raise ValueError(
+                        f"{entity.name} is deleted in cascade and has dependents of its own: "
+                        "vaultstore cascades one level only"
+                    )
 
     def __iter__(self) -> Iterator[EntityType]:
         return iter(self.entities)
@@ -123,7 +147,7 @@ class Registry:
 
     @property
     def tables(self) -> tuple[str, ...]:
-        """Every table (collection) vaultstore writes, referenced ones first."""
+        """Every table (collection) vaultstore writes, in registry order."""
         return (*(e.table for e in self.entities), *self.other_tables)
 
     def dependents(self, table: str) -> tuple[tuple[EntityType, Reference], ...]:

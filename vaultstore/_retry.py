@@ -10,6 +10,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias, TypeVar
 
+from .errors import CommitUnknownError, StoreClosedError, UnavailableError, VaultStoreError
+
 T = TypeVar("T")
 
 AsyncWork: TypeAlias = Callable[[Any], Awaitable[T]]
@@ -36,3 +38,18 @@ async def asleep(seconds: float) -> None:
 
 def sleep(seconds: float) -> None:
     time.sleep(seconds)
+
+
+def commit_unknown(error: VaultStoreError) -> VaultStoreError:
+    """What a lost connection means for a write that may have reached the server (a
+    commit, or a write in autocommit): its outcome is unknown, and it is never
+    retried blindly. Anything else is as it was."""
+    if isinstance(error, UnavailableError) and not isinstance(
+        error, StoreClosedError | CommitUnknownError
+    ):
+        return CommitUnknownError(
+            f"the connection was lost after the write was sent; it may or may not have "
+            f"been applied (read the state before trying again): {error.message}",
+            code=error.code,
+        )
+    return error

@@ -16,6 +16,7 @@ from vaultstore.errors import (
     StoreClosedError,
     UnavailableError,
     ValidationError,
+    VaultStoreError,
 )
 
 
@@ -118,3 +119,12 @@ async def test_a_closed_store_says_so_and_is_not_retryable(
     assert isinstance(info.value, UnavailableError)
     assert not info.value.retryable
     assert "closed" in str(info.value)
+
+
+async def test_run_transaction_inside_a_transaction_is_refused(store: AsyncStore) -> None:
+    async def nothing(tx: Any) -> None:
+        return None
+
+    async with store.transaction() as tx:
+        with pytest.raises(VaultStoreError, match=r"inside store\.transaction"):
+            await tx.run_transaction(nothing)  # type: ignore[attr-defined]

@@ -34,12 +34,14 @@ LTV_CURSORS = [
     forged({"d": "-Infinity"}, "v1"),
     forged({"d": "50"}, 7),
     forged({"d": "50"}, "v\x00"),
+    forged({"d": "50"}, ""),  # no page ends on an empty id
 ]
 TIME_CURSORS = [
     forged({"t": "2026-01-01T00:00:00"}, "v1"),  # no time zone
     forged({"t": "9999-12-31T23:59:59+00:00"}, ["v1"]),
     forged({"t": "2026-01-01T00:00:00+00:00"}, "\udcff"),
     forged({"d": "5"}, "v1"),
+    forged({"t": "2026-01-01T00:00:00+00:00"}, ""),
 ]
 
 
@@ -94,3 +96,9 @@ def test_a_huge_input_is_quoted_at_most_in_part(store: Store) -> None:
         with pytest.raises(VaultStoreError) as info:
             call()
         assert len(str(info.value)) < SHOWN + 200, str(info.value)[:300]
+
+
+def test_an_array_inside_an_array_is_refused_as_a_condition(store: Store) -> None:
+    with pytest.raises(ValidationError) as info:
+        store.protection_rules.find_by_conditions({"levels": [[80, 90]]})
+    assert info.value.field == "conditions"

@@ -17,6 +17,7 @@ from vaultstore.errors import (
     StoreClosedError,
     UnavailableError,
     ValidationError,
+    VaultStoreError,
 )
 
 
@@ -119,3 +120,12 @@ def test_a_closed_store_says_so_and_is_not_retryable(
     assert isinstance(info.value, UnavailableError)
     assert not info.value.retryable
     assert "closed" in str(info.value)
+
+
+def test_run_transaction_inside_a_transaction_is_refused(store: Store) -> None:
+    def nothing(tx: Any) -> None:
+        return None
+
+    with store.transaction() as tx:
+        with pytest.raises(VaultStoreError, match=r"inside store\.transaction"):
+            tx.run_transaction(nothing)  # type: ignore[attr-defined]

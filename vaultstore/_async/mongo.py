@@ -39,11 +39,15 @@ from .._pipeline import Operation, Shape
 from .._queries import load_mongodb_operations
 from .._registry import EntityType, Registry
 from .._resources import collection_validators
+from .._retry import commit_unknown
 from .._settings import Settings
 from ..errors import ConflictError, DatabaseError, UnavailableError
 from .mongo_documents import AsyncMongoDocumentRepository
 
 logger = logging.getLogger("vaultstore")
+
+
+_READS = frozenset({"find_one", "find", "aggregate"})
 
 
 def _aborted() -> DatabaseError:
@@ -59,11 +63,14 @@ class _AsyncErrors:
     become vaultstore's. Inside a transaction, a failed operation aborts it (the
     server does so too), as a failed statement does on PostgreSQL."""
 
-    __slots__ = ("_entity", "_executor")
+    __slots__ = ("_entity", "_executor", "_write")
 
-    def __init__(self, executor: AsyncMongoExecutor, entity: EntityType | None) -> None:
+    def __init__(
+        self, executor: AsyncMongoExecutor, entity: EntityType | None, write: bool
+    ) -> None:
         self._executor = executor
         self._entity = entity
+        self._write = write
 
     async def __aenter__(self) -> None:
         if self._executor.session is not None and self._executor.failed:
@@ -77,13 +84,16 @@ class _AsyncErrors:
             if executor.session is not None:
                 executor.failed = True
             entity = self._entity
-            raise translate(
+            error = translate(
                 exc,
                 settings=executor.settings,
                 entity=None if entity is None else entity.cls,
                 clauses=() if entity is None else executor.validators.get(entity.table, ()),
                 closed=executor.state["closed"],
-            ) from exc
+            )
+            if self._write and executor.session is None:
+                error = commit_unknown(error)  # the write may have been applied
+            raise error from exc
 
 
 class AsyncMongoExecutor:
@@ -136,8 +146,14 @@ class AsyncMongoExecutor:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.settings}>"
 
-    def errors(self, entity: EntityType | None = None) -> _AsyncErrors:
-        return _AsyncErrors(self, entity)
+    @property
+    def in_transaction(self) -> bool:
+        return self.session is not None
+
+    def errors(self, entity: EntityType | None = None, *, write: bool = False) -> _AsyncErrors:
+        """pymongo errors raised in the block become vaultstore's; ``write``: the
+        block writes, so a lost connection leaves its outcome unknown."""
+        return _AsyncErrors(self, entity, write)
 
     def declared(self, op: Operation) -> MongoOperation:
         """The declared operation that runs ``op``."""
@@ -192,7 +208,7 @@ class AsyncMongoExecutor:
         session = self.session
         call = declared.call
         argument = declared.filter(bound)
-        async with self.errors(entity):
+        async with self.errors(entity, write=call not in _READS):
             if call in ("insert_one", "insert_many"):
                 documents = argument if call == "insert_many" else [argument]
                 await self._check_references(entity, documents)
@@ -236,7 +252,7 @@ class AsyncMongoExecutor:
     async def _check_references(self, entity: EntityType, documents: list[Any]) -> None:
         """What a foreign key does: every document it names must be there."""
         for ref in entity.references:
-            for value in {document[ref.field] for document in documents}:
+            for value in {document[ref.field] for document in documents} - {None}:
                 found = await self.database[ref.table].find_one(
                     {"_id": value}, {"_id": 1}, session=self.session
                 )
@@ -255,7 +271,8 @@ class AsyncMongoExecutor:
                     {ref.field: id}, {"_id": 1}, session=self.session
                 ):
                     raise ConflictError(
-                        f"{entity.cls.__name__} {id!r} is still referenced by {other.table}"
+                        f"{entity.cls.__name__} {_values.shown(id)} is still referenced "
+                        f"by {other.table}"
                     )
         count = await self._write(op, declared, bound)
         if count:

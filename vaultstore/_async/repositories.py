@@ -17,7 +17,13 @@ from time import perf_counter
 from typing import Any, Generic, Protocol, TypeVar, Unpack
 
 from .. import _values
-from .._arguments import check_id, enum_value, new_entities, with_recorded_at
+from .._arguments import (
+    check_id,
+    containment,
+    enum_value,
+    new_entities,
+    with_recorded_at,
+)
 from .._convert import EntityConverter
 from .._entities import (
     Agent,
@@ -74,6 +80,8 @@ class AsyncExecutor(Protocol):
     settings: Settings
     registry: Registry
 
+    @property
+    def in_transaction(self) -> bool: ...
     @property
     def converter(self) -> EntityConverter: ...
     async def execute(self, op: Operation, params: dict[str, Any]) -> Any: ...
@@ -430,7 +438,7 @@ class AsyncProtectionRules(AsyncRepositoryBase[ProtectionRule]):
     ) -> Page[ProtectionRule]:
         """Rules whose conditions contain ``conditions``, as PostgreSQL's jsonb ``@>``
         means it (``find_by_conditions``)."""
-        document = _values.json_object(conditions, "conditions")
+        document = containment(conditions, "conditions")
         return await self._page(
             "find_by_conditions", limit, conditions=document, after=after_id(after)
         )

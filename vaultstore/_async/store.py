@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
+from .. import _values
 from .._pipeline import StatementCounters, StatementStats, runs
 from .._retry import AsyncWork, asleep, backoff
 from .._settings import Settings
@@ -84,7 +85,6 @@ class AsyncVaultStore:
         async with self._executor.transaction() as executor:
             yield self if executor is self._executor else AsyncVaultStore(executor, self._counters)
 
-    @runs("health.ping")
     async def run_transaction(self, fn: AsyncWork[T], *, attempts: int = 5) -> T:
         """Run ``fn(tx)`` in a transaction and return what it returns; when it fails
         with a retryable error (``error.retryable``: a serialization failure, a
@@ -93,7 +93,15 @@ class AsyncVaultStore:
         all. A commit whose outcome is unknown (CommitUnknownError) is never run
         again. ``fn`` must do nothing but through ``tx`` that it would not repeat."""
         if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
-            raise ValidationError(f"expected an int >= 1, got {attempts!r}", field="attempts")
+            raise ValidationError(
+                f"expected an int >= 1, got {_values.shown(attempts)}", field="attempts"
+            )
+        if self._executor.in_transaction:
+            # Rerunning a part of a transaction cannot undo what failed in it.
+            raise VaultStoreError(
+                "run_transaction runs a transaction of its own: call it on the store, "
+                "not inside store.transaction()"
+            )
         attempt = 1
         while True:
             try:
@@ -106,6 +114,7 @@ class AsyncVaultStore:
             await asleep(backoff(attempt))
             attempt += 1
 
+    @runs("health.ping")
     async def ping(self) -> float:
         """Seconds for one round trip to the server; UnavailableError if there is none."""
         return await self._executor.ping()

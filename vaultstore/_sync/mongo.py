@@ -40,11 +40,15 @@ from .._pipeline import Operation, Shape
 from .._queries import load_mongodb_operations
 from .._registry import EntityType, Registry
 from .._resources import collection_validators
+from .._retry import commit_unknown
 from .._settings import Settings
 from ..errors import ConflictError, DatabaseError, UnavailableError
 from .mongo_documents import MongoDocumentRepository
 
 logger = logging.getLogger("vaultstore")
+
+
+_READS = frozenset({"find_one", "find", "aggregate"})
 
 
 def _aborted() -> DatabaseError:
@@ -60,11 +64,14 @@ class _AsyncErrors:
     become vaultstore's. Inside a transaction, a failed operation aborts it (the
     server does so too), as a failed statement does on PostgreSQL."""
 
-    __slots__ = ("_entity", "_executor")
+    __slots__ = ("_entity", "_executor", "_write")
 
-    def __init__(self, executor: MongoExecutor, entity: EntityType | None) -> None:
+    def __init__(
+        self, executor: MongoExecutor, entity: EntityType | None, write: bool
+    ) -> None:
         self._executor = executor
         self._entity = entity
+        self._write = write
 
     def __enter__(self) -> None:
         if self._executor.session is not None and self._executor.failed:
@@ -78,13 +85,16 @@ class _AsyncErrors:
             if executor.session is not None:
                 executor.failed = True
             entity = self._entity
-            raise translate(
+            error = translate(
                 exc,
                 settings=executor.settings,
                 entity=None if entity is None else entity.cls,
                 clauses=() if entity is None else executor.validators.get(entity.table, ()),
                 closed=executor.state["closed"],
-            ) from exc
+            )
+            if self._write and executor.session is None:
+                error = commit_unknown(error)  # the write may have been applied
+            raise error from exc
 
 
 class MongoExecutor:
@@ -137,8 +147,14 @@ class MongoExecutor:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.settings}>"
 
-    def errors(self, entity: EntityType | None = None) -> _AsyncErrors:
-        return _AsyncErrors(self, entity)
+    @property
+    def in_transaction(self) -> bool:
+        return self.session is not None
+
+    def errors(self, entity: EntityType | None = None, *, write: bool = False) -> _AsyncErrors:
+        """pymongo errors raised in the block become vaultstore's; ``write``: the
+        block writes, so a lost connection leaves its outcome unknown."""
+        return _AsyncErrors(self, entity, write)
 
     def declared(self, op: Operation) -> MongoOperation:
         """The declared operation that runs ``op``."""
@@ -193,7 +209,7 @@ class MongoExecutor:
         session = self.session
         call = declared.call
         argument = declared.filter(bound)
-        with self.errors(entity):
+        with self.errors(entity, write=call not in _READS):
             if call in ("insert_one", "insert_many"):
                 documents = argument if call == "insert_many" else [argument]
                 self._check_references(entity, documents)
@@ -237,7 +253,7 @@ class MongoExecutor:
     def _check_references(self, entity: EntityType, documents: list[Any]) -> None:
         """What a foreign key does: every document it names must be there."""
         for ref in entity.references:
-            for value in {document[ref.field] for document in documents}:
+            for value in {document[ref.field] for document in documents} - {None}:
                 found = self.database[ref.table].find_one(
                     {"_id": value}, {"_id": 1}, session=self.session
                 )
@@ -256,7 +272,8 @@ class MongoExecutor:
                     {ref.field: id}, {"_id": 1}, session=self.session
                 ):
                     raise ConflictError(
-                        f"{entity.cls.__name__} {id!r} is still referenced by {other.table}"
+                        f"{entity.cls.__name__} {_values.shown(id)} is still referenced "
+                        f"by {other.table}"
                     )
         count = self._write(op, declared, bound)
         if count:

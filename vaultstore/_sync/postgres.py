@@ -25,12 +25,12 @@ from .._pipeline import Operation, Shape
 from .._postgres import (
     DRIVER_ERRORS,
     PostgresConverter,
-    commit_unknown,
     connection_kwargs,
     translate,
 )
 from .._queries import load_queries
 from .._registry import Registry
+from .._retry import commit_unknown
 from .._settings import Settings
 from ..errors import DatabaseError, UnavailableError, VaultStoreError
 from .adapter import QueryAdapter
@@ -116,6 +116,10 @@ class PostgresExecutor:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.settings}>"
 
+    @property
+    def in_transaction(self) -> bool:
+        return self.connection is not None
+
     def statement(self, op: Operation) -> Any:
         """The aiosql statement that runs ``op``."""
         return getattr(getattr(self.queries, op.entity.name), op.name)
@@ -138,9 +142,12 @@ class PostgresExecutor:
         bound = self.converter.bind(op.entity.cls, declared, params)
         conn = self.connection
         pooled = conn is None
-        try:
-            if conn is None:
+        if conn is None:
+            try:
                 conn = self.pool.getconn()
+            except DRIVER_ERRORS as exc:
+                raise self._error(exc, op) from exc  # nothing was sent: safe to retry
+        try:
             cur = conn.vault_cursor()
             shape = op.shape
             if shape is Shape.ONE:
@@ -159,9 +166,13 @@ class PostgresExecutor:
             load = self.loaders.get(op.key) or self._loader(op, statement, cur)
             return [load(row) for row in rows]
         except DRIVER_ERRORS as exc:
-            raise self._error(exc, op) from exc
+            error = self._error(exc, op)
+            if pooled and not statement.operation.name.startswith("SELECT"):
+                # Autocommit: a write may have committed before the connection died.
+                error = commit_unknown(error)
+            raise error from exc
         finally:
-            if pooled and conn is not None:
+            if pooled:
                 self.pool.putconn(conn)
 
     def _batch(self, op: Operation, statement: Any, params: dict[str, Any]) -> int:
@@ -183,6 +194,7 @@ class PostgresExecutor:
             entity=op.entity.cls,
             table=op.entity.table,
             tables=self._tables,
+            deleting=op.name == "delete",
         )
 
     def _loader(self, op: Operation, statement: Any, cur: Cursor[Any]) -> Any:

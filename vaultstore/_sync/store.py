@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
+from .. import _values
 from .._pipeline import StatementCounters, StatementStats, runs
 from .._retry import Work, sleep, backoff
 from .._settings import Settings
@@ -85,7 +86,6 @@ class VaultStore:
         with self._executor.transaction() as executor:
             yield self if executor is self._executor else VaultStore(executor, self._counters)
 
-    @runs("health.ping")
     def run_transaction(self, fn: Work[T], *, attempts: int = 5) -> T:
         """Run ``fn(tx)`` in a transaction and return what it returns; when it fails
         with a retryable error (``error.retryable``: a serialization failure, a
@@ -94,7 +94,15 @@ class VaultStore:
         all. A commit whose outcome is unknown (CommitUnknownError) is never run
         again. ``fn`` must do nothing but through ``tx`` that it would not repeat."""
         if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
-            raise ValidationError(f"expected an int >= 1, got {attempts!r}", field="attempts")
+            raise ValidationError(
+                f"expected an int >= 1, got {_values.shown(attempts)}", field="attempts"
+            )
+        if self._executor.in_transaction:
+            # Rerunning a part of a transaction cannot undo what failed in it.
+            raise VaultStoreError(
+                "run_transaction runs a transaction of its own: call it on the store, "
+                "not inside store.transaction()"
+            )
         attempt = 1
         while True:
             try:
@@ -107,6 +115,7 @@ class VaultStore:
             sleep(backoff(attempt))
             attempt += 1
 
+    @runs("health.ping")
     def ping(self) -> float:
         """Seconds for one round trip to the server; UnavailableError if there is none."""
         return self._executor.ping()

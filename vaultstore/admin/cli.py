@@ -1,8 +1,10 @@
-"""The ``vaultstore`` command: migrate a database, load sample data, run the demo,
-check the query files against the schema, list the statements.
+"""The ``vaultstore`` command: migrate a database, say where it stands, roll it
+back, load sample data, run the demo, check the query files against the schema,
+list the statements.
 
 Every command reads the same configuration as :func:`vaultstore.connect` (the
-environment), unless ``--database URL`` is given.
+environment), unless ``--database URL`` is given. Exit status: 0 done, 1 problems
+found (``check``; ``status`` with pending migrations), 2 could not run.
 """
 
 from __future__ import annotations
@@ -14,20 +16,29 @@ import os
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from .. import Store, connect
+from .. import Store, __version__, connect
 from .._entities import ChainId, CreditVault, LiquidationProtection, TokenAmount
 from .._settings import resolve_settings
 from ..errors import VaultStoreError
 from .check import Folders, check, default_folders, load_catalog
-from .migrate import apply_migrations
+from .migrate import (
+    applied_migrations,
+    apply_migrations,
+    pending_migrations,
+    rollback_migrations,
+)
 from .sample import load_sample_data
 from .schema import dump_schema
 
-DEMO_DATA_DIR = Path(tempfile.gettempdir()) / "vaultstore-demo"
+DEMO_DATA_DIR = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "vaultstore" / "demo"
+)
+"""Where the demo's embedded servers keep their data: per user."""
+COULD_NOT_RUN = 2
 
 
 def demo_backend(env: Mapping[str, str]) -> str:
@@ -133,9 +144,25 @@ def run_usage_example(store: Store) -> CreditVault:
     return store.vaults.update_vault_metrics(vault.id, 55, 1.8)
 
 
-def _demo(database: str | None, backend: str | None, data_dir: Path, out: logging.Logger) -> None:
-    if database is not None or database_configured(os.environ, backend):
+class _RefusedError(Exception):
+    """A command that will not run as asked; the message says why (exit 2)."""
+
+
+def _demo(
+    database: str | None, backend: str | None, data_dir: Path, out: logging.Logger, yes: bool
+) -> None:
+    if database is not None:
         _demo_on(database, out)
+        return
+    if database_configured(os.environ, backend):
+        settings = resolve_settings(None, None)
+        if not yes:
+            raise _RefusedError(
+                f"the environment configures {settings}; the demo would migrate it and "
+                "write sample data there. Pass --yes to do so, or unset DATABASE_URL, "
+                "POSTGRES_* and MONGO_* to run on an embedded server"
+            )
+        _demo_on(None, out)
         return
     if (backend or demo_backend(os.environ)) == "mongodb":
         folder = data_dir / "mongodata"
@@ -151,7 +178,7 @@ def _demo(database: str | None, backend: str | None, data_dir: Path, out: loggin
 
 def _demo_on(database: str | None, out: logging.Logger) -> None:
     settings = resolve_settings(database, None)
-    out.info("Database: %s", settings)
+    out.info("Database: %s (migrating it, then writing the sample data)", settings)
     applied = apply_migrations(settings)
     out.info("Migrations applied: %s", ", ".join(applied) or "none (already up to date)")
     with connect(settings) as store:
@@ -167,6 +194,40 @@ def _demo_on(database: str | None, out: logging.Logger) -> None:
         )
         high_risk = store.vaults.find_high_risk_vaults(80)
         out.info("\nHigh-risk vaults (LTV >= 80%%), riskiest first:\n%s", _format_table(high_risk))
+
+
+def _status(database: str | None, out: logging.Logger) -> int:
+    settings = resolve_settings(database, None)
+    applied = applied_migrations(settings)
+    pending = pending_migrations(settings)
+    out.info("Database: %s (%s)", settings, settings.backend)
+    out.info("Applied: %d%s", len(applied), f", the last {applied[-1]}" if applied else "")
+    for name in pending:
+        out.info("Pending: %s", name)
+    out.info("Up to date" if not pending else f"{len(pending)} pending: run vaultstore migrate")
+    return 1 if pending else 0
+
+
+def _rollback(args: argparse.Namespace, out: logging.Logger) -> int:
+    settings = resolve_settings(args.database, None)
+    applied = applied_migrations(settings)
+    if args.to not in applied:
+        raise _RefusedError(
+            f"{args.to} is not applied on {settings}; applied: {', '.join(applied) or 'none'}"
+        )
+    undone = list(reversed(applied[applied.index(args.to) + 1 :]))
+    if not undone:
+        out.info("Nothing to roll back: %s is the last applied migration", args.to)
+        return 0
+    out.info("Rolling back on %s, newest first: %s", settings, ", ".join(undone))
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise _RefusedError("not rolled back: confirm with --yes (no terminal to ask on)")
+        if input("Roll these back? [y/N] ").strip().lower() not in {"y", "yes"}:
+            raise _RefusedError("not rolled back")
+    done = rollback_migrations(settings, count=len(undone))
+    out.info("Rolled back: %s", ", ".join(done))
+    return 0
 
 
 def _folders(args: argparse.Namespace) -> Folders:
@@ -228,18 +289,38 @@ def _schema(database: str | None) -> str:
         return dump_schema(url)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vaultstore", description="vaultstore: the credit-vault risk monitor's data layer"
     )
+    parser.add_argument("--version", action="version", version=f"vaultstore {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, about: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=about, description=about[:1].upper() + about[1:] + ".")
+
     database_help = "database URL (default: DATABASE_URL, POSTGRES_* ... from the environment)"
-    migrate = sub.add_parser("migrate", help="apply pending schema migrations")
+    migrate = command("migrate", "apply pending schema migrations")
     migrate.add_argument("--database", metavar="URL", help=database_help)
-    seed = sub.add_parser("seed", help="load the sample agents and vaults (idempotent)")
+    status = command(
+        "status", "list the applied and the pending migrations (exit status 1 if any is pending)"
+    )
+    status.add_argument("--database", metavar="URL", help=database_help)
+    rollback = command(
+        "rollback", "roll back every migration applied after the one named, newest first"
+    )
+    rollback.add_argument("--to", required=True, metavar="MIGRATION", help="the one to keep")
+    rollback.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    rollback.add_argument("--database", metavar="URL", help=database_help)
+    seed = command("seed", "migrate, then load the sample agents and vaults (idempotent)")
     seed.add_argument("--database", metavar="URL", help=database_help)
-    demo = sub.add_parser("demo", help="migrate, load sample data and run the usage example")
+    demo = command("demo", "migrate, load sample data and run the usage example")
     demo.add_argument("--database", metavar="URL", help=database_help)
+    demo.add_argument(
+        "--yes",
+        action="store_true",
+        help="run on the database the environment configures (refused without it)",
+    )
     demo.add_argument(
         "--data-dir",
         type=Path,
@@ -251,9 +332,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=["postgresql", "mongodb"],
         help="the backend to demonstrate (default: DATABASE_TYPE, else postgresql)",
     )
-    check_cmd = sub.add_parser(
+    check_cmd = command(
         "check",
-        help="prepare every named statement on a migrated database (never running one) "
+        "prepare every named statement on a migrated database (never running one) "
         "and check that repository methods and statements match",
     )
     check_cmd.add_argument(
@@ -269,16 +350,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     check_cmd.add_argument(
         "--migrations", type=Path, metavar="DIR", help=f"migrations {folders_help}"
     )
-    queries_cmd = sub.add_parser(
-        "queries", help="list every named statement: file, line, kind, parameters, callers"
+    queries_cmd = command(
+        "queries", "list every named statement: file, line, kind, parameters, callers"
     )
     queries_cmd.add_argument("--json", action="store_true", help="JSON, for tools")
     queries_cmd.add_argument(
         "--queries", type=Path, metavar="DIR", help=f"query files {folders_help}"
     )
-    schema_cmd = sub.add_parser(
+    schema_cmd = command(
         "schema",
-        help="print the schema of a migrated PostgreSQL database as SQL, in a stable "
+        "print the schema of a migrated PostgreSQL database as SQL, in a stable "
         "order, for schema.sql (vaultstore schema > schema.sql)",
     )
     schema_cmd.add_argument(
@@ -290,7 +371,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log vaultstore's debug output"
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _migrate(args: argparse.Namespace, out: logging.Logger) -> int:
+    applied = apply_migrations(args.database)
+    out.info("applied: %s", ", ".join(applied) if applied else "nothing, up to date")
+    return 0
+
+
+def _seed(args: argparse.Namespace, out: logging.Logger) -> int:
+    applied = apply_migrations(args.database)
+    if applied:
+        out.info("migrations applied first: %s", ", ".join(applied))
+    with connect(args.database) as store:
+        out.info("sample agents added: %d", load_sample_data(store))
+    return 0
+
+
+def _demo_command(args: argparse.Namespace, out: logging.Logger) -> int:
+    _demo(args.database, args.backend, args.data_dir, out, args.yes)
+    return 0
+
+
+def _schema_command(args: argparse.Namespace, out: logging.Logger) -> int:
+    sys.stdout.write(_schema(args.database))
+    return 0
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace, logging.Logger], int]] = {
+    "migrate": _migrate,
+    "status": lambda args, out: _status(args.database, out),
+    "rollback": _rollback,
+    "seed": _seed,
+    "demo": _demo_command,
+    "check": _check,
+    "queries": _queries,
+    "schema": _schema_command,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
 
     out = logging.getLogger("vaultstore.cli")
     out.propagate = False
@@ -304,26 +426,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=logging.DEBUG)
 
     try:
-        if args.command == "migrate":
-            applied = apply_migrations(args.database)
-            out.info("applied: %s", ", ".join(applied) if applied else "nothing, up to date")
-        elif args.command == "seed":
-            apply_migrations(args.database)
-            with connect(args.database) as store:
-                out.info("sample agents added: %d", load_sample_data(store))
-        elif args.command == "demo":
-            _demo(args.database, args.backend, args.data_dir, out)
-        elif args.command == "check":
-            return _check(args, out)
-        elif args.command == "queries":
-            return _queries(args, out)
-        elif args.command == "schema":
-            sys.stdout.write(_schema(args.database))
+        return _COMMANDS[args.command](args, out)
     except VaultStoreError as exc:
         message = " ".join(str(exc).split())  # libpq's messages span lines
         print(f"vaultstore {args.command}: {type(exc).__name__}: {message}", file=sys.stderr)
-        return 1
-    return 0
+        return COULD_NOT_RUN
+    except _RefusedError as exc:
+        print(f"vaultstore {args.command}: {exc}", file=sys.stderr)
+        return COULD_NOT_RUN
 
 
 if __name__ == "__main__":
