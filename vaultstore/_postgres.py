@@ -119,6 +119,15 @@ def connection_kwargs(settings: Settings) -> tuple[str, dict[str, Any]]:
     return conninfo, kwargs
 
 
+def connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` says the connection is gone (the server closed it, or it
+    broke), rather than that the statement failed."""
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    code = exc.sqlstate
+    return code is None or code.startswith(("08", "57P"))
+
+
 def constraint_parts(
     constraint: str | None, tables: Sequence[str] = REGISTRY.tables
 ) -> tuple[str | None, str | None]:

@@ -25,6 +25,7 @@ from .._postgres import (
     DRIVER_ERRORS,
     PostgresConverter,
     connection_kwargs,
+    connection_lost,
     translate,
 )
 from .._queries import load_queries
@@ -109,6 +110,7 @@ class AsyncPostgresExecutor:
             await pool.close()
             raise translate(exc, settings=settings) from None
         queries = load_queries(AsyncQueryAdapter, registry.queries)
+        _quiet_pool_logger()
         logger.info("vaultstore connected to %s", settings)
         return cls(pool, settings, registry, queries, PostgresConverter())
 
@@ -131,48 +133,62 @@ class AsyncPostgresExecutor:
         plan = self.plans[op.key] = (statement, batch, tuple(statement.parameters or ()))
         return plan
 
-    async def execute(  # noqa: PLR0911 - one return per shape reads best
-        self, op: Operation, params: dict[str, Any]
-    ) -> Any:
-        """Run ``op``'s statement with ``params`` and give back what its shape says."""
+    async def execute(self, op: Operation, params: dict[str, Any]) -> Any:
+        """Run ``op``'s statement with ``params`` and give back what its shape says.
+
+        Outside a transaction, a read whose pooled connection turns out dead (the
+        server restarted, a failover, a killed backend) runs once more on a fresh
+        one, after the pool has dropped its dead connections; a write is never run
+        twice, and its error says the outcome is unknown."""
         statement, batch, declared = self.plans.get(op.key) or self._plan(op)
         if batch:
             return await self._batch(op, statement, params)
         bound = self.converter.bind(op.entity.cls, declared, params)
-        conn = self.connection
-        pooled = conn is None
-        if conn is None:
+        if self.connection is not None:
+            try:
+                return await self._run(self.connection, op, statement, bound)
+            except DRIVER_ERRORS as exc:
+                raise self._error(exc, op) from exc
+        read = statement.operation.name.startswith("SELECT")
+        retried = False
+        while True:
             try:
                 conn = await self.pool.getconn()
             except DRIVER_ERRORS as exc:
                 raise self._error(exc, op) from exc  # nothing was sent: safe to retry
-        try:
-            cur = conn.vault_cursor()
-            shape = op.shape
-            if shape is Shape.ONE:
-                row = await statement(cur, **bound)
-                if row is None:
-                    return None
-                return (self.loaders.get(op.key) or self._loader(op, statement, cur))(row)
-            if shape is Shape.COUNT:
-                return await statement(cur, **bound)
-            rows = [row async for row in statement(cur, **bound)]
-            if shape is Shape.ROWS:
-                names = [column.name for column in cur.description or ()]
-                return [dict(zip(names, row, strict=True)) for row in rows]
-            if not rows:
-                return []
-            load = self.loaders.get(op.key) or self._loader(op, statement, cur)
-            return [load(row) for row in rows]
-        except DRIVER_ERRORS as exc:
-            error = self._error(exc, op)
-            if pooled and not statement.operation.name.startswith("SELECT"):
-                # Autocommit: a write may have committed before the connection died.
-                error = commit_unknown(error)
-            raise error from exc
-        finally:
-            if pooled:
+            try:
+                return await self._run(conn, op, statement, bound)
+            except DRIVER_ERRORS as exc:
+                if not (read and not retried and connection_lost(exc)):
+                    error = self._error(exc, op)
+                    # Autocommit: a write may have committed before the connection died.
+                    raise (error if read else commit_unknown(error)) from exc
+            finally:
                 await self.pool.putconn(conn)
+            retried = True
+            logger.info("vaultstore: a pooled connection was lost; %s runs again", op.key)
+            await self.pool.check()
+
+    async def _run(
+        self, conn: AsyncPgConnection, op: Operation, statement: Any, bound: dict[str, Any]
+    ) -> Any:
+        cur = conn.vault_cursor()
+        shape = op.shape
+        if shape is Shape.ONE:
+            row = await statement(cur, **bound)
+            if row is None:
+                return None
+            return (self.loaders.get(op.key) or self._loader(op, statement, cur))(row)
+        if shape is Shape.COUNT:
+            return await statement(cur, **bound)
+        rows = [row async for row in statement(cur, **bound)]
+        if shape is Shape.ROWS:
+            names = [column.name for column in cur.description or ()]
+            return [dict(zip(names, row, strict=True)) for row in rows]
+        if not rows:
+            return []
+        load = self.loaders.get(op.key) or self._loader(op, statement, cur)
+        return [load(row) for row in rows]
 
     async def _batch(self, op: Operation, statement: Any, params: dict[str, Any]) -> int:
         """A batch (``*!``), all or none: in a transaction of its own if need be."""
@@ -286,3 +302,13 @@ def _refuse_aborted(conn: AsyncPgConnection) -> None:
             "inside a nested store.transaction() to keep going)",
             code="25P02",
         )
+
+
+def _quiet_pool_logger() -> None:
+    """psycopg_pool logs a warning for every connection it finds dead; in an
+    application that configured no logging, Python would print each to stderr
+    (its last-resort handler). A NullHandler stops only that: configured logging
+    still receives them."""
+    pool_logger = logging.getLogger("psycopg.pool")
+    if not pool_logger.handlers:
+        pool_logger.addHandler(logging.NullHandler())
