@@ -31,6 +31,7 @@ from .errors import (
     ConflictError,
     DatabaseError,
     NotFoundError,
+    OperationTimeoutError,
     StoreClosedError,
     UnavailableError,
     ValidationError,
@@ -74,6 +75,8 @@ def client_options(settings: Settings) -> tuple[str, dict[str, Any]]:
         "appname": "vaultstore",
         "tz_aware": True,
         "tzinfo": UTC,
+        # Every operation, a transaction's commit included, ends within this.
+        "timeoutMS": max(1, round(pool.operation_timeout * 1000)),
     }
 
 
@@ -180,6 +183,7 @@ class MongoConverter(EntityConverter):
 _DUPLICATE_KEY = 11000
 _VALIDATION_FAILED = 121
 _WRITE_CONFLICT = 112
+_MAX_TIME_EXPIRED = 50
 
 
 def _schema_fields(rules: Any, prefix: str = "") -> Iterator[str]:
@@ -288,6 +292,14 @@ def translate(  # noqa: PLR0911 - one return per kind of error reads best
     ):
         return CommitUnknownError(
             f"the commit's outcome is unknown (read the state before trying again): "
+            f"{settings.scrub(str(exc))}",
+            code=code,
+        )
+    if isinstance(exc, mongo_errors.ExecutionTimeout) or code == _MAX_TIME_EXPIRED:
+        # The server cancelled it: nothing was kept. (A timeout on the client's
+        # side is a lost connection: an UnavailableError below.)
+        return OperationTimeoutError(
+            f"not done within the operation timeout ({settings.pool.operation_timeout:g} s): "
             f"{settings.scrub(str(exc))}",
             code=code,
         )

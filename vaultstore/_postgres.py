@@ -27,6 +27,7 @@ from .errors import (
     ConflictError,
     DatabaseError,
     NotFoundError,
+    OperationTimeoutError,
     StoreClosedError,
     UnavailableError,
     ValidationError,
@@ -109,8 +110,10 @@ def connection_kwargs(settings: Settings) -> tuple[str, dict[str, Any]]:
     kwargs: dict[str, Any] = {
         "autocommit": True,
         "prepare_threshold": settings.pool.prepare_threshold,
-        # Timestamps come back in UTC whatever the server's default.
-        "options": "-c TimeZone=UTC",
+        # Timestamps come back in UTC whatever the server's default; no statement
+        # runs (or waits for a lock) longer than the operation timeout.
+        "options": "-c TimeZone=UTC -c statement_timeout="
+        f"{max(1, round(settings.pool.operation_timeout * 1000))}",
         "connect_timeout": max(1, math.ceil(settings.pool.connect_timeout)),
         "application_name": "vaultstore",
     }
@@ -215,6 +218,12 @@ def translate(  # noqa: PLR0911, PLR0912 - one return per kind of error reads be
         return ValidationError("is required", field=_field(entity, diag.column_name), code=code)
     if isinstance(exc, psycopg.DataError):
         return ValidationError(detail, field=_field(entity, diag.column_name), code=code)
+    if isinstance(exc, pg.QueryCanceled):
+        return OperationTimeoutError(
+            f"cancelled after the operation timeout ({settings.pool.operation_timeout:g} s): "
+            f"{detail}",
+            code=code,
+        )
     if isinstance(exc, pg.SerializationFailure | pg.DeadlockDetected | pg.LockNotAvailable):
         return ConcurrentUpdateError(f"concurrent update, try again: {detail}", code=code)
     if isinstance(exc, psycopg.OperationalError) and (

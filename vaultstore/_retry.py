@@ -10,7 +10,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias, TypeVar
 
-from .errors import CommitUnknownError, StoreClosedError, UnavailableError, VaultStoreError
+from .errors import (
+    CommitUnknownError,
+    OperationTimeoutError,
+    StoreClosedError,
+    UnavailableError,
+    VaultStoreError,
+)
 
 T = TypeVar("T")
 
@@ -43,9 +49,10 @@ def sleep(seconds: float) -> None:
 def commit_unknown(error: VaultStoreError) -> VaultStoreError:
     """What a lost connection means for a write that may have reached the server (a
     commit, or a write in autocommit): its outcome is unknown, and it is never
-    retried blindly. Anything else is as it was."""
+    retried blindly. Anything else is as it was, a statement the server cancelled
+    (OperationTimeoutError) too: nothing of it was kept."""
     if isinstance(error, UnavailableError) and not isinstance(
-        error, StoreClosedError | CommitUnknownError
+        error, StoreClosedError | CommitUnknownError | OperationTimeoutError
     ):
         return CommitUnknownError(
             f"the connection was lost after the write was sent; it may or may not have "

@@ -36,6 +36,10 @@ class PoolOptions:
     """Seconds to wait for a new connection, or for a free one from the pool."""
     idle_timeout: float = 600.0
     """Seconds an unused connection stays open before the pool closes it."""
+    operation_timeout: float = 30.0
+    """Seconds any one statement or operation may take, waiting for a lock
+    included, before the server cancels it (PostgreSQL's statement_timeout,
+    MongoDB's timeoutMS): no call blocks forever."""
     prepare_threshold: int | None = 5
     """PostgreSQL: executions of a statement before psycopg prepares it on the server;
     None never prepares (needed behind PgBouncer in transaction mode)."""
@@ -50,6 +54,7 @@ _POOL_NAMES = {
     "max_size": "DATABASE_POOL_SIZE",
     "connect_timeout": "DATABASE_CONNECT_TIMEOUT",
     "idle_timeout": "DATABASE_IDLE_TIMEOUT",
+    "operation_timeout": "DATABASE_OPERATION_TIMEOUT",
     "prepare_threshold": "POSTGRES_PREPARE_THRESHOLD",
 }
 
@@ -71,7 +76,7 @@ def check_pool_options(pool: PoolOptions, names: Mapping[str, str] | None = None
         raise fail(
             "min_size", f"must be between 0 and max_size ({pool.max_size}), got {pool.min_size}"
         )
-    for option in ("connect_timeout", "idle_timeout"):
+    for option in ("connect_timeout", "idle_timeout", "operation_timeout"):
         value = getattr(pool, option)
         if (
             isinstance(value, bool)
@@ -194,6 +199,7 @@ def pool_from_env(env: Mapping[str, str], **overrides: Any) -> PoolOptions:
         ("max_size", "DATABASE_POOL_SIZE", _env_int),
         ("connect_timeout", "DATABASE_CONNECT_TIMEOUT", _env_float),
         ("idle_timeout", "DATABASE_IDLE_TIMEOUT", _env_float),
+        ("operation_timeout", "DATABASE_OPERATION_TIMEOUT", _env_float),
     ):
         parsed = parse(env, name)
         if parsed is not None:

@@ -12,6 +12,7 @@ __all__ = [
     "ConflictError",
     "DatabaseError",
     "NotFoundError",
+    "OperationTimeoutError",
     "StoreClosedError",
     "UnavailableError",
     "ValidationError",
@@ -93,6 +94,12 @@ class UnavailableError(VaultStoreError):
     """The database cannot be reached, or no connection came free in time."""
 
     retryable = True
+
+
+class OperationTimeoutError(UnavailableError, TimeoutError):
+    """An operation ran, or waited for a lock or a connection, longer than the
+    operation timeout (``DATABASE_OPERATION_TIMEOUT``) and the server cancelled it:
+    nothing it did was kept (a write inside a transaction rolls back with it)."""
 
 
 class StoreClosedError(UnavailableError):

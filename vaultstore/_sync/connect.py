@@ -22,6 +22,7 @@ def connect(
     min_pool_size: int = UNSET,
     connect_timeout: float = UNSET,
     idle_timeout: float = UNSET,
+    operation_timeout: float = UNSET,
     prepare_threshold: int | None = UNSET,
     registry: Registry = REGISTRY,
 ) -> Store:
@@ -30,7 +31,8 @@ def connect(
     replaces ``os.environ``).
 
     Keyword options override the pool settings: ``pool_size`` (most connections),
-    ``min_pool_size``, ``connect_timeout`` and ``idle_timeout`` in seconds, and
+    ``min_pool_size``, ``connect_timeout``, ``idle_timeout`` and
+    ``operation_timeout`` (the most any one statement may take) in seconds, and
     ``prepare_threshold`` (executions before a statement is prepared on the
     server; None never prepares, as PgBouncer in transaction mode needs).
     ``registry`` replaces vaultstore's entities (see "Adding an entity").
@@ -43,6 +45,7 @@ def connect(
         min_size=min_pool_size,
         connect_timeout=connect_timeout,
         idle_timeout=idle_timeout,
+        operation_timeout=operation_timeout,
         prepare_threshold=prepare_threshold,
     )
     executor: Executor
