@@ -98,4 +98,10 @@ def test_writers_queued_behind_a_transaction_end_at_the_timeout_on_mongodb(
         assert set(outcomes) <= ends, outcomes
         stored = store.vaults.find_by_id(vault.id)
         assert stored is not None
-        assert stored.ltv == 65  # the transaction committed; no writer got through
+        # The transaction committed. A writer cut off by the client may still have
+        # been applied by the server afterwards (which is why its outcome is
+        # unknown); a writer the server cancelled or refused was not.
+        maybe_applied = {
+            70 + n for n, outcome in enumerate(outcomes) if outcome == "CommitUnknownError"
+        }
+        assert stored.ltv in {65} | maybe_applied, (stored.ltv, outcomes)

@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeAlias, TypeVar
 
 import attrs
 
 from ._registry import EntityType
 
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
+
+AsyncCall: TypeAlias = Callable[..., Awaitable[R]]
+"""A backend call, on the async API (the generated sync twin names it ``Call``)."""
+Call: TypeAlias = Callable[..., R]
 
 
 class Shape(enum.Enum):

@@ -33,8 +33,10 @@ from vaultstore import (
 )
 from vaultstore._async.connect import connect
 from vaultstore._async.contracts import AsyncDocumentRepository, AsyncStore
-from vaultstore._async.mongo_documents import AsyncMongoDocumentRepository
+from vaultstore._async.documents import AsyncDocuments
+from vaultstore._async.mongo_documents import AsyncMongoDocuments
 from vaultstore._documents import CHUNK_SIZE
+from vaultstore._pipeline import StatementCounters
 
 from ..mongo_server import DATABASE, mongo_daemon_uri  # noqa: F401 - a fixture
 
@@ -42,6 +44,11 @@ SQL = aiosql.from_path(Path(__file__).parent.parent / "sql" / "documents.sql", "
 BIG = 20 * 1024 * 1024 + 12_345  # over 20 MB, and not a whole number of chunks
 MEMORY_BOUND = 5 * 1024 * 1024  # a quarter of the file (measured: 1.3 to 3.2 MB)
 UNKNOWN_ID = "01UNKNOWNOWNER000000000000"
+
+
+def mongo_documents(database: Any, session: Any = None) -> AsyncDocuments:
+    """store.documents on a bare database (owners inserted raw, no validators)."""
+    return AsyncDocuments(AsyncMongoDocuments(database, session), StatementCounters())
 
 
 class Boom(Exception):
@@ -124,7 +131,7 @@ class MongoBackend(Backend):
     def __init__(self, client: AsyncMongoClient[Any], database: AsyncDatabase[Any]) -> None:
         self.client = client
         self.database = database
-        self.documents = AsyncMongoDocumentRepository(database)
+        self.documents = mongo_documents(database)
 
     async def owner(self, kind: DocumentOwner) -> str:
         id = new_id()
@@ -148,7 +155,7 @@ class MongoBackend(Backend):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncDocumentRepository]:
         async with self.client.start_session() as session, await session.start_transaction():
-            yield AsyncMongoDocumentRepository(self.database, session)
+            yield mongo_documents(self.database, session)
 
 
 @asynccontextmanager
@@ -525,7 +532,7 @@ async def test_a_document_with_a_missing_chunk_is_reported_damaged(backend: Back
 
 async def test_mongodb_documents_are_a_gridfs_bucket(mongo_database: AsyncDatabase[Any]) -> None:
     await mongo_database["agents"].insert_one({"_id": "agent-1"})
-    documents = AsyncMongoDocumentRepository(mongo_database)
+    documents = mongo_documents(mongo_database)
     data = random.Random(3).randbytes(3 * CHUNK_SIZE + 99)
     stored = await documents.put("agent", "agent-1", "report.pdf", data, metadata={"v": 1})
 

@@ -72,3 +72,16 @@ async def test_a_multi_step_call_counts_each_operation_it_runs(store: AsyncStore
         await store.alerts.acknowledge("missing")
     stats = store.statement_stats()
     assert (stats["alerts.acknowledge"].calls, stats["alerts.find_by_id"].calls) == (1, 1)
+
+
+async def test_the_documents_are_counted_as_every_repository_is(store: AsyncStore) -> None:
+    agent = await store.agents.create(name="with_documents", credibility_score=10)
+    document = await store.documents.put("agent", agent.id, "report.txt", b"risk" * 1000)
+    assert [chunk async for chunk in store.documents.chunks(document.id)] == [b"risk" * 1000]
+    await store.documents.list("agent", agent.id)
+    await store.documents.delete(document.id)
+    stats = store.statement_stats()
+    assert {
+        name: stats[f"documents.{name}"].calls
+        for name in ("insert", "find_by_id", "read_chunks", "list_by_owner", "delete")
+    } == {"insert": 1, "find_by_id": 1, "read_chunks": 1, "list_by_owner": 1, "delete": 1}

@@ -34,8 +34,10 @@ from vaultstore import (
 )
 from vaultstore._sync.connect import connect
 from vaultstore._sync.contracts import DocumentRepository, Store
-from vaultstore._sync.mongo_documents import MongoDocumentRepository
+from vaultstore._sync.documents import Documents
+from vaultstore._sync.mongo_documents import MongoDocuments
 from vaultstore._documents import CHUNK_SIZE
+from vaultstore._pipeline import StatementCounters
 
 from ..mongo_server import DATABASE, mongo_daemon_uri  # noqa: F401 - a fixture
 
@@ -43,6 +45,11 @@ SQL = aiosql.from_path(Path(__file__).parent.parent / "sql" / "documents.sql", "
 BIG = 20 * 1024 * 1024 + 12_345  # over 20 MB, and not a whole number of chunks
 MEMORY_BOUND = 5 * 1024 * 1024  # a quarter of the file (measured: 1.3 to 3.2 MB)
 UNKNOWN_ID = "01UNKNOWNOWNER000000000000"
+
+
+def mongo_documents(database: Any, session: Any = None) -> Documents:
+    """store.documents on a bare database (owners inserted raw, no validators)."""
+    return Documents(MongoDocuments(database, session), StatementCounters())
 
 
 class Boom(Exception):
@@ -125,7 +132,7 @@ class MongoBackend(Backend):
     def __init__(self, client: MongoClient[Any], database: Database[Any]) -> None:
         self.client = client
         self.database = database
-        self.documents = MongoDocumentRepository(database)
+        self.documents = mongo_documents(database)
 
     def owner(self, kind: DocumentOwner) -> str:
         id = new_id()
@@ -149,7 +156,7 @@ class MongoBackend(Backend):
     @contextmanager
     def transaction(self) -> Iterator[DocumentRepository]:
         with self.client.start_session() as session, session.start_transaction():
-            yield MongoDocumentRepository(self.database, session)
+            yield mongo_documents(self.database, session)
 
 
 @contextmanager
@@ -526,7 +533,7 @@ def test_a_document_with_a_missing_chunk_is_reported_damaged(backend: Backend) -
 
 def test_mongodb_documents_are_a_gridfs_bucket(mongo_database: Database[Any]) -> None:
     mongo_database["agents"].insert_one({"_id": "agent-1"})
-    documents = MongoDocumentRepository(mongo_database)
+    documents = mongo_documents(mongo_database)
     data = random.Random(3).randbytes(3 * CHUNK_SIZE + 99)
     stored = documents.put("agent", "agent-1", "report.pdf", data, metadata={"v": 1})
 

@@ -1,26 +1,86 @@
-"""What both document repositories read the same way (async source of the sync
-twin): a backend supplies ``find_by_id`` and ``_content``, the chunks of a known
-document; looking it up, streaming and downloading are written once here. (The
-operations ``@runs`` names are PostgreSQL's statements; MongoDB reads GridFS.)"""
+"""Large documents, written once for every backend (async source of the sync twin):
+``store.documents`` checks its arguments before any I/O, counts each call in the
+store's statistics as every repository call is counted, and leaves to a backend
+(:mod:`.postgres_documents`, :mod:`.mongo_documents`) only the I/O: storing a
+checked document with its content, reading it back in chunks, listing, deleting."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import BinaryIO
+from time import perf_counter
+from typing import Any, BinaryIO, Protocol, TypeVar
 
-from .._documents import not_found
-from .._entities import StoredDocument
-from .._pipeline import runs
+from .._arguments import check_id
+from .._documents import DEFAULT_CONTENT_TYPE, Content, Upload, new_document, not_found, owner_value
+from .._entities import DocumentOwner, StoredDocument
+from .._paging import Page, after_id, check_limit, id_key, make_page
+from .._pipeline import AsyncCall, StatementCounters, runs
+from .._settings import Settings
+
+T = TypeVar("T")
 
 
-class AsyncDocumentReading:
-    """``chunks`` and ``download`` on top of a backend's ``find_by_id`` and ``_content``."""
+class AsyncDocumentBackend(Protocol):
+    """The I/O of one backend's document store."""
 
+    @property
+    def settings(self) -> Settings | None: ...
+
+    async def put(self, document: StoredDocument, upload: Upload) -> StoredDocument: ...
+    async def find_by_id(self, id: str) -> StoredDocument | None: ...
+    def content(self, document: StoredDocument) -> AsyncIterator[bytes]: ...
+    async def list(
+        self, owner: DocumentOwner, owner_id: str, after: str, limit: int
+    ) -> list[StoredDocument]: ...
+    async def delete(self, id: str) -> int: ...
+
+
+class AsyncDocuments:
+    """Large documents (risk reports, audit snapshots) attached to a vault or an
+    agent: ``store.documents``. Content is streamed in chunks, never held whole."""
+
+    def __init__(self, backend: AsyncDocumentBackend, counters: StatementCounters) -> None:
+        self._backend = backend
+        self._counters = counters
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} on {self._backend.settings}>"
+
+    async def _run(self, name: str, call: AsyncCall[T], *args: Any) -> T:
+        """Run one backend call, counted as ``documents.<name>``."""
+        start = perf_counter()
+        try:
+            result = await call(*args)
+        except BaseException:
+            self._counters.add(f"documents.{name}", perf_counter() - start, True)
+            raise
+        self._counters.add(f"documents.{name}", perf_counter() - start, False)
+        return result
+
+    @runs("lock_vault_owner", "lock_agent_owner", "insert_chunk", "insert")
+    async def put(
+        self,
+        owner_type: DocumentOwner | str,
+        owner_id: str,
+        name: str,
+        data: Content,
+        *,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+        metadata: dict[str, Any] | None = None,
+    ) -> StoredDocument:
+        """Store ``data`` (bytes, a file opened in binary mode, or an iterable of
+        bytes chunks), taking its length and SHA-256 as it streams. All or nothing:
+        a failure part-way leaves no document and no chunk. ValidationError before
+        any I/O for bad arguments; NotFoundError if the owner does not exist."""
+        document = new_document(
+            owner_type, owner_id, name, content_type=content_type, metadata=metadata
+        )
+        return await self._run("insert", self._backend.put, document, Upload(document, data))
+
+    @runs("find_by_id")
     async def find_by_id(self, id: str) -> StoredDocument | None:
-        raise NotImplementedError
-
-    def _content(self, document: StoredDocument) -> AsyncIterator[bytes]:
-        raise NotImplementedError
+        """The document with this id, or None."""
+        return await self._run("find_by_id", self._backend.find_by_id, check_id(id))
 
     async def _existing(self, id: str) -> StoredDocument:
         document = await self.find_by_id(id)
@@ -28,18 +88,55 @@ class AsyncDocumentReading:
             raise not_found(id)
         return document
 
+    async def _content(self, document: StoredDocument) -> AsyncIterator[bytes]:
+        """The chunks, the whole read counted as one ``documents.read_chunks``."""
+        start = perf_counter()
+        failed = True
+        try:
+            async for chunk in self._backend.content(document):
+                yield chunk
+            failed = False
+        finally:
+            self._counters.add("documents.read_chunks", perf_counter() - start, failed)
+
     @runs("find_by_id", "read_chunks")
     async def chunks(self, id: str) -> AsyncIterator[bytes]:
-        """The content of a document, chunk by chunk, a few chunks per query;
-        NotFoundError for an unknown id."""
+        """The content, chunk by chunk, a few chunks per query (NotFoundError for an
+        unknown id; DatabaseError if what is read does not match the stored length
+        and SHA-256)."""
         document = await self._existing(id)
         async for chunk in self._content(document):
             yield chunk
 
     @runs("find_by_id", "read_chunks")
     async def download(self, id: str, destination: BinaryIO) -> StoredDocument:
-        """Write a document's content to ``destination``, chunk by chunk."""
+        """Write the content to ``destination``, chunk by chunk; return the document."""
         document = await self._existing(id)
         async for chunk in self._content(document):
             destination.write(chunk)
         return document
+
+    @runs("list_by_owner")
+    async def list(
+        self,
+        owner_type: DocumentOwner | str,
+        owner_id: str,
+        *,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Page[StoredDocument]:
+        """The documents of one vault or agent, in creation order."""
+        owner = owner_value(owner_type)
+        owner_id = check_id(owner_id, "owner_id")
+        limit = check_limit(limit)
+        last_id = after_id(after)
+        found: list[StoredDocument] = await self._run(
+            "list_by_owner", self._backend.list, owner, owner_id, last_id, limit + 1
+        )
+        return make_page(found, limit, id_key)
+
+    @runs("delete")
+    async def delete(self, id: str) -> None:
+        """Delete a document and its chunks; NotFoundError if there is none."""
+        if await self._run("delete", self._backend.delete, check_id(id)) == 0:
+            raise not_found(id)

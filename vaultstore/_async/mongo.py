@@ -42,7 +42,7 @@ from .._resources import collection_validators
 from .._retry import commit_unknown
 from .._settings import Settings
 from ..errors import ConflictError, DatabaseError, UnavailableError
-from .mongo_documents import AsyncMongoDocumentRepository
+from .mongo_documents import AsyncMongoDocuments
 
 logger = logging.getLogger("vaultstore")
 
@@ -318,8 +318,8 @@ class AsyncMongoExecutor:
         except PyMongoError as exc:
             raise translate(exc, settings=self.settings, closed=self.state["closed"]) from exc
 
-    def documents(self) -> AsyncMongoDocumentRepository:
-        return AsyncMongoDocumentRepository(self.database, self.session)
+    def documents(self) -> AsyncMongoDocuments:
+        return AsyncMongoDocuments(self.database, self.session, self.settings)
 
     async def ping(self) -> float:
         """Seconds for one round trip to the server."""

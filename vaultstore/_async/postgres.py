@@ -34,7 +34,7 @@ from .._retry import commit_unknown
 from .._settings import Settings
 from ..errors import DatabaseError, UnavailableError, VaultStoreError
 from .adapter import AsyncQueryAdapter
-from .postgres_documents import AsyncPgDocumentRepository
+from .postgres_documents import AsyncPostgresDocuments
 
 logger = logging.getLogger("vaultstore")
 T = TypeVar("T")
@@ -252,8 +252,8 @@ class AsyncPostgresExecutor:
             error = translate(exc, settings=self.settings)
             raise (commit_unknown(error) if committing else error) from exc
 
-    def documents(self) -> AsyncPgDocumentRepository:
-        return AsyncPgDocumentRepository(self)
+    def documents(self) -> AsyncPostgresDocuments:
+        return AsyncPostgresDocuments(self)
 
     @asynccontextmanager
     async def cursor(

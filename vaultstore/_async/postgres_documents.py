@@ -12,56 +12,32 @@ pool between batches, so neither side ever holds the whole content.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .._arguments import check_id
 from .._documents import (
-    DEFAULT_CONTENT_TYPE,
     READ_BATCH,
-    Content,
     ReadCheck,
     Upload,
-    new_document,
     not_found,
     owner_not_found,
-    owner_value,
 )
 from .._entities import DocumentOwner, StoredDocument
-from .._paging import Page, after_id, check_limit, id_key, make_page
-from .._pipeline import runs
-from .documents import AsyncDocumentReading
 
 if TYPE_CHECKING:
     from .postgres import AsyncPostgresExecutor
 
 
-class AsyncPgDocumentRepository(AsyncDocumentReading):
-    """Large documents, on ``queries/documents.sql``."""
+class AsyncPostgresDocuments:
+    """The I/O of large documents on PostgreSQL, on ``queries/documents.sql``."""
 
     def __init__(self, db: AsyncPostgresExecutor) -> None:
         self._db = db
         self._q = db.queries.documents
+        self.settings = db.settings
 
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} on {self._db.settings}>"
-
-    @runs("lock_vault_owner", "lock_agent_owner", "insert_chunk", "insert")
-    async def put(
-        self,
-        owner_type: DocumentOwner | str,
-        owner_id: str,
-        name: str,
-        data: Content,
-        *,
-        content_type: str = DEFAULT_CONTENT_TYPE,
-        metadata: dict[str, Any] | None = None,
-    ) -> StoredDocument:
-        """Store a document and its content in one transaction (``lock_vault_owner``
-        or ``lock_agent_owner``, ``insert_chunk`` per chunk, ``insert``)."""
-        document = new_document(
-            owner_type, owner_id, name, content_type=content_type, metadata=metadata
-        )
-        upload = Upload(document, data)
+    async def put(self, document: StoredDocument, upload: Upload) -> StoredDocument:
+        """In one transaction: the owner locked (``lock_vault_owner`` or
+        ``lock_agent_owner``), ``insert_chunk`` per chunk, then ``insert``."""
         lock_owner = (
             self._q.lock_vault_owner
             if document.owner_type is DocumentOwner.VAULT
@@ -77,17 +53,16 @@ class AsyncPgDocumentRepository(AsyncDocumentReading):
             row = await self._q.insert(cur, **converter.params(stored))
             return db.loader(StoredDocument, self._q.insert, cur)(row)
 
-    @runs("find_by_id")
     async def find_by_id(self, id: str) -> StoredDocument | None:
-        """The document with this id, or None (``find_by_id``)."""
         query = self._q.find_by_id
         async with self._db.cursor(StoredDocument) as cur:
-            row = await query(cur, id=check_id(id))
+            row = await query(cur, id=id)
             if row is None:
                 return None
             return self._db.loader(StoredDocument, query, cur)(row)
 
-    async def _content(self, document: StoredDocument) -> AsyncIterator[bytes]:
+    async def content(self, document: StoredDocument) -> AsyncIterator[bytes]:
+        """``read_chunks``, a few per statement, the connection returned between."""
         check = ReadCheck(document)
         while not check.done:
             async with self._db.cursor(StoredDocument) as cur:
@@ -105,36 +80,24 @@ class AsyncPgDocumentRepository(AsyncDocumentReading):
                 yield check.check(n, data)
         check.finish()
 
-    @runs("list_by_owner")
     async def list(
-        self,
-        owner_type: DocumentOwner | str,
-        owner_id: str,
-        *,
-        limit: int = 100,
-        after: str | None = None,
-    ) -> Page[StoredDocument]:
-        """One vault's or agent's documents in creation order (``list_by_owner``)."""
-        owner = owner_value(owner_type)
-        owner_id = check_id(owner_id, "owner_id")
-        limit = check_limit(limit)
-        last_id = after_id(after)
+        self, owner: DocumentOwner, owner_id: str, after: str, limit: int
+    ) -> list[StoredDocument]:
         query = self._q.list_by_owner
         async with self._db.cursor(StoredDocument) as cur:
             rows = [
                 row
                 async for row in query(
-                    cur, owner_type=owner.value, owner_id=owner_id, after=last_id, limit=limit + 1
+                    cur, owner_type=owner.value, owner_id=owner_id, after=after, limit=limit
                 )
             ]
-            load = self._db.loader(StoredDocument, query, cur) if rows else None
-        items = [load(row) for row in rows] if load is not None else []
-        return make_page(items, limit, id_key)
+            if not rows:
+                return []
+            load = self._db.loader(StoredDocument, query, cur)
+        return [load(row) for row in rows]
 
-    @runs("delete")
-    async def delete(self, id: str) -> None:
-        """Delete a document; its chunks go with it (``delete``)."""
+    async def delete(self, id: str) -> int:
+        """``delete``: the chunks go with the row."""
         async with self._db.cursor(StoredDocument, deleting=True) as cur:
-            count = await self._q.delete(cur, id=check_id(id))
-        if count == 0:
-            raise not_found(id)
+            count: int = await self._q.delete(cur, id=id)
+        return count

@@ -14,6 +14,7 @@ from .._retry import AsyncWork, asleep, backoff
 from .._settings import Settings
 from ..errors import ValidationError, VaultStoreError
 from .contracts import AsyncDocumentRepository
+from .documents import AsyncDocuments
 from .repositories import (
     REPOSITORIES,
     AsyncAgents,
@@ -52,7 +53,7 @@ class AsyncVaultStore:
         for entity in executor.registry:
             repository = REPOSITORIES.get(entity.cls, AsyncRepository)
             setattr(self, entity.name, repository(entity, executor, self._counters))
-        self.documents = executor.documents()
+        self.documents = AsyncDocuments(executor.documents(), self._counters)
 
     @property
     def backend(self) -> str:

@@ -43,7 +43,7 @@ from .._resources import collection_validators
 from .._retry import commit_unknown
 from .._settings import Settings
 from ..errors import ConflictError, DatabaseError, UnavailableError
-from .mongo_documents import MongoDocumentRepository
+from .mongo_documents import MongoDocuments
 
 logger = logging.getLogger("vaultstore")
 
@@ -319,8 +319,8 @@ class MongoExecutor:
         except PyMongoError as exc:
             raise translate(exc, settings=self.settings, closed=self.state["closed"]) from exc
 
-    def documents(self) -> MongoDocumentRepository:
-        return MongoDocumentRepository(self.database, self.session)
+    def documents(self) -> MongoDocuments:
+        return MongoDocuments(self.database, self.session, self.settings)
 
     def ping(self) -> float:
         """Seconds for one round trip to the server."""

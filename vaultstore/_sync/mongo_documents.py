@@ -31,25 +31,19 @@ from pymongo.synchronous.client_session import ClientSession
 from pymongo.synchronous.database import Database
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
 
-from .._arguments import check_id
 from .._documents import (
-    DEFAULT_CONTENT_TYPE,
     READ_BATCH,
     WRITE_BATCH,
-    Content,
     ReadCheck,
     Upload,
     from_gridfs_file,
     gridfs_file,
-    new_document,
     not_found,
     owner_not_found,
-    owner_value,
 )
 from .._entities import DocumentOwner, StoredDocument
-from .._paging import Page, after_id, check_limit, id_key, make_page
+from .._settings import Settings
 from ..errors import ConflictError, DatabaseError, UnavailableError, VaultStoreError
-from .documents import DocumentReading
 
 logger = logging.getLogger("vaultstore")
 
@@ -79,15 +73,20 @@ def _errors() -> Generator[None]:
         raise _translate(exc) from exc
 
 
-class MongoDocumentRepository(DocumentReading):
-    """Large documents in the GridFS bucket ``documents`` of ``database``; every
-    operation runs in ``session`` when one is given (such as a transaction's)."""
+class MongoDocuments:
+    """The I/O of large documents in the GridFS bucket ``documents`` of
+    ``database``; every operation runs in ``session`` when one is given (such as a
+    transaction's)."""
 
     def __init__(
-        self, database: Database[Any], session: ClientSession | None = None
+        self,
+        database: Database[Any],
+        session: ClientSession | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self._database = database
         self._session = session
+        self.settings = settings
         self._files = database.get_collection(f"{BUCKET}.files", codec_options=_CODEC_OPTIONS)
         self._chunks = database.get_collection(f"{BUCKET}.chunks", codec_options=_CODEC_OPTIONS)
         self._indexed = False
@@ -107,21 +106,8 @@ class MongoDocumentRepository(DocumentReading):
         self._chunks.create_index([("files_id", 1), ("n", 1)], unique=True)
         self._indexed = True
 
-    def put(
-        self,
-        owner_type: DocumentOwner | str,
-        owner_id: str,
-        name: str,
-        data: Content,
-        *,
-        content_type: str = DEFAULT_CONTENT_TYPE,
-        metadata: dict[str, Any] | None = None,
-    ) -> StoredDocument:
+    def put(self, document: StoredDocument, upload: Upload) -> StoredDocument:
         """Store a document: its chunks a few per insert, then its files document."""
-        document = new_document(
-            owner_type, owner_id, name, content_type=content_type, metadata=metadata
-        )
-        upload = Upload(document, data)
         owners = self._database[_OWNER_COLLECTIONS[document.owner_type]]
         with _errors():
             self._ensure_indexes()
@@ -156,12 +142,11 @@ class MongoDocumentRepository(DocumentReading):
             logger.warning("could not delete the chunks of failed document %s", id, exc_info=True)
 
     def find_by_id(self, id: str) -> StoredDocument | None:
-        """The document with this id, or None."""
         with _errors():
-            file = self._files.find_one({"_id": check_id(id)}, session=self._session)
+            file = self._files.find_one({"_id": id}, session=self._session)
         return None if file is None else from_gridfs_file(file)
 
-    def _content(self, document: StoredDocument) -> Iterator[bytes]:
+    def content(self, document: StoredDocument) -> Iterator[bytes]:
         check = ReadCheck(document)
         while not check.done:
             with _errors():
@@ -181,33 +166,21 @@ class MongoDocumentRepository(DocumentReading):
         check.finish()
 
     def list(
-        self,
-        owner_type: DocumentOwner | str,
-        owner_id: str,
-        *,
-        limit: int = 100,
-        after: str | None = None,
-    ) -> Page[StoredDocument]:
-        """One vault's or agent's documents in creation order."""
-        owner = owner_value(owner_type)
+        self, owner: DocumentOwner, owner_id: str, after: str, limit: int
+    ) -> list[StoredDocument]:
         filter = {
             "metadata.owner_type": owner.value,
-            "metadata.owner_id": check_id(owner_id, "owner_id"),
-            "_id": {"$gt": after_id(after)},
+            "metadata.owner_id": owner_id,
+            "_id": {"$gt": after},
         }
-        limit = check_limit(limit)
         with _errors():
-            cursor = self._files.find(
-                filter, sort=[("_id", 1)], limit=limit + 1, session=self._session
-            )
+            cursor = self._files.find(filter, sort=[("_id", 1)], limit=limit, session=self._session)
             files = cursor.to_list()
-        return make_page([from_gridfs_file(file) for file in files], limit, id_key)
+        return [from_gridfs_file(file) for file in files]
 
-    def delete(self, id: str) -> None:
+    def delete(self, id: str) -> int:
         """Delete a document's files document, then its chunks."""
-        check_id(id)
         with _errors():
             result = self._files.delete_one({"_id": id}, session=self._session)
             self._chunks.delete_many({"files_id": id}, session=self._session)
-        if result.deleted_count == 0:
-            raise not_found(id)
+        return result.deleted_count

@@ -35,7 +35,7 @@ from .._retry import commit_unknown
 from .._settings import Settings
 from ..errors import DatabaseError, UnavailableError, VaultStoreError
 from .adapter import QueryAdapter
-from .postgres_documents import PgDocumentRepository
+from .postgres_documents import PostgresDocuments
 
 logger = logging.getLogger("vaultstore")
 T = TypeVar("T")
@@ -253,8 +253,8 @@ class PostgresExecutor:
             error = translate(exc, settings=self.settings)
             raise (commit_unknown(error) if committing else error) from exc
 
-    def documents(self) -> PgDocumentRepository:
-        return PgDocumentRepository(self)
+    def documents(self) -> PostgresDocuments:
+        return PostgresDocuments(self)
 
     @contextmanager
     def cursor(

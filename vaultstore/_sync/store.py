@@ -15,6 +15,7 @@ from .._retry import Work, sleep, backoff
 from .._settings import Settings
 from ..errors import ValidationError, VaultStoreError
 from .contracts import DocumentRepository
+from .documents import Documents
 from .repositories import (
     REPOSITORIES,
     Agents,
@@ -53,7 +54,7 @@ class VaultStore:
         for entity in executor.registry:
             repository = REPOSITORIES.get(entity.cls, Repository)
             setattr(self, entity.name, repository(entity, executor, self._counters))
-        self.documents = executor.documents()
+        self.documents = Documents(executor.documents(), self._counters)
 
     @property
     def backend(self) -> str:

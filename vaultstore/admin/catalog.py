@@ -21,8 +21,7 @@ from aiosql.adapters.generic import GenericAdapter
 from aiosql.types import SQLOperationType
 from aiosql.utils import VAR_REF, SQLLoadException, SQLParseException
 
-from .._async.documents import AsyncDocumentReading
-from .._async.postgres_documents import AsyncPgDocumentRepository
+from .._async.documents import AsyncDocuments
 from .._async.repositories import REPOSITORIES, AsyncRepository
 from .._async.store import AsyncVaultStore
 from .._mongo_operations import DeclarationError, MongoOperation, parse_operations
@@ -281,7 +280,7 @@ def _repositories(registry: Registry) -> Iterable[tuple[str, str, type]]:
     store itself (its methods name statements with their file: ``health.ping``)."""
     for entity in registry:
         yield f"store.{entity.name}", entity.name, REPOSITORIES.get(entity.cls, AsyncRepository)
-    yield "store.documents", "documents", AsyncPgDocumentRepository
+    yield "store.documents", "documents", AsyncDocuments
     yield "store", "", AsyncVaultStore
 
 
@@ -306,10 +305,8 @@ def declared_uses(registry: Registry = REGISTRY) -> list[Use]:
 
 
 def _defining_class(cls: type, name: str) -> str:
-    """The repository class an application holds (for an inherited method too,
-    except the documents' base, which the two document repositories share)."""
-    owner = next(base for base in cls.__mro__ if name in vars(base))
-    return owner.__name__ if owner is AsyncDocumentReading else cls.__name__
+    """The repository class an application holds, for an inherited method too."""
+    return cls.__name__
 
 
 _MONGODB_ONLY = frozenset({"entity", "entities", "changes", "now"})
