@@ -29,10 +29,12 @@ CASE
 END) STORED,
     created_at timestamp(3) with time zone DEFAULT now() NOT NULL,
     updated_at timestamp(3) with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
     CONSTRAINT agents_pkey PRIMARY KEY (id),
     CONSTRAINT agents_name_key UNIQUE (name),
     CONSTRAINT agents_credibility_score_check CHECK (((credibility_score >= 0) AND (credibility_score <= 1000))),
-    CONSTRAINT agents_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200)))
+    CONSTRAINT agents_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+    CONSTRAINT agents_version_check CHECK ((version >= 1))
 );
 
 CREATE TABLE public.credit_vaults (
@@ -54,6 +56,7 @@ CREATE TABLE public.credit_vaults (
     status text DEFAULT 'active'::text NOT NULL,
     created_at timestamp(3) with time zone DEFAULT now() NOT NULL,
     updated_at timestamp(3) with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
     CONSTRAINT credit_vaults_pkey PRIMARY KEY (id),
     CONSTRAINT credit_vaults_chain_id_check CHECK ((chain_id > 0)),
     CONSTRAINT credit_vaults_collateral_amount_check CHECK ((collateral_amount >= (0)::numeric)),
@@ -67,7 +70,8 @@ CREATE TABLE public.credit_vaults (
     CONSTRAINT credit_vaults_liquidation_protection_threshold_check CHECK (((liquidation_protection_threshold > (0)::numeric) AND (liquidation_protection_threshold <= max_ltv))),
     CONSTRAINT credit_vaults_ltv_check CHECK ((ltv >= (0)::numeric)),
     CONSTRAINT credit_vaults_max_ltv_check CHECK (((max_ltv > (0)::numeric) AND (max_ltv <= (100)::numeric))),
-    CONSTRAINT credit_vaults_status_check CHECK ((status = ANY (ARRAY['active'::text, 'at_risk'::text, 'liquidating'::text, 'liquidated'::text, 'closed'::text])))
+    CONSTRAINT credit_vaults_status_check CHECK ((status = ANY (ARRAY['active'::text, 'at_risk'::text, 'liquidating'::text, 'liquidated'::text, 'closed'::text]))),
+    CONSTRAINT credit_vaults_version_check CHECK ((version >= 1))
 );
 
 CREATE TABLE public.document_chunks (
@@ -116,6 +120,7 @@ CREATE TABLE public.liquidation_events (
     occurred_at timestamp(3) with time zone NOT NULL,
     created_at timestamp(3) with time zone DEFAULT now() NOT NULL,
     updated_at timestamp(3) with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
     CONSTRAINT liquidation_events_pkey PRIMARY KEY (id),
     CONSTRAINT liquidation_events_tx_hash_key UNIQUE (chain_id, tx_hash, vault_id),
     CONSTRAINT liquidation_events_chain_id_check CHECK ((chain_id > 0)),
@@ -129,7 +134,8 @@ CREATE TABLE public.liquidation_events (
     CONSTRAINT liquidation_events_liquidator_check CHECK (((length(liquidator) >= 1) AND (length(liquidator) <= 128))),
     CONSTRAINT liquidation_events_ltv_check CHECK ((ltv >= (0)::numeric)),
     CONSTRAINT liquidation_events_penalty_usd_check CHECK ((penalty_usd >= (0)::numeric)),
-    CONSTRAINT liquidation_events_tx_hash_check CHECK (((length(tx_hash) >= 1) AND (length(tx_hash) <= 128)))
+    CONSTRAINT liquidation_events_tx_hash_check CHECK (((length(tx_hash) >= 1) AND (length(tx_hash) <= 128))),
+    CONSTRAINT liquidation_events_version_check CHECK ((version >= 1))
 );
 
 CREATE TABLE public.market_data (
@@ -143,6 +149,7 @@ CREATE TABLE public.market_data (
     recorded_at timestamp(3) with time zone NOT NULL,
     created_at timestamp(3) with time zone DEFAULT now() NOT NULL,
     updated_at timestamp(3) with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
     CONSTRAINT market_data_pkey PRIMARY KEY (id),
     CONSTRAINT market_data_recorded_key UNIQUE (token, chain_id, source, recorded_at),
     CONSTRAINT market_data_chain_id_check CHECK ((chain_id > 0)),
@@ -150,6 +157,7 @@ CREATE TABLE public.market_data (
     CONSTRAINT market_data_price_usd_check CHECK ((price_usd > (0)::numeric)),
     CONSTRAINT market_data_source_check CHECK (((length(source) >= 1) AND (length(source) <= 100))),
     CONSTRAINT market_data_token_check CHECK (((length(token) >= 1) AND (length(token) <= 64))),
+    CONSTRAINT market_data_version_check CHECK ((version >= 1)),
     CONSTRAINT market_data_volume_24h_usd_check CHECK ((volume_24h_usd >= (0)::numeric))
 );
 
@@ -166,6 +174,7 @@ CREATE TABLE public.protection_rules (
     trigger_count integer DEFAULT 0 NOT NULL,
     created_at timestamp(3) with time zone DEFAULT now() NOT NULL,
     updated_at timestamp(3) with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
     CONSTRAINT protection_rules_pkey PRIMARY KEY (id),
     CONSTRAINT protection_rules_name_key UNIQUE (vault_id, name),
     CONSTRAINT protection_rules_actions_check CHECK ((jsonb_typeof(actions) = 'array'::text)),
@@ -173,7 +182,8 @@ CREATE TABLE public.protection_rules (
     CONSTRAINT protection_rules_cooldown_check CHECK ((cooldown >= 0)),
     CONSTRAINT protection_rules_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
     CONSTRAINT protection_rules_priority_check CHECK (((priority >= 0) AND (priority <= 1000))),
-    CONSTRAINT protection_rules_trigger_count_check CHECK ((trigger_count >= 0))
+    CONSTRAINT protection_rules_trigger_count_check CHECK ((trigger_count >= 0)),
+    CONSTRAINT protection_rules_version_check CHECK ((version >= 1))
 );
 
 CREATE TABLE public.risk_alerts (
@@ -187,13 +197,15 @@ CREATE TABLE public.risk_alerts (
     resolved_at timestamp(3) with time zone,
     created_at timestamp(3) with time zone DEFAULT now() NOT NULL,
     updated_at timestamp(3) with time zone DEFAULT now() NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
     CONSTRAINT risk_alerts_pkey PRIMARY KEY (id),
     CONSTRAINT risk_alerts_acknowledged_at_check CHECK (((status <> 'acknowledged'::text) OR (acknowledged_at IS NOT NULL))),
     CONSTRAINT risk_alerts_alert_type_check CHECK ((alert_type = ANY (ARRAY['ltv_warning'::text, 'ltv_critical'::text, 'health_factor_low'::text, 'liquidation_risk'::text, 'price_drop'::text, 'protection_triggered'::text]))),
     CONSTRAINT risk_alerts_message_check CHECK (((length(message) >= 1) AND (length(message) <= 2000))),
     CONSTRAINT risk_alerts_resolved_at_check CHECK (((status = 'resolved'::text) = (resolved_at IS NOT NULL))),
     CONSTRAINT risk_alerts_severity_check CHECK ((severity = ANY (ARRAY['low'::text, 'medium'::text, 'high'::text, 'critical'::text]))),
-    CONSTRAINT risk_alerts_status_check CHECK ((status = ANY (ARRAY['open'::text, 'acknowledged'::text, 'resolved'::text])))
+    CONSTRAINT risk_alerts_status_check CHECK ((status = ANY (ARRAY['open'::text, 'acknowledged'::text, 'resolved'::text]))),
+    CONSTRAINT risk_alerts_version_check CHECK ((version >= 1))
 );
 
 CREATE TABLE public.vaultstore_migration_checksums (

@@ -3,10 +3,10 @@
 -- columns to entity fields by name. Listings are keyset-paginated on id, which
 -- sorts by creation time; :after is '' for the first page.
 
--- name: insert(id, name, credibility_score, created_at, updated_at)!
+-- name: insert(id, name, credibility_score, created_at, updated_at, version)!
 -- Store a new agent; the database derives credibility_tier from the score.
-INSERT INTO agents (id, name, credibility_score, created_at, updated_at)
-VALUES (:id, :name, :credibility_score, :created_at, :updated_at);
+INSERT INTO agents (id, name, credibility_score, created_at, updated_at, version)
+VALUES (:id, :name, :credibility_score, :created_at, :updated_at, :version);
 
 -- name: find_by_id(id)^
 -- One agent by id, or no row.
@@ -32,11 +32,13 @@ WHERE credibility_tier = :tier AND id > :after
 ORDER BY id
 LIMIT :limit;
 
--- name: update(id, changed, name, credibility_score)<!
+-- name: update(id, changed, name, credibility_score, expected_version)<!
 -- One statement: each column named in :changed (a text[]) takes its new value,
 -- the others keep theirs. The CHECK constraints judge the row as a whole (the
--- rules across columns too); updated_at is set by trigger. No row: no such id.
+-- rules across columns too); updated_at is set by trigger, version counts up. No
+-- row: no such id, or it is not at :expected_version (when one is given).
 UPDATE agents SET
+    version = version + 1,
     name = CASE
         WHEN 'name' = any(:changed) THEN :name
         ELSE name
@@ -45,10 +47,14 @@ UPDATE agents SET
         WHEN 'credibility_score' = any(:changed) THEN :credibility_score
         ELSE credibility_score
     END
-WHERE id = :id
+WHERE
+    id = :id
+    AND (cast(:expected_version AS integer) IS NULL OR version = :expected_version)
 RETURNING *;
 
--- name: delete(id)!
+-- name: delete(id, expected_version)!
 -- Delete one agent; refused while it has vaults.
 DELETE FROM agents
-WHERE id = :id;
+WHERE
+    id = :id
+    AND (cast(:expected_version AS integer) IS NULL OR version = :expected_version);

@@ -1,14 +1,14 @@
 -- Risk alerts raised on vaults. Open means not resolved: an acknowledged alert
 -- is still open. Listings are keyset-paginated on id (creation order).
 
--- name: insert(id, vault_id, alert_type, severity, message, status, acknowledged_at, resolved_at, created_at, updated_at)!
+-- name: insert(id, vault_id, alert_type, severity, message, status, acknowledged_at, resolved_at, created_at, updated_at, version)!
 -- Store a new alert. An unknown vault_id fails on risk_alerts_vault_id_fkey.
 INSERT INTO risk_alerts (
     id, vault_id, alert_type, severity, message, status,
-    acknowledged_at, resolved_at, created_at, updated_at
+    acknowledged_at, resolved_at, created_at, updated_at, version
 ) VALUES (
     :id, :vault_id, :alert_type, :severity, :message, :status,
-    :acknowledged_at, :resolved_at, :created_at, :updated_at
+    :acknowledged_at, :resolved_at, :created_at, :updated_at, :version
 );
 
 -- name: find_by_id(id)^
@@ -44,11 +44,13 @@ WHERE severity = :severity AND status != 'resolved' AND id > :after
 ORDER BY id
 LIMIT :limit;
 
--- name: update(id, changed, severity, message)<!
+-- name: update(id, changed, severity, message, expected_version)<!
 -- One statement: each column named in :changed (a text[]) takes its new value,
 -- the others keep theirs. The CHECK constraints judge the row as a whole (the
--- rules across columns too); updated_at is set by trigger. No row: no such id.
+-- rules across columns too); updated_at is set by trigger, version counts up. No
+-- row: no such id, or it is not at :expected_version (when one is given).
 UPDATE risk_alerts SET
+    version = version + 1,
     severity = CASE
         WHEN 'severity' = any(:changed) THEN :severity
         ELSE severity
@@ -57,25 +59,33 @@ UPDATE risk_alerts SET
         WHEN 'message' = any(:changed) THEN :message
         ELSE message
     END
-WHERE id = :id
+WHERE
+    id = :id
+    AND (cast(:expected_version AS integer) IS NULL OR version = :expected_version)
 RETURNING *;
 
--- name: acknowledge(id)<!
+-- name: acknowledge(id, expected_version)<!
 -- Mark an open alert as seen. No row when the alert is already acknowledged,
 -- resolved or unknown (the repository tells which).
 UPDATE risk_alerts
-SET status = 'acknowledged', acknowledged_at = now()
-WHERE id = :id AND status = 'open'
+SET version = version + 1, status = 'acknowledged', acknowledged_at = now()
+WHERE
+    id = :id AND status = 'open'
+    AND (cast(:expected_version AS integer) IS NULL OR version = :expected_version)
 RETURNING *;
 
--- name: resolve(id)<!
+-- name: resolve(id, expected_version)<!
 -- Close an alert. No row when it is already resolved or unknown.
 UPDATE risk_alerts
-SET status = 'resolved', resolved_at = now()
-WHERE id = :id AND status != 'resolved'
+SET version = version + 1, status = 'resolved', resolved_at = now()
+WHERE
+    id = :id AND status != 'resolved'
+    AND (cast(:expected_version AS integer) IS NULL OR version = :expected_version)
 RETURNING *;
 
--- name: delete(id)!
+-- name: delete(id, expected_version)!
 -- Delete one alert.
 DELETE FROM risk_alerts
-WHERE id = :id;
+WHERE
+    id = :id
+    AND (cast(:expected_version AS integer) IS NULL OR version = :expected_version);

@@ -2,7 +2,7 @@
 -- Time ranges are half-open, [since, until), keyset-paginated on
 -- (occurred_at, id): the first page passes :after_at = since and :after_id = ''.
 
--- name: insert(id, vault_id, chain_id, collateral_seized_token, collateral_seized_amount, collateral_seized_value_usd, debt_repaid_token, debt_repaid_amount, debt_repaid_value_usd, penalty_usd, ltv, health_factor, liquidator, tx_hash, occurred_at, created_at, updated_at)!
+-- name: insert(id, vault_id, chain_id, collateral_seized_token, collateral_seized_amount, collateral_seized_value_usd, debt_repaid_token, debt_repaid_amount, debt_repaid_value_usd, penalty_usd, ltv, health_factor, liquidator, tx_hash, occurred_at, created_at, updated_at, version)!
 -- Store a liquidation. A repeated (chain_id, tx_hash, vault_id) fails on
 -- liquidation_events_tx_hash_key; an unknown vault on liquidation_events_vault_id_fkey.
 INSERT INTO liquidation_events (
@@ -10,13 +10,13 @@ INSERT INTO liquidation_events (
     collateral_seized_token, collateral_seized_amount, collateral_seized_value_usd,
     debt_repaid_token, debt_repaid_amount, debt_repaid_value_usd,
     penalty_usd, ltv, health_factor, liquidator, tx_hash,
-    occurred_at, created_at, updated_at
+    occurred_at, created_at, updated_at, version
 ) VALUES (
     :id, :vault_id, :chain_id,
     :collateral_seized_token, :collateral_seized_amount, :collateral_seized_value_usd,
     :debt_repaid_token, :debt_repaid_amount, :debt_repaid_value_usd,
     :penalty_usd, :ltv, :health_factor, :liquidator, :tx_hash,
-    :occurred_at, :created_at, :updated_at
+    :occurred_at, :created_at, :updated_at, :version
 );
 
 -- name: find_by_id(id)^
@@ -50,11 +50,13 @@ WHERE (occurred_at, id) > (:after_at, :after_id) AND occurred_at < :until
 ORDER BY occurred_at, id
 LIMIT :limit;
 
--- name: update(id, changed, collateral_seized_token, collateral_seized_amount, collateral_seized_value_usd, debt_repaid_token, debt_repaid_amount, debt_repaid_value_usd, penalty_usd, ltv, health_factor, liquidator)<!
+-- name: update(id, changed, collateral_seized_token, collateral_seized_amount, collateral_seized_value_usd, debt_repaid_token, debt_repaid_amount, debt_repaid_value_usd, penalty_usd, ltv, health_factor, liquidator, expected_version)<!
 -- One statement: each column named in :changed (a text[]) takes its new value,
 -- the others keep theirs. The CHECK constraints judge the row as a whole (the
--- rules across columns too); updated_at is set by trigger. No row: no such id.
+-- rules across columns too); updated_at is set by trigger, version counts up. No
+-- row: no such id, or it is not at :expected_version (when one is given).
 UPDATE liquidation_events SET
+    version = version + 1,
     collateral_seized_token = CASE
         WHEN 'collateral_seized_token' = any(:changed) THEN :collateral_seized_token
         ELSE collateral_seized_token
@@ -95,10 +97,14 @@ UPDATE liquidation_events SET
         WHEN 'liquidator' = any(:changed) THEN :liquidator
         ELSE liquidator
     END
-WHERE id = :id
+WHERE
+    id = :id
+    AND (cast(:expected_version AS integer) IS NULL OR version = :expected_version)
 RETURNING *;
 
--- name: delete(id)!
+-- name: delete(id, expected_version)!
 -- Delete one liquidation record.
 DELETE FROM liquidation_events
-WHERE id = :id;
+WHERE
+    id = :id
+    AND (cast(:expected_version AS integer) IS NULL OR version = :expected_version);

@@ -2,15 +2,15 @@
 -- half-open, [since, until), keyset-paginated on (recorded_at, id): the first
 -- page passes :after_at = since and :after_id = ''.
 
--- name: insert(id, token, chain_id, price_usd, volume_24h_usd, market_cap_usd, source, recorded_at, created_at, updated_at)!
+-- name: insert(id, token, chain_id, price_usd, volume_24h_usd, market_cap_usd, source, recorded_at, created_at, updated_at, version)!
 -- Store one price. A second price for the same token, chain, source and moment
 -- fails on market_data_recorded_key.
 INSERT INTO market_data (
     id, token, chain_id, price_usd, volume_24h_usd, market_cap_usd,
-    source, recorded_at, created_at, updated_at
+    source, recorded_at, created_at, updated_at, version
 ) VALUES (
     :id, :token, :chain_id, :price_usd, :volume_24h_usd, :market_cap_usd,
-    :source, :recorded_at, :created_at, :updated_at
+    :source, :recorded_at, :created_at, :updated_at, :version
 );
 
 -- name: insert_many*!
@@ -54,11 +54,13 @@ WHERE
 ORDER BY recorded_at, id
 LIMIT :limit;
 
--- name: update(id, changed, price_usd, volume_24h_usd, market_cap_usd)<!
+-- name: update(id, changed, price_usd, volume_24h_usd, market_cap_usd, expected_version)<!
 -- One statement: each column named in :changed (a text[]) takes its new value,
 -- the others keep theirs. The CHECK constraints judge the row as a whole (the
--- rules across columns too); updated_at is set by trigger. No row: no such id.
+-- rules across columns too); updated_at is set by trigger, version counts up. No
+-- row: no such id, or it is not at :expected_version (when one is given).
 UPDATE market_data SET
+    version = version + 1,
     price_usd = CASE
         WHEN 'price_usd' = any(:changed) THEN :price_usd
         ELSE price_usd
@@ -71,10 +73,14 @@ UPDATE market_data SET
         WHEN 'market_cap_usd' = any(:changed) THEN :market_cap_usd
         ELSE market_cap_usd
     END
-WHERE id = :id
+WHERE
+    id = :id
+    AND (cast(:expected_version AS integer) IS NULL OR version = :expected_version)
 RETURNING *;
 
--- name: delete(id)!
+-- name: delete(id, expected_version)!
 -- Delete one price record.
 DELETE FROM market_data
-WHERE id = :id;
+WHERE
+    id = :id
+    AND (cast(:expected_version AS integer) IS NULL OR version = :expected_version);

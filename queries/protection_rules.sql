@@ -1,15 +1,15 @@
 -- Protection rules: automated actions on a vault when their JSONB conditions hold,
 -- at most once per cooldown (seconds).
 
--- name: insert(id, vault_id, name, conditions, actions, enabled, priority, cooldown, last_triggered_at, trigger_count, created_at, updated_at)!
+-- name: insert(id, vault_id, name, conditions, actions, enabled, priority, cooldown, last_triggered_at, trigger_count, created_at, updated_at, version)!
 -- Store a new rule. A second rule of the same name on a vault fails on
 -- protection_rules_name_key; an unknown vault on protection_rules_vault_id_fkey.
 INSERT INTO protection_rules (
     id, vault_id, name, conditions, actions, enabled, priority, cooldown,
-    last_triggered_at, trigger_count, created_at, updated_at
+    last_triggered_at, trigger_count, created_at, updated_at, version
 ) VALUES (
     :id, :vault_id, :name, :conditions, :actions, :enabled, :priority, :cooldown,
-    :last_triggered_at, :trigger_count, :created_at, :updated_at
+    :last_triggered_at, :trigger_count, :created_at, :updated_at, :version
 );
 
 -- name: find_by_id(id)^
@@ -39,11 +39,11 @@ WHERE conditions @> :conditions AND id > :after
 ORDER BY id
 LIMIT :limit;
 
--- name: mark_triggered(id)<!
+-- name: mark_triggered(id, expected_version)<!
 -- Record that an enabled rule fired, unless it fired less than cooldown seconds
 -- ago. No row when the rule is cooling down, disabled or unknown.
 UPDATE protection_rules
-SET last_triggered_at = now(), trigger_count = trigger_count + 1
+SET version = version + 1, last_triggered_at = now(), trigger_count = trigger_count + 1
 WHERE
     id = :id
     AND enabled
@@ -51,13 +51,16 @@ WHERE
         last_triggered_at IS NULL
         OR last_triggered_at <= now() - make_interval(secs => cooldown)
     )
+    AND (cast(:expected_version AS integer) IS NULL OR version = :expected_version)
 RETURNING *;
 
--- name: update(id, changed, name, conditions, actions, enabled, priority, cooldown)<!
+-- name: update(id, changed, name, conditions, actions, enabled, priority, cooldown, expected_version)<!
 -- One statement: each column named in :changed (a text[]) takes its new value,
 -- the others keep theirs. The CHECK constraints judge the row as a whole (the
--- rules across columns too); updated_at is set by trigger. No row: no such id.
+-- rules across columns too); updated_at is set by trigger, version counts up. No
+-- row: no such id, or it is not at :expected_version (when one is given).
 UPDATE protection_rules SET
+    version = version + 1,
     name = CASE
         WHEN 'name' = any(:changed) THEN :name
         ELSE name
@@ -82,10 +85,14 @@ UPDATE protection_rules SET
         WHEN 'cooldown' = any(:changed) THEN :cooldown
         ELSE cooldown
     END
-WHERE id = :id
+WHERE
+    id = :id
+    AND (cast(:expected_version AS integer) IS NULL OR version = :expected_version)
 RETURNING *;
 
--- name: delete(id)!
+-- name: delete(id, expected_version)!
 -- Delete one rule.
 DELETE FROM protection_rules
-WHERE id = :id;
+WHERE
+    id = :id
+    AND (cast(:expected_version AS integer) IS NULL OR version = :expected_version);

@@ -2,7 +2,7 @@
 -- Nested values are stored flat: collateral.amount is collateral_amount.
 -- Every statement returns whole rows, mapped to CreditVault by column name.
 
--- name: insert(id, agent_id, chain_id, collateral_token, collateral_amount, collateral_value_usd, debt_token, debt_amount, debt_value_usd, ltv, health_factor, max_ltv, liquidation_protection_enabled, liquidation_protection_threshold, liquidation_protection_cooldown, status, created_at, updated_at)!
+-- name: insert(id, agent_id, chain_id, collateral_token, collateral_amount, collateral_value_usd, debt_token, debt_amount, debt_value_usd, ltv, health_factor, max_ltv, liquidation_protection_enabled, liquidation_protection_threshold, liquidation_protection_cooldown, status, created_at, updated_at, version)!
 -- Store a new vault. An unknown agent_id fails on credit_vaults_agent_id_fkey.
 INSERT INTO credit_vaults (
     id, agent_id, chain_id,
@@ -12,7 +12,7 @@ INSERT INTO credit_vaults (
     liquidation_protection_enabled,
     liquidation_protection_threshold,
     liquidation_protection_cooldown,
-    status, created_at, updated_at
+    status, created_at, updated_at, version
 ) VALUES (
     :id, :agent_id, :chain_id,
     :collateral_token, :collateral_amount, :collateral_value_usd,
@@ -21,7 +21,7 @@ INSERT INTO credit_vaults (
     :liquidation_protection_enabled,
     :liquidation_protection_threshold,
     :liquidation_protection_cooldown,
-    :status, :created_at, :updated_at
+    :status, :created_at, :updated_at, :version
 );
 
 -- name: find_by_id(id)^
@@ -59,11 +59,13 @@ WHERE ltv >= :threshold AND (ltv, id) < (:after_ltv, :after_id)
 ORDER BY ltv DESC, id DESC
 LIMIT :limit;
 
--- name: update(id, changed, collateral_token, collateral_amount, collateral_value_usd, debt_token, debt_amount, debt_value_usd, ltv, health_factor, max_ltv, liquidation_protection_enabled, liquidation_protection_threshold, liquidation_protection_cooldown, status)<!
+-- name: update(id, changed, collateral_token, collateral_amount, collateral_value_usd, debt_token, debt_amount, debt_value_usd, ltv, health_factor, max_ltv, liquidation_protection_enabled, liquidation_protection_threshold, liquidation_protection_cooldown, status, expected_version)<!
 -- One statement: each column named in :changed (a text[]) takes its new value,
 -- the others keep theirs. The CHECK constraints judge the row as a whole (the
--- rules across columns too); updated_at is set by trigger. No row: no such id.
+-- rules across columns too); updated_at is set by trigger, version counts up. No
+-- row: no such id, or it is not at :expected_version (when one is given).
 UPDATE credit_vaults SET
+    version = version + 1,
     collateral_token = CASE
         WHEN 'collateral_token' = any(:changed) THEN :collateral_token
         ELSE collateral_token
@@ -117,20 +119,26 @@ UPDATE credit_vaults SET
         WHEN 'status' = any(:changed) THEN :status
         ELSE status
     END
-WHERE id = :id
+WHERE
+    id = :id
+    AND (cast(:expected_version AS integer) IS NULL OR version = :expected_version)
 RETURNING *;
 
--- name: update_metrics(id, ltv, health_factor)<!
+-- name: update_metrics(id, ltv, health_factor, expected_version)<!
 -- Record a vault's latest LTV and health factor in one statement.
 UPDATE credit_vaults
-SET ltv = :ltv, health_factor = :health_factor
-WHERE id = :id
+SET version = version + 1, ltv = :ltv, health_factor = :health_factor
+WHERE
+    id = :id
+    AND (cast(:expected_version AS integer) IS NULL OR version = :expected_version)
 RETURNING *;
 
--- name: delete(id)!
+-- name: delete(id, expected_version)!
 -- Delete one vault with its alerts and rules; refused while it has liquidations.
 DELETE FROM credit_vaults
-WHERE id = :id;
+WHERE
+    id = :id
+    AND (cast(:expected_version AS integer) IS NULL OR version = :expected_version);
 
 -- name: risk_summary_by_chain(threshold)
 -- Per chain: vault count, total collateral and debt in USD, the sum of LTVs (the

@@ -113,7 +113,9 @@ def test_a_row_returning_kind_without_rows_is_reported(
     migrated_url: str, queries: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     vaults = queries / "vaults.sql"
-    vaults.write_text(vaults.read_text().replace("WHERE id = :id\nRETURNING *;", "WHERE id = :id;"))
+    text = vaults.read_text()
+    end = text.index("RETURNING *;", text.index("-- name: update_metrics("))
+    vaults.write_text(text[:end].rstrip() + ";" + text[end + len("RETURNING *;") :])
     line = header_lines(vaults)["update_metrics"]
     code, out = run(capsys, "check", "--database", migrated_url, "--queries", str(queries))
     assert code == 1
@@ -216,23 +218,35 @@ def test_the_json_catalogue_lists_every_statement_with_file_and_line(
 def test_the_json_catalogue_gives_kind_parameters_documentation_and_callers(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    found = statements_json(capsys)["vaults.find_by_id"]
-    source = f"vaultstore/_async/repositories.py:{source_line('async def find_by_id(')}"
+    found = statements_json(capsys)["agents.find_by_name"]
+    source = f"vaultstore/_async/repositories.py:{source_line('async def find_by_name(')}"
     assert {k: found[k] for k in ("kind", "suffix", "params", "doc", "callers")} == {
         "kind": "select one",
         "suffix": "^",
-        "params": ["id"],
-        "doc": "One vault by id, or no row. The hottest statement: a primary key lookup.",
+        "params": ["name"],
+        "doc": "One agent by its unique name, or no row.",
         "callers": [
             {
-                "call": "store.vaults.find_by_id",
-                "class": "AsyncVaults",
-                "sync_class": "Vaults",
-                "method": "find_by_id",
+                "call": "store.agents.find_by_name",
+                "class": "AsyncAgents",
+                "sync_class": "Agents",
+                "method": "find_by_name",
                 "defined_at": source,
             }
         ],
     }
+
+
+def test_a_method_that_may_read_back_names_find_by_id_too(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    callers = [c["call"] for c in statements_json(capsys)["vaults.find_by_id"]["callers"]]
+    assert callers == [
+        "store.vaults.delete",  # to tell a missing vault from a stale expected_version
+        "store.vaults.find_by_id",
+        "store.vaults.update",
+        "store.vaults.update_vault_metrics",
+    ]
 
 
 def test_a_base_class_method_counts_for_each_repository_with_its_query_file(
@@ -248,19 +262,19 @@ def test_a_base_class_method_counts_for_each_repository_with_its_query_file(
 def test_the_table_names_each_statement_with_its_file_and_line(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    line = header_lines(ROOT / "queries" / "vaults.sql")["find_by_id"]
+    line = header_lines(ROOT / "queries" / "agents.sql")["find_by_name"]
     code, out = run(capsys, "queries", "--queries", str(ROOT / "queries"))
-    rows = [row.split() for row in out if row.startswith(f"queries/vaults.sql:{line} ")]
+    rows = [row.split() for row in out if row.startswith(f"queries/agents.sql:{line} ")]
     assert (code, rows) == (
         0,
         [
             [
-                f"queries/vaults.sql:{line}",
-                "vaults.find_by_id",
+                f"queries/agents.sql:{line}",
+                "agents.find_by_name",
                 "select",
                 "one",
                 "(^)",
-                "store.vaults.find_by_id",
+                "store.agents.find_by_name",
             ]
         ],
     )

@@ -211,7 +211,7 @@ def test_credibility_score_outside_0_to_1000_is_refused(score: int) -> None:
 
 # -- the TypedDicts of create() and update() ------------------------------------------------
 
-SET_BY_VAULTSTORE = {"id", "created_at", "updated_at"}
+SET_BY_VAULTSTORE = {"id", "created_at", "updated_at", "version"}
 STATE_KEPT_BY_METHODS = {
     RiskAlert: {"status", "acknowledged_at", "resolved_at"},  # acknowledge(), resolve()
     ProtectionRule: {"last_triggered_at", "trigger_count"},  # mark_triggered()

@@ -46,7 +46,7 @@ def leftovers(url: str) -> list[str]:
     )
 
 
-def test_the_nine_migrations_are_found() -> None:
+def test_the_ten_migrations_are_found() -> None:
     assert MIGRATION_IDS == [
         "0001.agents",
         "0002.credit-vaults",
@@ -57,6 +57,7 @@ def test_the_nine_migrations_are_found() -> None:
         "0007.documents",
         "0008.market-data-source-index",
         "0009.migration-checksums",
+        "0010.versions",
     ]
 
 

@@ -72,6 +72,7 @@ from .errors import (
     UnavailableError,
     ValidationError,
     VaultStoreError,
+    VersionConflictError,
 )
 
 if TYPE_CHECKING:
@@ -159,6 +160,7 @@ __all__ = [
     "VaultRepository",
     "VaultStatus",
     "VaultStoreError",
+    "VersionConflictError",
     "applied_migrations",
     "apply_migrations",
     "connect",

@@ -23,6 +23,17 @@ def check_id(value: object, name: str = "id") -> str:
     return value
 
 
+def check_version(value: object) -> int | None:
+    """An ``expected_version=``: None (any version) or an int >= 1."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(
+            f"expected an int >= 1 or None, got {_values.shown(value)}", field="expected_version"
+        )
+    return value
+
+
 def enum_value(enum: type[Enum], value: object, name: str) -> Any:
     """The stored value of an enum argument given as a member or a value."""
     member = _values.enum_member(enum, value)

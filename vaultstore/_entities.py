@@ -3,7 +3,9 @@ value when they are built, and the enums they use.
 
 Money, token amounts, ratios and prices are :class:`~decimal.Decimal` everywhere;
 an int, float or str given for one becomes the Decimal it is written as.
-Timestamps are timezone-aware UTC datetimes at millisecond precision.
+Timestamps are timezone-aware UTC datetimes at millisecond precision. Every stored
+entity carries ``version``: 1 when stored, one more on every write, kept by the
+database (a write may require the version it read: ``expected_version=``).
 """
 
 import decimal
@@ -177,6 +179,7 @@ class Agent:
     credibility_tier: CredibilityTier = attrs.field(init=False)
     created_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
     updated_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
+    version: int = attrs.field(default=1, converter=v.to_int, validator=v.between(1))
 
     @credibility_tier.default
     def _tier(self) -> CredibilityTier:
@@ -208,6 +211,7 @@ class CreditVault:
     )
     created_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
     updated_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
+    version: int = attrs.field(default=1, converter=v.to_int, validator=v.between(1))
 
     def __attrs_post_init__(self) -> None:
         if self.liquidation_protection.threshold > self.max_ltv:
@@ -237,6 +241,7 @@ class RiskAlert:
     )
     created_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
     updated_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
+    version: int = attrs.field(default=1, converter=v.to_int, validator=v.between(1))
 
     def __attrs_post_init__(self) -> None:
         if (self.status is AlertStatus.RESOLVED) != (self.resolved_at is not None):
@@ -264,6 +269,7 @@ class LiquidationEvent:
     occurred_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
     created_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
     updated_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
+    version: int = attrs.field(default=1, converter=v.to_int, validator=v.between(1))
 
 
 @attrs.frozen(kw_only=True)
@@ -285,6 +291,7 @@ class ProtectionRule:
     trigger_count: int = attrs.field(default=0, converter=v.to_int, validator=v.between(0))
     created_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
     updated_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
+    version: int = attrs.field(default=1, converter=v.to_int, validator=v.between(1))
 
 
 @attrs.frozen(kw_only=True)
@@ -305,6 +312,7 @@ class MarketData:
     recorded_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
     created_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
     updated_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
+    version: int = attrs.field(default=1, converter=v.to_int, validator=v.between(1))
 
 
 @attrs.frozen(kw_only=True)

@@ -147,6 +147,9 @@ class MongoConverter(EntityConverter):
                 bound[setter] = cl.__dict__[field.name].__set__
                 key = "_id" if (field.name == "id" and source == "doc") else field.name
                 raw = f"{source}[{key!r}]"
+                if field.name == "version":
+                    # Stored before documents had a version: the first one.
+                    raw = f"{source}.get({key!r}, 1)"
                 if isinstance(field.type, type) and attrs.has(field.type):
                     child = f"{var}_{field.name}"
                     body.append(f"    {child}_doc = {raw}")

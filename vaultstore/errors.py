@@ -17,6 +17,7 @@ __all__ = [
     "UnavailableError",
     "ValidationError",
     "VaultStoreError",
+    "VersionConflictError",
 ]
 
 
@@ -88,6 +89,22 @@ class ConcurrentUpdateError(ConflictError):
     may succeed, as :meth:`Store.run_transaction` does."""
 
     retryable = True
+
+
+class VersionConflictError(ConflictError):
+    """The entity is no longer at the version the write expected
+    (``expected_version=``): another writer changed it since it was read. Nothing
+    was written. Retryable: read it again, recompute, write again, as
+    :meth:`Store.run_transaction` does when the read is inside it."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, entity: str, id: str, expected: int, stored: int) -> None:
+        super().__init__(message)
+        self.entity = entity
+        self.id = id
+        self.expected = expected
+        self.stored = stored
 
 
 class UnavailableError(VaultStoreError):

@@ -39,6 +39,7 @@ class Widget:
     weight: Decimal = attrs.field(converter=v.to_decimal, validator=v.between(0))
     created_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
     updated_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
+    version: int = attrs.field(default=1, converter=v.to_int, validator=v.between(1))
 
 
 class NewWidget(TypedDict):
@@ -73,7 +74,7 @@ def recipe_folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
     shutil.copytree(ROOT / "migrations", migrations)
     for name in ("widgets.sql", "widgets.mongodb.json"):
         shutil.copy(RECIPE / name, queries / name)
-    for name in ("0010.widgets.sql", "0010.widgets.rollback.sql"):
+    for name in ("0011.widgets.sql", "0011.widgets.rollback.sql"):
         shutil.copy(RECIPE / name, migrations / name)
     return queries, migrations
 
@@ -127,8 +128,8 @@ async def test_a_new_entity_is_created_found_and_listed(
 async def test_a_new_entity_is_changed_and_deleted(widgets: tuple[AsyncStore, Any]) -> None:
     _, repository = widgets
     widget = await repository.create(name="cog", weight=3)
-    changed = await repository.update(widget.id, weight="3.25")
-    assert (changed.name, changed.weight) == ("cog", Decimal("3.25"))
+    changed = await repository.update(widget.id, weight="3.25", expected_version=1)
+    assert (changed.name, changed.weight, changed.version) == ("cog", Decimal("3.25"), 2)
     assert await repository.find_by_id(widget.id) == changed
     await repository.delete(widget.id)
     assert await repository.find_by_id(widget.id) is None

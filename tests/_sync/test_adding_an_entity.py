@@ -40,6 +40,7 @@ class Widget:
     weight: Decimal = attrs.field(converter=v.to_decimal, validator=v.between(0))
     created_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
     updated_at: datetime = attrs.field(converter=v.to_utc, validator=v.valid)
+    version: int = attrs.field(default=1, converter=v.to_int, validator=v.between(1))
 
 
 class NewWidget(TypedDict):
@@ -74,7 +75,7 @@ def recipe_folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
     shutil.copytree(ROOT / "migrations", migrations)
     for name in ("widgets.sql", "widgets.mongodb.json"):
         shutil.copy(RECIPE / name, queries / name)
-    for name in ("0010.widgets.sql", "0010.widgets.rollback.sql"):
+    for name in ("0011.widgets.sql", "0011.widgets.rollback.sql"):
         shutil.copy(RECIPE / name, migrations / name)
     return queries, migrations
 
@@ -128,8 +129,8 @@ def test_a_new_entity_is_created_found_and_listed(
 def test_a_new_entity_is_changed_and_deleted(widgets: tuple[Store, Any]) -> None:
     _, repository = widgets
     widget = repository.create(name="cog", weight=3)
-    changed = repository.update(widget.id, weight="3.25")
-    assert (changed.name, changed.weight) == ("cog", Decimal("3.25"))
+    changed = repository.update(widget.id, weight="3.25", expected_version=1)
+    assert (changed.name, changed.weight, changed.version) == ("cog", Decimal("3.25"), 2)
     assert repository.find_by_id(widget.id) == changed
     repository.delete(widget.id)
     assert repository.find_by_id(widget.id) is None

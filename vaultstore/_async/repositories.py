@@ -19,6 +19,7 @@ from typing import Any, Generic, Protocol, TypeVar, Unpack
 from .. import _values
 from .._arguments import (
     check_id,
+    check_version,
     containment,
     enum_value,
     new_entities,
@@ -66,7 +67,7 @@ from .._paging import (
 from .._pipeline import Counter, Operation, Shape, StatementCounters, runs
 from .._registry import EntityType, Registry
 from .._settings import Settings
-from ..errors import ConflictError, NotFoundError
+from ..errors import ConflictError, NotFoundError, VersionConflictError
 from .documents import AsyncDocumentBackend
 
 T = TypeVar("T")
@@ -159,13 +160,35 @@ class AsyncRepositoryBase(Generic[T]):
         await self._run("insert", Shape.COUNT, {"entity": new})
         return new
 
-    async def _update(self, id: str, changes: Any) -> T:
+    async def _update(self, id: str, changes: Any, expected_version: object) -> T:
         checked = self._converter.check_changes(self._entity.cls, changes, self._entity.changeable)
         check_id(id)
-        updated = await self._one("update", id=id, changes=checked)
+        expected = check_version(expected_version)
+        updated = await self._one("update", id=id, changes=checked, expected_version=expected)
         if updated is None:
-            raise self._not_found(id)
+            await self._refused(id, expected)
+            raise self._not_found(id)  # it was there at that version: deleted since
         return updated
+
+    async def _refused(self, id: str, expected: int | None) -> T:
+        """Why a write found no row: NotFoundError if there is none, or
+        VersionConflictError if it is not at ``expected``; else the entity as it is
+        (a write that had nothing to do, such as acknowledging twice)."""
+        current: Any = await self.find_by_id(id)
+        if current is None:
+            raise self._not_found(id)
+        if expected is not None and current.version != expected:
+            name = self._entity.cls.__name__
+            raise VersionConflictError(
+                f"{name} {_values.shown(id)} is at version {current.version}, "
+                f"not {expected}: it changed since it was read",
+                entity=name,
+                id=id,
+                expected=expected,
+                stored=current.version,
+            )
+        result: T = current
+        return result
 
     @runs("find_by_id")
     async def find_by_id(self, id: str) -> T | None:
@@ -178,11 +201,15 @@ class AsyncRepositoryBase(Generic[T]):
         """Every entity in creation order (``list_after``)."""
         return await self._page("list_after", limit, after=after_id(after))
 
-    @runs("delete")
-    async def delete(self, id: str) -> None:
+    @runs("delete", "find_by_id")
+    async def delete(self, id: str, *, expected_version: int | None = None) -> None:
         """Delete the entity (``delete``); NotFoundError if there is none,
-        ConflictError while others still refer to it."""
-        if await self._run("delete", Shape.COUNT, {"id": check_id(id)}) == 0:
+        ConflictError while others still refer to it, VersionConflictError if it
+        is not at ``expected_version`` (when one is given)."""
+        expected = check_version(expected_version)
+        params = {"id": check_id(id), "expected_version": expected}
+        if await self._run("delete", Shape.COUNT, params) == 0:
+            await self._refused(id, expected)
             raise self._not_found(id)
 
 
@@ -195,10 +222,11 @@ class AsyncRepository(AsyncRepositoryBase[T]):
         """Store a new entity (``insert``)."""
         return await self._create(fields)
 
-    @runs("update")
-    async def update(self, id: str, **changes: Any) -> T:
-        """Change an entity in one write (``update``); NotFoundError if there is none."""
-        return await self._update(id, changes)
+    @runs("update", "find_by_id")
+    async def update(self, id: str, *, expected_version: int | None = None, **changes: Any) -> T:
+        """Change an entity in one write (``update``); NotFoundError if there is none,
+        VersionConflictError if it is not at ``expected_version``."""
+        return await self._update(id, changes, expected_version)
 
 
 class AsyncAgents(AsyncRepositoryBase[Agent]):
@@ -222,10 +250,12 @@ class AsyncAgents(AsyncRepositoryBase[Agent]):
         value = enum_value(CredibilityTier, tier, "tier")
         return await self._page("find_by_tier", limit, tier=value, after=after_id(after))
 
-    @runs("update")
-    async def update(self, id: str, **changes: Unpack[AgentChanges]) -> Agent:
+    @runs("update", "find_by_id")
+    async def update(
+        self, id: str, *, expected_version: int | None = None, **changes: Unpack[AgentChanges]
+    ) -> Agent:
         """Change an agent's name or score, its tier following (``update``)."""
-        return await self._update(id, changes)
+        return await self._update(id, changes, expected_version)
 
 
 class AsyncVaults(AsyncRepositoryBase[CreditVault]):
@@ -272,22 +302,34 @@ class AsyncVaults(AsyncRepositoryBase[CreditVault]):
             after_id=last_id,
         )
 
-    @runs("update")
-    async def update(self, id: str, **changes: Unpack[VaultChanges]) -> CreditVault:
+    @runs("update", "find_by_id")
+    async def update(
+        self, id: str, *, expected_version: int | None = None, **changes: Unpack[VaultChanges]
+    ) -> CreditVault:
         """Change a vault in one write (``update``); a rule across fields (the
         protection threshold at most ``max_ltv``) is the database's to check."""
-        return await self._update(id, changes)
+        return await self._update(id, changes, expected_version)
 
-    @runs("update_metrics")
+    @runs("update_metrics", "find_by_id")
     async def update_vault_metrics(
-        self, id: str, ltv: Number, health_factor: Number
+        self,
+        id: str,
+        ltv: Number,
+        health_factor: Number,
+        *,
+        expected_version: int | None = None,
     ) -> CreditVault:
-        """Record a vault's current LTV and health factor (``update_metrics``)."""
+        """Record a vault's current LTV and health factor (``update_metrics``);
+        VersionConflictError if it is not at ``expected_version``."""
         checked = self._converter.check_changes(
             CreditVault, {"ltv": ltv, "health_factor": health_factor}, self._entity.changeable
         )
-        vault = await self._one("update_metrics", id=check_id(id), **checked)
+        expected = check_version(expected_version)
+        vault = await self._one(
+            "update_metrics", id=check_id(id), expected_version=expected, **checked
+        )
         if vault is None:
+            await self._refused(id, expected)
             raise self._not_found(id)
         return vault
 
@@ -340,36 +382,36 @@ class AsyncAlerts(AsyncRepositoryBase[RiskAlert]):
         )
 
     @runs("acknowledge", "find_by_id")
-    async def acknowledge(self, id: str) -> RiskAlert:
+    async def acknowledge(self, id: str, *, expected_version: int | None = None) -> RiskAlert:
         """Mark an open alert as seen (``acknowledge``, then ``find_by_id`` if it was
         not open); it stays open. Acknowledging again changes nothing; ConflictError
-        if it is resolved."""
-        alert = await self._one("acknowledge", id=check_id(id))
+        if it is resolved, VersionConflictError if not at ``expected_version``."""
+        expected = check_version(expected_version)
+        alert = await self._one("acknowledge", id=check_id(id), expected_version=expected)
         if alert is not None:
             return alert
-        current = await self.find_by_id(id)
-        if current is None:
-            raise self._not_found(id)
+        current = await self._refused(id, expected)
         if current.status is AlertStatus.ACKNOWLEDGED:
             return current
         raise ConflictError(f"alert {_values.shown(id)} is resolved and cannot be acknowledged")
 
     @runs("resolve", "find_by_id")
-    async def resolve(self, id: str) -> RiskAlert:
+    async def resolve(self, id: str, *, expected_version: int | None = None) -> RiskAlert:
         """Close an alert (``resolve``, then ``find_by_id`` if it was resolved);
-        resolving it again changes nothing."""
-        alert = await self._one("resolve", id=check_id(id))
+        resolving it again changes nothing; VersionConflictError if not at
+        ``expected_version``."""
+        expected = check_version(expected_version)
+        alert = await self._one("resolve", id=check_id(id), expected_version=expected)
         if alert is not None:
             return alert
-        current = await self.find_by_id(id)
-        if current is None:
-            raise self._not_found(id)
-        return current
+        return await self._refused(id, expected)
 
-    @runs("update")
-    async def update(self, id: str, **changes: Unpack[AlertChanges]) -> RiskAlert:
+    @runs("update", "find_by_id")
+    async def update(
+        self, id: str, *, expected_version: int | None = None, **changes: Unpack[AlertChanges]
+    ) -> RiskAlert:
         """Change an alert's severity or message (``update``)."""
-        return await self._update(id, changes)
+        return await self._update(id, changes, expected_version)
 
 
 class AsyncLiquidations(AsyncRepositoryBase[LiquidationEvent]):
@@ -413,10 +455,12 @@ class AsyncLiquidations(AsyncRepositoryBase[LiquidationEvent]):
             "find_between", limit, occurred_key, after_at=after_at, after_id=last_id, until=end
         )
 
-    @runs("update")
-    async def update(self, id: str, **changes: Unpack[LiquidationChanges]) -> LiquidationEvent:
+    @runs("update", "find_by_id")
+    async def update(
+        self, id: str, *, expected_version: int | None = None, **changes: Unpack[LiquidationChanges]
+    ) -> LiquidationEvent:
         """Correct a recorded liquidation (``update``)."""
-        return await self._update(id, changes)
+        return await self._update(id, changes, expected_version)
 
 
 class AsyncProtectionRules(AsyncRepositoryBase[ProtectionRule]):
@@ -444,19 +488,29 @@ class AsyncProtectionRules(AsyncRepositoryBase[ProtectionRule]):
         )
 
     @runs("mark_triggered", "find_by_id")
-    async def mark_triggered(self, id: str) -> ProtectionRule | None:
+    async def mark_triggered(
+        self, id: str, *, expected_version: int | None = None
+    ) -> ProtectionRule | None:
         """Record that the rule fired, unless it is disabled or still cooling down, in
         which case None (``mark_triggered``, then ``find_by_id`` if it did not fire).
-        NotFoundError for an unknown id."""
-        rule = await self._one("mark_triggered", id=check_id(id))
-        if rule is None and await self.find_by_id(id) is None:
-            raise self._not_found(id)
+        NotFoundError for an unknown id, VersionConflictError if not at
+        ``expected_version``."""
+        expected = check_version(expected_version)
+        rule = await self._one("mark_triggered", id=check_id(id), expected_version=expected)
+        if rule is None:
+            await self._refused(id, expected)
         return rule
 
-    @runs("update")
-    async def update(self, id: str, **changes: Unpack[ProtectionRuleChanges]) -> ProtectionRule:
+    @runs("update", "find_by_id")
+    async def update(
+        self,
+        id: str,
+        *,
+        expected_version: int | None = None,
+        **changes: Unpack[ProtectionRuleChanges],
+    ) -> ProtectionRule:
         """Change a rule (``update``)."""
-        return await self._update(id, changes)
+        return await self._update(id, changes, expected_version)
 
 
 class AsyncPrices(AsyncRepositoryBase[MarketData]):
@@ -518,10 +572,12 @@ class AsyncPrices(AsyncRepositoryBase[MarketData]):
             until=end,
         )
 
-    @runs("update")
-    async def update(self, id: str, **changes: Unpack[MarketDataChanges]) -> MarketData:
+    @runs("update", "find_by_id")
+    async def update(
+        self, id: str, *, expected_version: int | None = None, **changes: Unpack[MarketDataChanges]
+    ) -> MarketData:
         """Correct a recorded price (``update``)."""
-        return await self._update(id, changes)
+        return await self._update(id, changes, expected_version)
 
 
 REPOSITORIES: dict[type, type[AsyncRepositoryBase[Any]]] = {

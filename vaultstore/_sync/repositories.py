@@ -20,6 +20,7 @@ from typing import Any, Generic, Protocol, TypeVar, Unpack
 from .. import _values
 from .._arguments import (
     check_id,
+    check_version,
     containment,
     enum_value,
     new_entities,
@@ -67,7 +68,7 @@ from .._paging import (
 from .._pipeline import Counter, Operation, Shape, StatementCounters, runs
 from .._registry import EntityType, Registry
 from .._settings import Settings
-from ..errors import ConflictError, NotFoundError
+from ..errors import ConflictError, NotFoundError, VersionConflictError
 from .documents import DocumentBackend
 
 T = TypeVar("T")
@@ -160,13 +161,35 @@ class RepositoryBase(Generic[T]):
         self._run("insert", Shape.COUNT, {"entity": new})
         return new
 
-    def _update(self, id: str, changes: Any) -> T:
+    def _update(self, id: str, changes: Any, expected_version: object) -> T:
         checked = self._converter.check_changes(self._entity.cls, changes, self._entity.changeable)
         check_id(id)
-        updated = self._one("update", id=id, changes=checked)
+        expected = check_version(expected_version)
+        updated = self._one("update", id=id, changes=checked, expected_version=expected)
         if updated is None:
-            raise self._not_found(id)
+            self._refused(id, expected)
+            raise self._not_found(id)  # it was there at that version: deleted since
         return updated
+
+    def _refused(self, id: str, expected: int | None) -> T:
+        """Why a write found no row: NotFoundError if there is none, or
+        VersionConflictError if it is not at ``expected``; else the entity as it is
+        (a write that had nothing to do, such as acknowledging twice)."""
+        current: Any = self.find_by_id(id)
+        if current is None:
+            raise self._not_found(id)
+        if expected is not None and current.version != expected:
+            name = self._entity.cls.__name__
+            raise VersionConflictError(
+                f"{name} {_values.shown(id)} is at version {current.version}, "
+                f"not {expected}: it changed since it was read",
+                entity=name,
+                id=id,
+                expected=expected,
+                stored=current.version,
+            )
+        result: T = current
+        return result
 
     @runs("find_by_id")
     def find_by_id(self, id: str) -> T | None:
@@ -179,11 +202,15 @@ class RepositoryBase(Generic[T]):
         """Every entity in creation order (``list_after``)."""
         return self._page("list_after", limit, after=after_id(after))
 
-    @runs("delete")
-    def delete(self, id: str) -> None:
+    @runs("delete", "find_by_id")
+    def delete(self, id: str, *, expected_version: int | None = None) -> None:
         """Delete the entity (``delete``); NotFoundError if there is none,
-        ConflictError while others still refer to it."""
-        if self._run("delete", Shape.COUNT, {"id": check_id(id)}) == 0:
+        ConflictError while others still refer to it, VersionConflictError if it
+        is not at ``expected_version`` (when one is given)."""
+        expected = check_version(expected_version)
+        params = {"id": check_id(id), "expected_version": expected}
+        if self._run("delete", Shape.COUNT, params) == 0:
+            self._refused(id, expected)
             raise self._not_found(id)
 
 
@@ -196,10 +223,11 @@ class Repository(RepositoryBase[T]):
         """Store a new entity (``insert``)."""
         return self._create(fields)
 
-    @runs("update")
-    def update(self, id: str, **changes: Any) -> T:
-        """Change an entity in one write (``update``); NotFoundError if there is none."""
-        return self._update(id, changes)
+    @runs("update", "find_by_id")
+    def update(self, id: str, *, expected_version: int | None = None, **changes: Any) -> T:
+        """Change an entity in one write (``update``); NotFoundError if there is none,
+        VersionConflictError if it is not at ``expected_version``."""
+        return self._update(id, changes, expected_version)
 
 
 class Agents(RepositoryBase[Agent]):
@@ -223,10 +251,12 @@ class Agents(RepositoryBase[Agent]):
         value = enum_value(CredibilityTier, tier, "tier")
         return self._page("find_by_tier", limit, tier=value, after=after_id(after))
 
-    @runs("update")
-    def update(self, id: str, **changes: Unpack[AgentChanges]) -> Agent:
+    @runs("update", "find_by_id")
+    def update(
+        self, id: str, *, expected_version: int | None = None, **changes: Unpack[AgentChanges]
+    ) -> Agent:
         """Change an agent's name or score, its tier following (``update``)."""
-        return self._update(id, changes)
+        return self._update(id, changes, expected_version)
 
 
 class Vaults(RepositoryBase[CreditVault]):
@@ -273,22 +303,34 @@ class Vaults(RepositoryBase[CreditVault]):
             after_id=last_id,
         )
 
-    @runs("update")
-    def update(self, id: str, **changes: Unpack[VaultChanges]) -> CreditVault:
+    @runs("update", "find_by_id")
+    def update(
+        self, id: str, *, expected_version: int | None = None, **changes: Unpack[VaultChanges]
+    ) -> CreditVault:
         """Change a vault in one write (``update``); a rule across fields (the
         protection threshold at most ``max_ltv``) is the database's to check."""
-        return self._update(id, changes)
+        return self._update(id, changes, expected_version)
 
-    @runs("update_metrics")
+    @runs("update_metrics", "find_by_id")
     def update_vault_metrics(
-        self, id: str, ltv: Number, health_factor: Number
+        self,
+        id: str,
+        ltv: Number,
+        health_factor: Number,
+        *,
+        expected_version: int | None = None,
     ) -> CreditVault:
-        """Record a vault's current LTV and health factor (``update_metrics``)."""
+        """Record a vault's current LTV and health factor (``update_metrics``);
+        VersionConflictError if it is not at ``expected_version``."""
         checked = self._converter.check_changes(
             CreditVault, {"ltv": ltv, "health_factor": health_factor}, self._entity.changeable
         )
-        vault = self._one("update_metrics", id=check_id(id), **checked)
+        expected = check_version(expected_version)
+        vault = self._one(
+            "update_metrics", id=check_id(id), expected_version=expected, **checked
+        )
         if vault is None:
+            self._refused(id, expected)
             raise self._not_found(id)
         return vault
 
@@ -341,36 +383,36 @@ class Alerts(RepositoryBase[RiskAlert]):
         )
 
     @runs("acknowledge", "find_by_id")
-    def acknowledge(self, id: str) -> RiskAlert:
+    def acknowledge(self, id: str, *, expected_version: int | None = None) -> RiskAlert:
         """Mark an open alert as seen (``acknowledge``, then ``find_by_id`` if it was
         not open); it stays open. Acknowledging again changes nothing; ConflictError
-        if it is resolved."""
-        alert = self._one("acknowledge", id=check_id(id))
+        if it is resolved, VersionConflictError if not at ``expected_version``."""
+        expected = check_version(expected_version)
+        alert = self._one("acknowledge", id=check_id(id), expected_version=expected)
         if alert is not None:
             return alert
-        current = self.find_by_id(id)
-        if current is None:
-            raise self._not_found(id)
+        current = self._refused(id, expected)
         if current.status is AlertStatus.ACKNOWLEDGED:
             return current
         raise ConflictError(f"alert {_values.shown(id)} is resolved and cannot be acknowledged")
 
     @runs("resolve", "find_by_id")
-    def resolve(self, id: str) -> RiskAlert:
+    def resolve(self, id: str, *, expected_version: int | None = None) -> RiskAlert:
         """Close an alert (``resolve``, then ``find_by_id`` if it was resolved);
-        resolving it again changes nothing."""
-        alert = self._one("resolve", id=check_id(id))
+        resolving it again changes nothing; VersionConflictError if not at
+        ``expected_version``."""
+        expected = check_version(expected_version)
+        alert = self._one("resolve", id=check_id(id), expected_version=expected)
         if alert is not None:
             return alert
-        current = self.find_by_id(id)
-        if current is None:
-            raise self._not_found(id)
-        return current
+        return self._refused(id, expected)
 
-    @runs("update")
-    def update(self, id: str, **changes: Unpack[AlertChanges]) -> RiskAlert:
+    @runs("update", "find_by_id")
+    def update(
+        self, id: str, *, expected_version: int | None = None, **changes: Unpack[AlertChanges]
+    ) -> RiskAlert:
         """Change an alert's severity or message (``update``)."""
-        return self._update(id, changes)
+        return self._update(id, changes, expected_version)
 
 
 class Liquidations(RepositoryBase[LiquidationEvent]):
@@ -414,10 +456,12 @@ class Liquidations(RepositoryBase[LiquidationEvent]):
             "find_between", limit, occurred_key, after_at=after_at, after_id=last_id, until=end
         )
 
-    @runs("update")
-    def update(self, id: str, **changes: Unpack[LiquidationChanges]) -> LiquidationEvent:
+    @runs("update", "find_by_id")
+    def update(
+        self, id: str, *, expected_version: int | None = None, **changes: Unpack[LiquidationChanges]
+    ) -> LiquidationEvent:
         """Correct a recorded liquidation (``update``)."""
-        return self._update(id, changes)
+        return self._update(id, changes, expected_version)
 
 
 class ProtectionRules(RepositoryBase[ProtectionRule]):
@@ -445,19 +489,29 @@ class ProtectionRules(RepositoryBase[ProtectionRule]):
         )
 
     @runs("mark_triggered", "find_by_id")
-    def mark_triggered(self, id: str) -> ProtectionRule | None:
+    def mark_triggered(
+        self, id: str, *, expected_version: int | None = None
+    ) -> ProtectionRule | None:
         """Record that the rule fired, unless it is disabled or still cooling down, in
         which case None (``mark_triggered``, then ``find_by_id`` if it did not fire).
-        NotFoundError for an unknown id."""
-        rule = self._one("mark_triggered", id=check_id(id))
-        if rule is None and self.find_by_id(id) is None:
-            raise self._not_found(id)
+        NotFoundError for an unknown id, VersionConflictError if not at
+        ``expected_version``."""
+        expected = check_version(expected_version)
+        rule = self._one("mark_triggered", id=check_id(id), expected_version=expected)
+        if rule is None:
+            self._refused(id, expected)
         return rule
 
-    @runs("update")
-    def update(self, id: str, **changes: Unpack[ProtectionRuleChanges]) -> ProtectionRule:
+    @runs("update", "find_by_id")
+    def update(
+        self,
+        id: str,
+        *,
+        expected_version: int | None = None,
+        **changes: Unpack[ProtectionRuleChanges],
+    ) -> ProtectionRule:
         """Change a rule (``update``)."""
-        return self._update(id, changes)
+        return self._update(id, changes, expected_version)
 
 
 class Prices(RepositoryBase[MarketData]):
@@ -519,10 +573,12 @@ class Prices(RepositoryBase[MarketData]):
             until=end,
         )
 
-    @runs("update")
-    def update(self, id: str, **changes: Unpack[MarketDataChanges]) -> MarketData:
+    @runs("update", "find_by_id")
+    def update(
+        self, id: str, *, expected_version: int | None = None, **changes: Unpack[MarketDataChanges]
+    ) -> MarketData:
         """Correct a recorded price (``update``)."""
-        return self._update(id, changes)
+        return self._update(id, changes, expected_version)
 
 
 REPOSITORIES: dict[type, type[RepositoryBase[Any]]] = {

@@ -7,8 +7,10 @@ CREATE TABLE widgets (
     weight numeric NOT NULL,
     created_at timestamptz (3) NOT NULL DEFAULT now(),
     updated_at timestamptz (3) NOT NULL DEFAULT now(),
+    version integer NOT NULL DEFAULT 1,
     CONSTRAINT widgets_name_check CHECK (length(name) BETWEEN 1 AND 200),
-    CONSTRAINT widgets_weight_check CHECK (weight >= 0)
+    CONSTRAINT widgets_weight_check CHECK (weight >= 0),
+    CONSTRAINT widgets_version_check CHECK (version >= 1)
 );
 
 CREATE TRIGGER widgets_touch_updated_at BEFORE UPDATE ON widgets

@@ -1,0 +1,118 @@
+"""Optimistic concurrency (async source of tests/_sync/test_versions.py): every
+stored entity carries a version, 1 when stored and one more on every write, kept
+by the database; a write given ``expected_version=`` is refused, writing nothing,
+when the entity has moved on."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from vaultstore import (
+    AlertType,
+    ChainId,
+    CreditVault,
+    LiquidationProtection,
+    TokenAmount,
+)
+from vaultstore._async.contracts import AsyncStore
+from vaultstore.errors import NotFoundError, ValidationError, VersionConflictError
+
+
+async def make_vault(store: AsyncStore) -> CreditVault:
+    agent = await store.agents.create(name="versioned", credibility_score=700)
+    return await store.vaults.create(
+        agent_id=agent.id,
+        chain_id=ChainId.ETHEREUM,
+        collateral=TokenAmount(token="ETH", amount=10, value_usd=20000),
+        debt=TokenAmount(token="USDC", amount=10000, value_usd=10000),
+        ltv=50,
+        health_factor=2,
+        max_ltv=70,
+        liquidation_protection=LiquidationProtection(enabled=True, threshold=60, cooldown=0),
+    )
+
+
+async def test_a_new_entity_is_at_version_1(store: AsyncStore) -> None:
+    vault = await make_vault(store)
+    assert vault.version == 1
+    stored = await store.vaults.find_by_id(vault.id)
+    assert stored is not None
+    assert stored.version == 1
+
+
+async def test_every_write_counts_the_version_up(store: AsyncStore) -> None:
+    vault = await make_vault(store)
+    assert (await store.vaults.update(vault.id, status="at_risk")).version == 2
+    assert (await store.vaults.update_vault_metrics(vault.id, 55, 1.8)).version == 3
+    alert = await store.alerts.create(
+        vault_id=vault.id, alert_type=AlertType.LTV_WARNING, severity="high", message="LTV 55%"
+    )
+    assert (await store.alerts.acknowledge(alert.id)).version == 2
+    assert (await store.alerts.acknowledge(alert.id)).version == 2  # nothing to do: no write
+    assert (await store.alerts.resolve(alert.id)).version == 3
+    rule = await store.protection_rules.create(
+        vault_id=vault.id, name="trim", conditions={"ltv_above": 80}, actions=[], cooldown=0
+    )
+    triggered = await store.protection_rules.mark_triggered(rule.id)
+    assert triggered is not None
+    assert (triggered.version, triggered.trigger_count) == (2, 1)
+
+
+async def test_a_write_at_the_expected_version_goes_through(store: AsyncStore) -> None:
+    vault = await make_vault(store)
+    updated = await store.vaults.update_vault_metrics(vault.id, 60, 1.5, expected_version=1)
+    assert (updated.ltv, updated.version) == (Decimal(60), 2)
+    again = await store.vaults.update(vault.id, expected_version=2, status="at_risk")
+    assert again.version == 3
+
+
+async def test_a_stale_expected_version_is_refused_and_writes_nothing(store: AsyncStore) -> None:
+    vault = await make_vault(store)
+    await store.vaults.update_vault_metrics(vault.id, 60, 1.5)  # now at version 2
+    with pytest.raises(VersionConflictError) as info:
+        await store.vaults.update_vault_metrics(vault.id, 99, 1.0, expected_version=1)
+    assert (info.value.expected, info.value.stored, info.value.retryable) == (1, 2, True)
+    with pytest.raises(VersionConflictError):
+        await store.vaults.update(vault.id, expected_version=1, status="closed")
+    with pytest.raises(VersionConflictError):
+        await store.vaults.delete(vault.id, expected_version=1)
+    stored = await store.vaults.find_by_id(vault.id)
+    assert stored is not None
+    assert (stored.ltv, stored.status.value, stored.version) == (Decimal(60), "active", 2)
+
+
+async def test_a_stale_version_is_refused_for_state_changes_too(store: AsyncStore) -> None:
+    vault = await make_vault(store)
+    alert = await store.alerts.create(
+        vault_id=vault.id, alert_type=AlertType.LTV_WARNING, severity="high", message="x"
+    )
+    await store.alerts.update(alert.id, message="y")  # version 2
+    with pytest.raises(VersionConflictError):
+        await store.alerts.acknowledge(alert.id, expected_version=1)
+    with pytest.raises(VersionConflictError):
+        await store.alerts.resolve(alert.id, expected_version=1)
+    assert (await store.alerts.resolve(alert.id, expected_version=2)).version == 3
+
+
+async def test_delete_at_the_expected_version_deletes(store: AsyncStore) -> None:
+    agent = await store.agents.create(name="deleted_at_1", credibility_score=1)
+    await store.agents.delete(agent.id, expected_version=1)
+    assert await store.agents.find_by_id(agent.id) is None
+
+
+async def test_an_unknown_id_is_not_found_whatever_the_version(store: AsyncStore) -> None:
+    with pytest.raises(NotFoundError):
+        await store.vaults.update_vault_metrics("nope", 1, 1, expected_version=3)
+    with pytest.raises(NotFoundError):
+        await store.agents.delete("nope", expected_version=1)
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, "1", 1.0])
+async def test_a_bad_expected_version_is_refused_before_any_io(store: AsyncStore, bad: Any) -> None:
+    with pytest.raises(ValidationError) as info:
+        await store.agents.update("any", expected_version=bad, credibility_score=1)
+    assert info.value.field == "expected_version"
+    assert "agents.update" not in store.statement_stats()

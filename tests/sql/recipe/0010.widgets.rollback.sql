@@ -1,2 +1,0 @@
--- Undo 0010.widgets.
-DROP TABLE widgets;

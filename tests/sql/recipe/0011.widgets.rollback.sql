@@ -1,0 +1,2 @@
+-- Undo 0011.widgets.
+DROP TABLE widgets;
