@@ -7,7 +7,8 @@ its LTV and writing it back, in three ways, on both backends.
 
 * ``plain``: ``find_by_id`` then ``update_vault_metrics``;
 * ``transaction``: the same inside ``store.transaction()``;
-* ``version``: the same with ``expected_version=`` inside ``store.run_transaction``.
+* ``version``: the same with ``expected_version=`` inside ``store.run_transaction``;
+* ``lock``: ``lock()`` then ``update_vault_metrics`` inside ``store.run_transaction``.
 
 A call that raised is counted as failed; an update that returned but is not in the
 final LTV is lost. The figures go in the README.
@@ -50,10 +51,19 @@ def _version(store: Any, vault_id: str) -> None:
     store.run_transaction(add_one, attempts=1000)
 
 
+def _lock(store: Any, vault_id: str) -> None:
+    def add_one(tx: Any) -> None:
+        current = tx.vaults.lock(vault_id)
+        tx.vaults.update_vault_metrics(vault_id, current.ltv + 1, current.health_factor)
+
+    store.run_transaction(add_one, attempts=1000)
+
+
 PATTERNS: dict[str, Callable[[Any, str], None]] = {
     "plain": _plain,
     "transaction": _transaction,
     "version": _version,
+    "lock": _lock,
 }
 
 
@@ -108,7 +118,7 @@ def main() -> int:
     parser.add_argument("--updates", type=int, default=50, help="per writer")
     parser.add_argument("--backend", choices=["postgresql", "mongodb", "both"], default="both")
     args = parser.parse_args()
-    lost_with_version = 0
+    lost_when_guarded = 0
     backends: list[tuple[str, Callable[[str | None], AbstractContextManager[str]], str | None]] = [
         ("postgresql", database, args.database or os.environ.get("VAULTSTORE_BENCH_POSTGRES_URL")),
         ("mongodb", mongo_database, args.mongo_uri or os.environ.get("VAULTSTORE_BENCH_MONGO_URI")),
@@ -125,9 +135,9 @@ def main() -> int:
                     f"{row['returned']:>5} returned, {row['failed']:>4} failed, "
                     f"{row['lost']:>5} lost  ({row['seconds']:.1f} s)"
                 )
-                if pattern == "version":
-                    lost_with_version += row["lost"] + row["failed"]
-    return 1 if lost_with_version else 0
+                if pattern in {"version", "lock"}:
+                    lost_when_guarded += row["lost"] + row["failed"]
+    return 1 if lost_when_guarded else 0
 
 
 if __name__ == "__main__":

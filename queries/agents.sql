@@ -18,6 +18,13 @@ WHERE id = :id;
 SELECT * FROM agents
 WHERE name = :name;
 
+-- name: lock_by_id(id)^
+-- One row, locked against other writers until the end of the transaction
+-- (store.transaction()'s repositories' lock(id)).
+SELECT * FROM agents
+WHERE id = :id
+FOR UPDATE;
+
 -- name: list_after(after, limit)
 -- All agents in creation order, one page after the id :after.
 SELECT * FROM agents

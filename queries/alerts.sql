@@ -16,6 +16,13 @@ INSERT INTO risk_alerts (
 SELECT * FROM risk_alerts
 WHERE id = :id;
 
+-- name: lock_by_id(id)^
+-- One row, locked against other writers until the end of the transaction
+-- (store.transaction()'s repositories' lock(id)).
+SELECT * FROM risk_alerts
+WHERE id = :id
+FOR UPDATE;
+
 -- name: list_after(after, limit)
 -- All alerts in creation order, one page after the id :after.
 SELECT * FROM risk_alerts

@@ -24,6 +24,13 @@ INSERT INTO liquidation_events (
 SELECT * FROM liquidation_events
 WHERE id = :id;
 
+-- name: lock_by_id(id)^
+-- One row, locked against other writers until the end of the transaction
+-- (store.transaction()'s repositories' lock(id)).
+SELECT * FROM liquidation_events
+WHERE id = :id
+FOR UPDATE;
+
 -- name: list_after(after, limit)
 -- All liquidations in creation order, one page after the id :after.
 SELECT * FROM liquidation_events

@@ -28,6 +28,13 @@ INSERT INTO market_data (
 SELECT * FROM market_data
 WHERE id = :id;
 
+-- name: lock_by_id(id)^
+-- One row, locked against other writers until the end of the transaction
+-- (store.transaction()'s repositories' lock(id)).
+SELECT * FROM market_data
+WHERE id = :id
+FOR UPDATE;
+
 -- name: list_after(after, limit)
 -- All price records in creation order, one page after the id :after.
 SELECT * FROM market_data

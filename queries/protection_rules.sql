@@ -17,6 +17,13 @@ INSERT INTO protection_rules (
 SELECT * FROM protection_rules
 WHERE id = :id;
 
+-- name: lock_by_id(id)^
+-- One row, locked against other writers until the end of the transaction
+-- (store.transaction()'s repositories' lock(id)).
+SELECT * FROM protection_rules
+WHERE id = :id
+FOR UPDATE;
+
 -- name: list_after(after, limit)
 -- All rules in creation order, one page after the id :after.
 SELECT * FROM protection_rules

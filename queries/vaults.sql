@@ -29,6 +29,13 @@ INSERT INTO credit_vaults (
 SELECT * FROM credit_vaults
 WHERE id = :id;
 
+-- name: lock_by_id(id)^
+-- One row, locked against other writers until the end of the transaction
+-- (store.transaction()'s repositories' lock(id)).
+SELECT * FROM credit_vaults
+WHERE id = :id
+FOR UPDATE;
+
 -- name: list_after(after, limit)
 -- All vaults in creation order, one page after the id :after ('' for the first).
 SELECT * FROM credit_vaults

@@ -1,6 +1,7 @@
 """No lost updates: writers racing on one vault, each reading it, computing, and
-writing with ``expected_version=`` inside ``store.run_transaction``, lose none of
-their updates, on both backends (real servers, real threads)."""
+writing inside ``store.run_transaction``, with ``expected_version=`` or after
+``lock()``, lose none of their updates, on both backends (real servers, real
+threads)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,13 @@ from vaultstore import ChainId, LiquidationProtection, TokenAmount
 WRITERS, UPDATES = 8, 10
 
 
+@pytest.mark.parametrize("read", ["version", "lock"])
 @pytest.mark.parametrize("backend", ["clean_db", "clean_mongo"])
-def test_version_checked_read_modify_writes_lose_no_update(
-    request: pytest.FixtureRequest, backend: str
+def test_read_modify_writes_lose_no_update(
+    request: pytest.FixtureRequest, backend: str, read: str
 ) -> None:
+    """``read``: the vault read with find_by_id and written with expected_version=,
+    or read with lock() (held until the transaction ends) and written plainly."""
     url = request.getfixturevalue(backend)
     with vaultstore.connect(url, pool_size=WRITERS) as store:
         agent = store.agents.create(name="raced", credibility_score=700)
@@ -35,6 +39,10 @@ def test_version_checked_read_modify_writes_lose_no_update(
         )
 
         def add_one(tx: Any) -> None:
+            if read == "lock":
+                current = tx.vaults.lock(vault.id)
+                tx.vaults.update_vault_metrics(vault.id, current.ltv + 1, current.health_factor)
+                return
             current = tx.vaults.find_by_id(vault.id)
             tx.vaults.update_vault_metrics(
                 vault.id, current.ltv + 1, current.health_factor, expected_version=current.version

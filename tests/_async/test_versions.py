@@ -18,7 +18,12 @@ from vaultstore import (
     TokenAmount,
 )
 from vaultstore._async.contracts import AsyncStore
-from vaultstore.errors import NotFoundError, ValidationError, VersionConflictError
+from vaultstore.errors import (
+    NotFoundError,
+    ValidationError,
+    VaultStoreError,
+    VersionConflictError,
+)
 
 
 async def make_vault(store: AsyncStore) -> CreditVault:
@@ -116,3 +121,25 @@ async def test_a_bad_expected_version_is_refused_before_any_io(store: AsyncStore
         await store.agents.update("any", expected_version=bad, credibility_score=1)
     assert info.value.field == "expected_version"
     assert "agents.update" not in store.statement_stats()
+
+
+async def test_lock_reads_the_entity_inside_a_transaction(store: AsyncStore) -> None:
+    vault = await make_vault(store)
+    async with store.transaction() as tx:
+        locked = await tx.vaults.lock(vault.id)
+        assert (locked.id, locked.version) == (vault.id, 1)
+        updated = await tx.vaults.update_vault_metrics(vault.id, 61, 1.4)
+    assert updated.version == 2  # the lock itself is no write of the entity
+
+
+async def test_lock_outside_a_transaction_is_refused(store: AsyncStore) -> None:
+    vault = await make_vault(store)
+    with pytest.raises(VaultStoreError, match=r"store\.transaction"):
+        await store.vaults.lock(vault.id)
+    assert "vaults.lock_by_id" not in store.statement_stats()
+
+
+async def test_lock_of_an_unknown_id_is_not_found(store: AsyncStore) -> None:
+    async with store.transaction() as tx:
+        with pytest.raises(NotFoundError):
+            await tx.agents.lock("nope")

@@ -19,7 +19,12 @@ from vaultstore import (
     TokenAmount,
 )
 from vaultstore._sync.contracts import Store
-from vaultstore.errors import NotFoundError, ValidationError, VersionConflictError
+from vaultstore.errors import (
+    NotFoundError,
+    ValidationError,
+    VaultStoreError,
+    VersionConflictError,
+)
 
 
 def make_vault(store: Store) -> CreditVault:
@@ -117,3 +122,25 @@ def test_a_bad_expected_version_is_refused_before_any_io(store: Store, bad: Any)
         store.agents.update("any", expected_version=bad, credibility_score=1)
     assert info.value.field == "expected_version"
     assert "agents.update" not in store.statement_stats()
+
+
+def test_lock_reads_the_entity_inside_a_transaction(store: Store) -> None:
+    vault = make_vault(store)
+    with store.transaction() as tx:
+        locked = tx.vaults.lock(vault.id)
+        assert (locked.id, locked.version) == (vault.id, 1)
+        updated = tx.vaults.update_vault_metrics(vault.id, 61, 1.4)
+    assert updated.version == 2  # the lock itself is no write of the entity
+
+
+def test_lock_outside_a_transaction_is_refused(store: Store) -> None:
+    vault = make_vault(store)
+    with pytest.raises(VaultStoreError, match=r"store\.transaction"):
+        store.vaults.lock(vault.id)
+    assert "vaults.lock_by_id" not in store.statement_stats()
+
+
+def test_lock_of_an_unknown_id_is_not_found(store: Store) -> None:
+    with store.transaction() as tx:
+        with pytest.raises(NotFoundError):
+            tx.agents.lock("nope")

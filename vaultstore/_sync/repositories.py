@@ -68,7 +68,7 @@ from .._paging import (
 from .._pipeline import Counter, Operation, Shape, StatementCounters, runs
 from .._registry import EntityType, Registry
 from .._settings import Settings
-from ..errors import ConflictError, NotFoundError, VersionConflictError
+from ..errors import ConflictError, NotFoundError, VaultStoreError, VersionConflictError
 from .documents import DocumentBackend
 
 T = TypeVar("T")
@@ -195,6 +195,24 @@ class RepositoryBase(Generic[T]):
     def find_by_id(self, id: str) -> T | None:
         """The entity with this id, or None (``find_by_id``)."""
         found: T | None = self._run("find_by_id", Shape.ONE, {"id": check_id(id)})
+        return found
+
+    @runs("lock_by_id")
+    def lock(self, id: str) -> T:
+        """The entity, held against other writers until this transaction ends
+        (``lock_by_id``: ``SELECT ... FOR UPDATE`` on PostgreSQL, a write inside the
+        transaction on MongoDB): read it with this, change it, and no concurrent
+        write comes between. Only on the repositories of ``store.transaction()``;
+        NotFoundError for an unknown id."""
+        check_id(id)
+        if not self._executor.in_transaction:
+            raise VaultStoreError(
+                "lock() holds an entity until its transaction ends: call it on the "
+                "repositories of store.transaction() (or in run_transaction)"
+            )
+        found = self._one("lock_by_id", id=id)
+        if found is None:
+            raise self._not_found(id)
         return found
 
     @runs("list_after")
