@@ -38,6 +38,21 @@ T = TypeVar("T")
 
 DRIVER_ERRORS = (psycopg.Error, PoolTimeout, PoolClosed)
 """What the shells catch and translate."""
+UNDEFINED_COLUMN = "42703"
+NOT_MIGRATED = frozenset({"42P01", UNDEFINED_COLUMN})
+"""SQLSTATEs of a schema older than the statements: undefined table, column."""
+
+
+def not_migrated(error: VaultStoreError, pending: list[str]) -> VaultStoreError:
+    """``error`` saying that the database is not (fully) migrated, and what to do."""
+    if not pending:
+        return error
+    return DatabaseError(
+        f"{error.message} (the database is not migrated: run `vaultstore migrate`; "
+        f"pending: {', '.join(pending)})",
+        code=error.code,
+    )
+
 
 _SUFFIXES = ("_check", "_fkey", "_key")
 # Connection failures, server shutting down or refusing connections.
@@ -67,7 +82,9 @@ class PostgresConverter(EntityConverter):
             try:
                 loader = self.row_loader(cls, columns())
             except MissingColumnsError as exc:
-                raise DatabaseError(f"{getattr(statement, '__name__', statement)}: {exc}") from None
+                raise DatabaseError(
+                    f"{getattr(statement, '__name__', statement)}: {exc}", code=UNDEFINED_COLUMN
+                ) from None
             self._statement_loaders[key] = loader
         return loader
 

@@ -45,6 +45,7 @@ RESERVED = frozenset(
         "close",
         "documents",
         "ping",
+        "pending_migrations",
         "pool_stats",
         "repository",
         "run_transaction",

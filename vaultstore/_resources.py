@@ -38,6 +38,19 @@ def migrations_dir() -> Path:
     return _find("migrations")
 
 
+def migration_ids(folder: Path | None = None) -> list[str]:
+    """The ids of the SQL migrations, in order: ``0001.agents`` ..."""
+    return sorted(
+        path.name.removesuffix(".sql")
+        for path in (folder or migrations_dir()).glob("*.sql")
+        if not path.name.endswith(".rollback.sql")
+    )
+
+
+MIGRATIONS_RECORD = "vaultstore_migrations"
+"""The MongoDB collection recording each applied schema step."""
+
+
 @dataclass(frozen=True)
 class SchemaStep:
     """One versioned step of ``migrations/mongodb``: collections with their

@@ -38,7 +38,7 @@ from .._mongo_operations import MongoOperation
 from .._pipeline import Operation, Shape
 from .._queries import load_mongodb_operations
 from .._registry import EntityType, Registry
-from .._resources import collection_validators
+from .._resources import MIGRATIONS_RECORD, collection_validators, schema_steps
 from .._retry import commit_unknown
 from .._settings import Settings
 from ..errors import ConflictError, DatabaseError, UnavailableError
@@ -317,6 +317,13 @@ class AsyncMongoExecutor:
                     raise _aborted()
         except PyMongoError as exc:
             raise translate(exc, settings=self.settings, closed=self.state["closed"]) from exc
+
+    async def pending_migrations(self) -> list[str]:
+        """The steps of ``migrations/mongodb`` this database has not applied."""
+        async with self.errors():
+            records = self.database[MIGRATIONS_RECORD].find({}, {"_id": 1}, session=self.session)
+            applied = {record["_id"] for record in await records.to_list()}
+        return [step.id for step in schema_steps() if step.id not in applied]
 
     def documents(self) -> AsyncMongoDocuments:
         return AsyncMongoDocuments(self.database, self.session, self.settings)

@@ -120,6 +120,12 @@ class AsyncVaultStore:
         """Seconds for one round trip to the server; UnavailableError if there is none."""
         return await self._executor.ping()
 
+    @runs("health.applied_migrations")
+    async def pending_migrations(self) -> list[str]:
+        """The migrations this database has not applied, oldest first (``vaultstore
+        migrate`` applies them): empty when the schema is the one vaultstore needs."""
+        return await self._executor.pending_migrations()
+
     def pool_stats(self) -> dict[str, int]:
         """The connection pool's gauges and counters."""
         return self._executor.pool_stats()

@@ -39,7 +39,7 @@ from .._mongo_operations import MongoOperation
 from .._pipeline import Operation, Shape
 from .._queries import load_mongodb_operations
 from .._registry import EntityType, Registry
-from .._resources import collection_validators
+from .._resources import MIGRATIONS_RECORD, collection_validators, schema_steps
 from .._retry import commit_unknown
 from .._settings import Settings
 from ..errors import ConflictError, DatabaseError, UnavailableError
@@ -318,6 +318,13 @@ class MongoExecutor:
                     raise _aborted()
         except PyMongoError as exc:
             raise translate(exc, settings=self.settings, closed=self.state["closed"]) from exc
+
+    def pending_migrations(self) -> list[str]:
+        """The steps of ``migrations/mongodb`` this database has not applied."""
+        with self.errors():
+            records = self.database[MIGRATIONS_RECORD].find({}, {"_id": 1}, session=self.session)
+            applied = {record["_id"] for record in records.to_list()}
+        return [step.id for step in schema_steps() if step.id not in applied]
 
     def documents(self) -> MongoDocuments:
         return MongoDocuments(self.database, self.session, self.settings)

@@ -24,13 +24,16 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from .._pipeline import Operation, Shape
 from .._postgres import (
     DRIVER_ERRORS,
+    NOT_MIGRATED,
     PostgresConverter,
     connection_kwargs,
     connection_lost,
+    not_migrated,
     translate,
 )
 from .._queries import load_queries
 from .._registry import Registry
+from .._resources import migration_ids
 from .._retry import commit_unknown
 from .._settings import Settings
 from ..errors import DatabaseError, UnavailableError, VaultStoreError
@@ -146,12 +149,10 @@ class PostgresExecutor:
             return self._batch(op, statement, params)
         bound = self.converter.bind(op.entity.cls, declared, params)
         if self.connection is not None:
-            try:
-                return self._run(self.connection, op, statement, bound)
-            except DRIVER_ERRORS as exc:
-                raise self._error(exc, op) from exc
+            return self._in_transaction(self.connection, op, statement, bound)
         read = statement.operation.name.startswith("SELECT")
         retried = False
+        error: VaultStoreError | None = None  # one that says the schema is behind
         while True:
             try:
                 conn = self.pool.getconn()
@@ -161,14 +162,33 @@ class PostgresExecutor:
                 return self._run(conn, op, statement, bound)
             except DRIVER_ERRORS as exc:
                 if not (read and not retried and connection_lost(exc)):
-                    error = self._error(exc, op)
-                    # Autocommit: a write may have committed before the connection died.
-                    raise (error if read else commit_unknown(error)) from exc
+                    translated = self._error(exc, op)
+                    if translated.code not in NOT_MIGRATED:
+                        # Autocommit: a write may have committed before the connection died.
+                        raise (translated if read else commit_unknown(translated)) from exc
+                    error = translated
+            except VaultStoreError as exc:  # a row lacking a column the entity has
+                if exc.code not in NOT_MIGRATED:
+                    raise
+                error = exc
             finally:
                 self.pool.putconn(conn)
+            if error is not None:
+                raise not_migrated(error, self.pending_migrations()) from error
             retried = True
             logger.info("vaultstore: a pooled connection was lost; %s runs again", op.key)
             self.pool.check()
+
+    def _in_transaction(
+        self, conn: PgConnection, op: Operation, statement: Any, bound: dict[str, Any]
+    ) -> Any:
+        try:
+            return self._run(conn, op, statement, bound)
+        except DRIVER_ERRORS as exc:
+            translated = self._error(exc, op)
+            if translated.code in NOT_MIGRATED:
+                raise not_migrated(translated, self.pending_migrations()) from exc
+            raise translated from exc
 
     def _run(
         self, conn: PgConnection, op: Operation, statement: Any, bound: dict[str, Any]
@@ -202,6 +222,18 @@ class PostgresExecutor:
             except DRIVER_ERRORS as exc:
                 raise self._error(exc, op) from exc
             return count
+
+    def pending_migrations(self) -> list[str]:
+        """The migrations of ``migrations/`` this database has not applied."""
+        try:
+            with self.pool.connection() as conn:
+                rows = self.queries.health.applied_migrations(conn.cursor())
+                applied = {row[0] for row in rows}
+        except psycopg.errors.UndefinedTable:
+            applied = set()  # yoyo never ran here
+        except DRIVER_ERRORS as exc:
+            raise translate(exc, settings=self.settings) from exc
+        return [id for id in migration_ids() if id not in applied]
 
     def _error(self, exc: BaseException, op: Operation) -> VaultStoreError:
         return translate(

@@ -121,6 +121,12 @@ class VaultStore:
         """Seconds for one round trip to the server; UnavailableError if there is none."""
         return self._executor.ping()
 
+    @runs("health.applied_migrations")
+    def pending_migrations(self) -> list[str]:
+        """The migrations this database has not applied, oldest first (``vaultstore
+        migrate`` applies them): empty when the schema is the one vaultstore needs."""
+        return self._executor.pending_migrations()
+
     def pool_stats(self) -> dict[str, int]:
         """The connection pool's gauges and counters."""
         return self._executor.pool_stats()

@@ -17,13 +17,13 @@ from pymongo.database import Database
 from pymongo.errors import PyMongoError
 
 from .._mongo import CODEC_OPTIONS, translate
-from .._resources import SchemaStep, schema_steps
+from .._resources import MIGRATIONS_RECORD, SchemaStep, schema_steps
 from .._settings import Settings
 from .._values import utc_now
 from ..errors import UnavailableError
 
 logger = logging.getLogger("vaultstore.migrations")
-RECORD = "vaultstore_migrations"
+RECORD = MIGRATIONS_RECORD
 
 
 @contextmanager
