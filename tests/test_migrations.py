@@ -46,7 +46,7 @@ def leftovers(url: str) -> list[str]:
     )
 
 
-def test_the_ten_migrations_are_found() -> None:
+def test_the_eleven_migrations_are_found() -> None:
     assert MIGRATION_IDS == [
         "0001.agents",
         "0002.credit-vaults",
@@ -58,6 +58,7 @@ def test_the_ten_migrations_are_found() -> None:
         "0008.market-data-source-index",
         "0009.migration-checksums",
         "0010.versions",
+        "0011.documents-follow-owners",
     ]
 
 
@@ -94,6 +95,7 @@ def test_apply_migrations_creates_the_vaultstore_tables(empty_url: str) -> None:
         "protection_rules",
         "risk_alerts",
         "vaultstore_migration_checksums",
+        "vaultstore_delete_owned_documents()",
         "vaultstore_touch_updated_at()",
     ]
 

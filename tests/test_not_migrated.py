@@ -30,15 +30,15 @@ def test_a_partly_migrated_database_names_what_is_pending(empty_url: str) -> Non
     vaultstore.apply_migrations(empty_url)
     with vaultstore.connect(empty_url) as store:
         store.agents.create(name="stored_before", credibility_score=1)
-    vaultstore.rollback_migrations(empty_url, count=1)  # 0010.versions
+    vaultstore.rollback_migrations(empty_url, count=2)  # 0011, then 0010.versions
     with vaultstore.connect(empty_url) as store:
-        assert store.pending_migrations() == ["0010.versions"]
+        assert store.pending_migrations() == ["0010.versions", "0011.documents-follow-owners"]
         with pytest.raises(DatabaseError) as reading:
             store.agents.list()  # the rows lack the version column
         with pytest.raises(DatabaseError) as writing, store.transaction() as tx:
             tx.agents.create(name="too_early", credibility_score=1)
     for error in (reading.value, writing.value):
-        assert "run `vaultstore migrate`; pending: 0010.versions" in str(error)
+        assert "run `vaultstore migrate`; pending: 0010.versions, 0011" in str(error)
 
 
 def test_a_migrated_database_has_nothing_pending(clean_db: str, clean_mongo: str) -> None:

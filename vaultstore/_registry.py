@@ -94,6 +94,9 @@ class EntityType:
     references: tuple[Reference, ...] = ()
     id_prefix: str = ""
     """Put before the ULID of every new id (``vlt_01J...``); none by default."""
+    document_owner: str | None = None
+    """The ``owner_type`` of the stored documents attached to this entity (``vault``),
+    deleted with it; None if documents cannot be attached to it."""
     settable: frozenset[str] = attrs.field(init=False, eq=False)
     changeable: frozenset[str] = attrs.field(init=False, eq=False)
 
@@ -164,7 +167,14 @@ class Registry:
 
 REGISTRY = Registry(
     (
-        EntityType(name="agents", cls=Agent, table="agents", new=NewAgent, changes=AgentChanges),
+        EntityType(
+            name="agents",
+            cls=Agent,
+            table="agents",
+            new=NewAgent,
+            changes=AgentChanges,
+            document_owner="agent",
+        ),
         EntityType(
             name="vaults",
             cls=CreditVault,
@@ -172,6 +182,7 @@ REGISTRY = Registry(
             new=NewVault,
             changes=VaultChanges,
             references=(Reference("agent_id", "agents", "restrict"),),
+            document_owner="vault",
         ),
         EntityType(
             name="alerts",

@@ -75,7 +75,7 @@ def recipe_folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path
     shutil.copytree(ROOT / "migrations", migrations)
     for name in ("widgets.sql", "widgets.mongodb.json"):
         shutil.copy(RECIPE / name, queries / name)
-    for name in ("0011.widgets.sql", "0011.widgets.rollback.sql"):
+    for name in ("0012.widgets.sql", "0012.widgets.rollback.sql"):
         shutil.copy(RECIPE / name, migrations / name)
     return queries, migrations
 

@@ -1,5 +1,5 @@
 -- Widgets, the throwaway entity of tests/_async/test_adding_an_entity.py.
--- depends: 0001.agents
+-- depends: 0011.documents-follow-owners
 
 CREATE TABLE widgets (
     id text PRIMARY KEY,

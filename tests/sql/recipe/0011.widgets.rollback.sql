@@ -1,2 +1,0 @@
--- Undo 0011.widgets.
-DROP TABLE widgets;

@@ -1,0 +1,2 @@
+-- Undo 0012.widgets.
+DROP TABLE widgets;
