@@ -425,3 +425,19 @@ def test_the_fast_decimal128_decoder_agrees_with_bson_digit_for_digit() -> None:
 def test_the_fast_decoder_leaves_special_values_to_bson(text: str) -> None:
     encoded = Decimal128(text)
     assert str(decimal_from_bson(encoded)) == str(encoded.to_decimal())
+
+
+def test_a_document_stored_before_versions_reads_as_version_1_and_counts_on(
+    mongo_store: vaultstore.Store, raw_db: Database[Any]
+) -> None:
+    """Migration 0010 gave entities a version; MongoDB documents written before it
+    have none. They read as the field's default and the next write makes them 2."""
+    agent = mongo_store.agents.create(name="old_timer", credibility_score=700)
+    raw_db["agents"].update_one({"_id": agent.id}, {"$unset": {"version": ""}})
+    assert "version" not in (raw_db["agents"].find_one({"_id": agent.id}) or {"version": 0})
+    stored = mongo_store.agents.find_by_id(agent.id)
+    assert stored is not None
+    assert stored.version == 1
+    updated = mongo_store.agents.update(agent.id, expected_version=1, credibility_score=710)
+    assert updated.version == 2
+    assert raw_db["agents"].find_one({"_id": agent.id})["version"] == 2  # type: ignore[index]

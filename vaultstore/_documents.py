@@ -20,6 +20,7 @@ from bson import Int64
 from . import _values
 from ._entities import DocumentOwner, StoredDocument
 from ._ids import new_id
+from ._registry import REGISTRY
 from .errors import DatabaseError, NotFoundError, ValidationError
 
 CHUNK_SIZE = 255 * 1024
@@ -35,7 +36,6 @@ Content = bytes | bytearray | memoryview | BinaryIO | Iterable[bytes]
 :data:`CHUNK_SIZE`), or an iterable of bytes chunks of any size."""
 
 _BYTES = (bytes, bytearray, memoryview)
-_OWNER_ENTITIES = {DocumentOwner.VAULT: "CreditVault", DocumentOwner.AGENT: "Agent"}
 
 
 def new_document(
@@ -73,7 +73,7 @@ def owner_not_found(document: StoredDocument) -> NotFoundError:
     """What a put for an owner that does not exist raises."""
     return NotFoundError(
         f"owner_id names no stored {document.owner_type.value}: {_values.shown(document.owner_id)}",
-        entity=_OWNER_ENTITIES[document.owner_type],
+        entity=REGISTRY.document_owner(document.owner_type.value).cls.__name__,
         id=document.owner_id,
     )
 

@@ -147,9 +147,15 @@ class MongoConverter(EntityConverter):
                 bound[setter] = cl.__dict__[field.name].__set__
                 key = "_id" if (field.name == "id" and source == "doc") else field.name
                 raw = f"{source}[{key!r}]"
-                if field.name == "version":
-                    # Stored before documents had a version: the first one.
-                    raw = f"{source}.get({key!r}, 1)"
+                if field.default is not attrs.NOTHING and not isinstance(
+                    field.default,
+                    attrs.Factory,  # type: ignore[arg-type]
+                ):
+                    # A document stored before the field existed (version, added by
+                    # migration 0010) reads as the field's default, in its BSON form.
+                    default = f"_default_{var}_{field.name}"
+                    bound[default] = self.value(field.default)
+                    raw = f"{source}.get({key!r}, {default})"
                 if isinstance(field.type, type) and attrs.has(field.type):
                     child = f"{var}_{field.name}"
                     body.append(f"    {child}_doc = {raw}")

@@ -154,6 +154,13 @@ class Registry:
         """Every table (collection) vaultstore writes, in registry order."""
         return (*(e.table for e in self.entities), *self.other_tables)
 
+    def document_owner(self, owner_type: str) -> EntityType:
+        """The entity whose stored documents have ``owner_type`` (``vault``)."""
+        for entity in self.entities:
+            if entity.document_owner == owner_type:
+                return entity
+        raise KeyError(owner_type)
+
     def dependents(self, table: str) -> tuple[tuple[EntityType, Reference], ...]:
         """The entities that refer to rows of ``table``, with the reference: what
         deleting such a row must refuse (``restrict``) or delete too (``cascade``)."""

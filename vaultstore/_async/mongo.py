@@ -343,7 +343,7 @@ class AsyncMongoExecutor:
         return [step.id for step in schema_steps() if step.id not in applied]
 
     def documents(self) -> AsyncMongoDocuments:
-        return AsyncMongoDocuments(self.database, self.session, self.settings)
+        return AsyncMongoDocuments(self.database, self.session, self.settings, self.registry)
 
     async def ping(self) -> float:
         """Seconds for one round trip to the server."""

@@ -344,7 +344,7 @@ class MongoExecutor:
         return [step.id for step in schema_steps() if step.id not in applied]
 
     def documents(self) -> MongoDocuments:
-        return MongoDocuments(self.database, self.session, self.settings)
+        return MongoDocuments(self.database, self.session, self.settings, self.registry)
 
     def ping(self) -> float:
         """Seconds for one round trip to the server."""

@@ -42,6 +42,7 @@ from .._documents import (
     owner_not_found,
 )
 from .._entities import DocumentOwner, StoredDocument
+from .._registry import REGISTRY, Registry
 from .._settings import Settings
 from ..errors import ConflictError, DatabaseError, UnavailableError, VaultStoreError
 
@@ -49,8 +50,6 @@ logger = logging.getLogger("vaultstore")
 
 BUCKET = "documents"
 _CODEC_OPTIONS: CodecOptions[Any] = CodecOptions(tz_aware=True, tzinfo=UTC)
-# The collections of the MongoDB store whose documents own stored documents.
-_OWNER_COLLECTIONS = {DocumentOwner.VAULT: "credit_vaults", DocumentOwner.AGENT: "agents"}
 
 
 def _translate(exc: PyMongoError) -> VaultStoreError:
@@ -83,9 +82,11 @@ class MongoDocuments:
         database: Database[Any],
         session: ClientSession | None = None,
         settings: Settings | None = None,
+        registry: Registry = REGISTRY,
     ) -> None:
         self._database = database
         self._session = session
+        self._registry = registry
         self.settings = settings
         self._files = database.get_collection(f"{BUCKET}.files", codec_options=_CODEC_OPTIONS)
         self._chunks = database.get_collection(f"{BUCKET}.chunks", codec_options=_CODEC_OPTIONS)
@@ -108,7 +109,7 @@ class MongoDocuments:
 
     def put(self, document: StoredDocument, upload: Upload) -> StoredDocument:
         """Store a document: its chunks a few per insert, then its files document."""
-        owners = self._database[_OWNER_COLLECTIONS[document.owner_type]]
+        owners = self._database[self._registry.document_owner(document.owner_type.value).table]
         with _errors():
             self._ensure_indexes()
             owner = owners.find_one(

@@ -293,20 +293,14 @@ def declared_uses(registry: Registry = REGISTRY) -> list[Use]:
             declared = operations_run(member)
             if not declared or name.startswith("_"):
                 continue
-            owner = cls.__name__ if name in vars(cls) else _defining_class(cls, name)
             caller = Caller(
-                call=f"{prefix}.{name}", cls=owner, method=name, defined_at=_where(member)
+                call=f"{prefix}.{name}", cls=cls.__name__, method=name, defined_at=_where(member)
             )
             uses.extend(
                 Use(query if "." in query else f"{stem}.{query}", caller.defined_at, caller)
                 for query in declared
             )
     return uses
-
-
-def _defining_class(cls: type, name: str) -> str:
-    """The repository class an application holds, for an inherited method too."""
-    return cls.__name__
 
 
 _MONGODB_ONLY = frozenset({"entity", "entities", "changes", "now"})
