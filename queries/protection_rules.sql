@@ -48,7 +48,9 @@ LIMIT :limit;
 
 -- name: mark_triggered(id, expected_version)<!
 -- Record that an enabled rule fired, unless it fired less than cooldown seconds
--- ago. No row when the rule is cooling down, disabled or unknown.
+-- ago. No row when the rule is cooling down, disabled or unknown. now() is cut to
+-- milliseconds as last_triggered_at is stored (rounded, so up to 0.5 ms ahead of
+-- now()): with cooldown 0, a rule fired twice within a millisecond fires twice.
 UPDATE protection_rules
 SET version = version + 1, last_triggered_at = now(), trigger_count = trigger_count + 1
 WHERE
@@ -56,7 +58,7 @@ WHERE
     AND enabled
     AND (
         last_triggered_at IS NULL
-        OR last_triggered_at <= now() - make_interval(secs => cooldown)
+        OR last_triggered_at <= cast(now() AS timestamptz (3)) - make_interval(secs => cooldown)
     )
     AND (cast(:expected_version AS integer) IS NULL OR version = :expected_version)
 RETURNING *;

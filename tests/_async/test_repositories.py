@@ -392,3 +392,14 @@ async def test_risk_summary_by_chain(store: AsyncStore) -> None:
 async def test_ping_and_pool_stats(store: AsyncStore) -> None:
     assert await store.ping() > 0
     assert store.pool_stats()["pool_max"] == 4
+
+
+async def test_a_rule_without_cooldown_fires_every_time_even_within_a_millisecond(
+    store: AsyncStore,
+) -> None:
+    vault = await make_vault(store)
+    rule = await store.protection_rules.create(
+        vault_id=vault.id, name="always", conditions={}, actions=[], cooldown=0
+    )
+    fired = [await store.protection_rules.mark_triggered(rule.id) for _ in range(40)]
+    assert [r.trigger_count if r else None for r in fired] == list(range(1, 41))

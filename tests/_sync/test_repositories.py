@@ -393,3 +393,14 @@ def test_risk_summary_by_chain(store: Store) -> None:
 def test_ping_and_pool_stats(store: Store) -> None:
     assert store.ping() > 0
     assert store.pool_stats()["pool_max"] == 4
+
+
+def test_a_rule_without_cooldown_fires_every_time_even_within_a_millisecond(
+    store: Store,
+) -> None:
+    vault = make_vault(store)
+    rule = store.protection_rules.create(
+        vault_id=vault.id, name="always", conditions={}, actions=[], cooldown=0
+    )
+    fired = [store.protection_rules.mark_triggered(rule.id) for _ in range(40)]
+    assert [r.trigger_count if r else None for r in fired] == list(range(1, 41))
