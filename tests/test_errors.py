@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import aiosql
-import attrs
 import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 import vaultstore
 from vaultstore import (
@@ -32,6 +32,7 @@ from vaultstore import (
     VaultStoreError,
 )
 from vaultstore._postgres import translate
+from vaultstore._settings import is_secret
 
 PASSWORD = "S3cretPw"
 UNREACHABLE = f"postgresql://u:{PASSWORD}@127.0.0.1:1/db"
@@ -165,14 +166,83 @@ def test_password_in_the_query_string_never_shows_in_a_connection_error() -> Non
     assert PASSWORD not in everything_shown(info.value)
 
 
+# -- every secret-bearing parameter, not only the password ------------------------------
+
+SECRET_URLS = [
+    pytest.param(f"postgresql://u:{PASSWORD}@127.0.0.1:1/db", id="pg-password"),
+    pytest.param(f"postgresql://u@127.0.0.1:1/db?sslpassword={PASSWORD}", id="pg-sslpassword"),
+    pytest.param(f"host=127.0.0.1 port=1 user=u password='{PASSWORD}'", id="pg-key-value"),
+    pytest.param(
+        f"postgresql://u@127.0.0.1:1,127.0.0.1:2/db?password={PASSWORD}"
+        "&target_session_attrs=read-write",
+        id="pg-multi-host",
+    ),
+    pytest.param(f"mongodb://u:{PASSWORD}@127.0.0.1:1/db", id="mongo-password"),
+    pytest.param(
+        f"mongodb://u:pw@127.0.0.1:1/db?tls=true&tlsCertificateKeyFilePassword={PASSWORD}",
+        id="mongo-tls-key-password",
+    ),
+    pytest.param(
+        "mongodb://AKIAEXAMPLE:pw@127.0.0.1:1,127.0.0.1:2/db?authMechanism=MONGODB-AWS"
+        f"&authMechanismProperties=AWS_SESSION_TOKEN:{PASSWORD}&replicaSet=rs0",
+        id="mongo-aws-session-token",
+    ),
+]
+
+
+@pytest.mark.parametrize("url", SECRET_URLS)
+def test_no_secret_parameter_shows_in_settings(url: str) -> None:
+    settings = vaultstore.settings_from_url(url)
+    assert PASSWORD in settings.dsn  # it is there, to reach the driver
+    assert PASSWORD not in f"{settings!r}\n{settings}\n{settings.url()}"
+    assert "***" in str(settings)
+
+
+@pytest.mark.parametrize("url", SECRET_URLS)
+def test_no_secret_parameter_shows_in_errors_or_logs(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    for name in ("vaultstore", "psycopg", "pymongo"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    with pytest.raises(VaultStoreError) as info:
+        vaultstore.connect(url, connect_timeout=1)
+    assert isinstance(info.value, UnavailableError | vaultstore.ValidationError)
+    assert PASSWORD not in everything_shown(info.value)
+    assert PASSWORD not in logged_text(caplog)
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("sslpassword", True),
+        ("sslkey", True),
+        ("tlsCertificateKeyFilePassword", True),
+        ("authMechanismProperties", True),
+        ("aws_session_token", True),
+        ("client_secret", True),
+        ("sslmode", False),
+        ("keepalives", False),
+        ("replicaSet", False),
+    ],
+)
+def test_options_named_like_a_password_key_or_token_are_secret(name: str, secret: bool) -> None:
+    assert is_secret(name) is secret
+
+
+def test_a_key_file_path_is_hidden_too() -> None:
+    settings = vaultstore.settings_from_url("postgresql://u@h/db?sslkey=/etc/app/client.key")
+    assert "client.key" not in str(settings)
+    assert "sslkey=***" in str(settings)
+
+
 # -- a password against the real server (it trusts local connections) ---------------------
 
 
 @pytest.fixture
 def url_with_password(migrated_url: str) -> str:
-    settings = vaultstore.settings_from_url(migrated_url)
-    user = settings.user or "postgres"
-    return attrs.evolve(settings, user=user, password=PASSWORD).url(hide_password=False)
+    params = conninfo_to_dict(vaultstore.settings_from_url(migrated_url).dsn)
+    params.setdefault("user", "postgres")
+    return make_conninfo("", **{**params, "password": PASSWORD})
 
 
 def test_store_with_a_password_connects(url_with_password: str) -> None:

@@ -3,7 +3,11 @@ rolled back and applied again by vaultstore's migration functions, on databases 
 this module's own (the session's migrated database is left alone); and the
 collections' validators and unique indexes, hit with raw documents written by plain
 pymongo (nothing of vaultstore's in front of them), whose errors
-``vaultstore._mongo.translate`` turns into vaultstore's."""
+``vaultstore._mongo.translate`` turns into vaultstore's.
+
+The steps are read from the folder, so these tests hold as steps are added; the
+GridFS bucket's indexes (step 0002.documents) are also checked against the ones
+vaultstore created on first use before that step existed."""
 
 from __future__ import annotations
 
@@ -28,10 +32,41 @@ from vaultstore._mongo import CODEC_OPTIONS, translate
 from vaultstore._resources import collection_validators
 
 REPO = Path(__file__).resolve().parent.parent
-STEP_FILE = REPO / "migrations" / "mongodb" / "0001.collections.json"
-STEP_ID = "0001.collections"
-STEP: dict[str, Any] = json_util.loads(STEP_FILE.read_text())
-COLLECTIONS: dict[str, Any] = STEP["collections"]
+STEP_FILES = sorted((REPO / "migrations" / "mongodb").glob("*.json"))
+STEP_IDS = [path.stem for path in STEP_FILES]
+STEPS: dict[str, dict[str, Any]] = {
+    path.stem: json_util.loads(path.read_text()) for path in STEP_FILES
+}
+COLLECTIONS: dict[str, Any] = {
+    name: spec for step in STEPS.values() for name, spec in step.get("collections", {}).items()
+}
+"""The collections the steps create, each as the latest step defining it says."""
+INDEXES: dict[str, dict[str, Any]] = {}
+"""Every index the steps make, by collection and name: those of the collections
+they create and those they add to collections they do not (a GridFS bucket's)."""
+for _step in STEPS.values():
+    for _name, _spec in _step.get("collections", {}).items():
+        INDEXES.setdefault(_name, {}).update({i["name"]: i for i in _spec.get("indexes", ())})
+    for _name, _indexes in _step.get("indexes", {}).items():
+        INDEXES.setdefault(_name, {}).update({i["name"]: i for i in _indexes})
+BUCKET_COLLECTIONS = sorted(set(INDEXES) - set(COLLECTIONS))
+"""Collections the steps index but do not create: rolling back leaves them."""
+DOCUMENTS_STEP_ID = "0002.documents"
+GRIDFS_INDEXES: dict[str, dict[str, dict[str, Any]]] = {
+    "documents.files": {
+        "_id_": {"key": [("_id", 1)]},
+        "filename_1_uploadDate_1": {"key": [("filename", 1), ("uploadDate", 1)]},
+        "metadata.owner_type_1_metadata.owner_id_1__id_1": {
+            "key": [("metadata.owner_type", 1), ("metadata.owner_id", 1), ("_id", 1)]
+        },
+    },
+    "documents.chunks": {
+        "_id_": {"key": [("_id", 1)]},
+        "files_id_1_n_1": {"key": [("files_id", 1), ("n", 1)], "unique": True},
+    },
+}
+"""The bucket's indexes as ``index_information()`` shows them (less ``v``): what
+vaultstore created on a repository's first put before step 0002 existed."""
 RECORD = "vaultstore_migrations"
 VALIDATION_FAILED = 121
 DUPLICATE_KEY = 11000
@@ -111,10 +146,31 @@ def vaultstore_collections(db: Database[Any]) -> list[str]:
     return sorted(set(db.list_collection_names()) - {RECORD})
 
 
+def index_information(db: Database[Any], collection: str) -> dict[str, dict[str, Any]]:
+    """``index_information()`` without the index version, directions as ints."""
+    return {
+        name: {
+            **{k: v for k, v in info.items() if k not in {"v", "key"}},
+            "key": [(key, int(direction)) for key, direction in info["key"]],
+        }
+        for name, info in db[collection].index_information().items()
+    }
+
+
+def create_the_bucket_indexes_on_first_use(db: Database[Any]) -> None:
+    """What vaultstore's documents repository did on its first put before step
+    0002: pymongo's default names, from the keys."""
+    db["documents.files"].create_index([("filename", 1), ("uploadDate", 1)])
+    db["documents.files"].create_index(
+        [("metadata.owner_type", 1), ("metadata.owner_id", 1), ("_id", 1)]
+    )
+    db["documents.chunks"].create_index([("files_id", 1), ("n", 1)], unique=True)
+
+
 # -- applying, recording, rolling back ----------------------------------------------
 
 
-def test_the_step_file_describes_the_six_collections() -> None:
+def test_the_steps_create_the_six_collections() -> None:
     assert sorted(COLLECTIONS) == [
         "agents",
         "credit_vaults",
@@ -125,69 +181,81 @@ def test_the_step_file_describes_the_six_collections() -> None:
     ]
 
 
-def test_apply_migrations_applies_the_collections_step(fresh_uri: str) -> None:
-    assert vaultstore.apply_migrations(fresh_uri) == [STEP_ID]
+def test_the_steps_are_the_collections_then_the_documents_indexes() -> None:
+    assert STEP_IDS[:2] == ["0001.collections", DOCUMENTS_STEP_ID]
+
+
+def test_the_documents_step_indexes_the_gridfs_bucket_without_creating_collections() -> None:
+    step = STEPS[DOCUMENTS_STEP_ID]
+    assert "collections" not in step
+    assert sorted(step["indexes"]) == ["documents.chunks", "documents.files"]
+
+
+def test_apply_migrations_applies_every_step_in_order(fresh_uri: str) -> None:
+    assert vaultstore.apply_migrations(fresh_uri) == STEP_IDS
 
 
 def test_apply_migrations_applies_nothing_the_second_time(migrated_uri: str) -> None:
     assert vaultstore.apply_migrations(migrated_uri) == []
 
 
-def test_applying_twice_leaves_one_record_of_the_step(
+def test_applying_twice_leaves_one_record_of_each_step(
     migrated_uri: str, fresh_db: Database[Any]
 ) -> None:
     vaultstore.apply_migrations(migrated_uri)
-    assert [r["_id"] for r in fresh_db[RECORD].find()] == [STEP_ID]
+    assert [r["_id"] for r in fresh_db[RECORD].find().sort("_id")] == STEP_IDS
 
 
-def test_pending_migrations_lists_the_step_on_a_fresh_database(fresh_uri: str) -> None:
-    assert vaultstore.pending_migrations(fresh_uri) == [STEP_ID]
+def test_pending_migrations_lists_every_step_on_a_fresh_database(fresh_uri: str) -> None:
+    assert vaultstore.pending_migrations(fresh_uri) == STEP_IDS
 
 
 def test_applied_migrations_is_empty_on_a_fresh_database(fresh_uri: str) -> None:
     assert vaultstore.applied_migrations(fresh_uri) == []
 
 
-def test_applied_migrations_lists_the_applied_step(migrated_uri: str) -> None:
-    assert vaultstore.applied_migrations(migrated_uri) == [STEP_ID]
+def test_applied_migrations_lists_the_applied_steps(migrated_uri: str) -> None:
+    assert vaultstore.applied_migrations(migrated_uri) == STEP_IDS
 
 
 def test_pending_migrations_is_empty_once_applied(migrated_uri: str) -> None:
     assert vaultstore.pending_migrations(migrated_uri) == []
 
 
-def test_the_record_holds_the_checksum_of_the_step_file(
+def test_each_record_holds_the_checksum_of_its_step_file(
     migrated_uri: str, fresh_db: Database[Any]
 ) -> None:
-    record = fresh_db[RECORD].find_one({"_id": STEP_ID})
-    assert record is not None
-    assert record["checksum"] == hashlib.sha256(STEP_FILE.read_bytes()).hexdigest()
+    checksums = {r["_id"]: r["checksum"] for r in fresh_db[RECORD].find()}
+    assert checksums == {
+        path.stem: hashlib.sha256(path.read_bytes()).hexdigest() for path in STEP_FILES
+    }
 
 
-def test_the_record_holds_the_description_of_the_step(
+def test_each_record_holds_the_description_of_its_step(
     migrated_uri: str, fresh_db: Database[Any]
 ) -> None:
-    record = fresh_db[RECORD].find_one({"_id": STEP_ID})
-    assert record is not None
-    assert record["description"] == STEP["description"]
+    descriptions = {r["_id"]: r["description"] for r in fresh_db[RECORD].find()}
+    assert descriptions == {id: step["description"] for id, step in STEPS.items()}
 
 
-def test_the_record_holds_when_the_step_was_applied(
+def test_each_record_holds_when_its_step_was_applied(
     fresh_uri: str, fresh_db: Database[Any]
 ) -> None:
     before = datetime.now(UTC).replace(microsecond=0)
     vaultstore.apply_migrations(fresh_uri)
     after = datetime.now(UTC)
-    record = fresh_db[RECORD].find_one({"_id": STEP_ID})
-    assert record is not None
-    assert before <= record["applied_at"] <= after
-    assert record["applied_at"].utcoffset().total_seconds() == 0
+    records = list(fresh_db[RECORD].find())
+    assert len(records) == len(STEP_IDS)
+    for record in records:
+        assert before <= record["applied_at"] <= after
+        assert record["applied_at"].utcoffset().total_seconds() == 0
 
 
-def test_apply_migrations_creates_the_collections_of_the_step(
+def test_apply_migrations_creates_the_collections_of_the_steps_and_the_bucket(
     migrated_uri: str, fresh_db: Database[Any]
 ) -> None:
-    assert vaultstore_collections(fresh_db) == sorted(COLLECTIONS)
+    assert vaultstore_collections(fresh_db) == sorted(INDEXES)
+    assert BUCKET_COLLECTIONS == ["documents.chunks", "documents.files"]
 
 
 @pytest.mark.parametrize("collection", sorted(COLLECTIONS))
@@ -197,17 +265,16 @@ def test_every_collection_has_the_validator_of_the_step(
     assert validator_of(fresh_db, collection) == COLLECTIONS[collection]["validator"]
 
 
-@pytest.mark.parametrize("collection", sorted(COLLECTIONS))
-def test_every_collection_has_the_indexes_named_in_the_step(
+@pytest.mark.parametrize("collection", sorted(INDEXES))
+def test_every_collection_has_the_indexes_named_in_the_steps(
     migrated_uri: str, fresh_db: Database[Any], collection: str
 ) -> None:
-    names = {index["name"] for index in COLLECTIONS[collection]["indexes"]}
-    assert set(fresh_db[collection].index_information()) == names | {"_id_"}
+    assert set(fresh_db[collection].index_information()) == set(INDEXES[collection]) | {"_id_"}
 
 
 @pytest.mark.parametrize(
     ("collection", "index"),
-    [(name, index) for name, spec in sorted(COLLECTIONS.items()) for index in spec["indexes"]],
+    [(name, index) for name, indexes in sorted(INDEXES.items()) for index in indexes.values()],
     ids=lambda value: value if isinstance(value, str) else value["name"],
 )
 def test_every_index_has_the_keys_and_options_of_the_step(
@@ -219,15 +286,17 @@ def test_every_index_has_the_keys_and_options_of_the_step(
     assert info.get("partialFilterExpression") == index.get("partialFilterExpression")
 
 
-def test_rollback_migrations_rolls_back_the_step(migrated_uri: str) -> None:
-    assert vaultstore.rollback_migrations(migrated_uri) == [STEP_ID]
+def test_rollback_migrations_rolls_back_every_step_newest_first(migrated_uri: str) -> None:
+    assert vaultstore.rollback_migrations(migrated_uri) == list(reversed(STEP_IDS))
 
 
-def test_rollback_migrations_drops_the_collections(
+def test_rollback_migrations_drops_the_collections_and_leaves_the_bucket_bare(
     migrated_uri: str, fresh_db: Database[Any]
 ) -> None:
     vaultstore.rollback_migrations(migrated_uri)
-    assert vaultstore_collections(fresh_db) == []
+    assert vaultstore_collections(fresh_db) == BUCKET_COLLECTIONS
+    for name in BUCKET_COLLECTIONS:
+        assert set(fresh_db[name].index_information()) == {"_id_"}
 
 
 def test_rollback_migrations_removes_the_record(migrated_uri: str, fresh_db: Database[Any]) -> None:
@@ -235,9 +304,9 @@ def test_rollback_migrations_removes_the_record(migrated_uri: str, fresh_db: Dat
     assert list(fresh_db[RECORD].find()) == []
 
 
-def test_rollback_migrations_leaves_the_step_pending(migrated_uri: str) -> None:
+def test_rollback_migrations_leaves_every_step_pending(migrated_uri: str) -> None:
     vaultstore.rollback_migrations(migrated_uri)
-    assert vaultstore.pending_migrations(migrated_uri) == [STEP_ID]
+    assert vaultstore.pending_migrations(migrated_uri) == STEP_IDS
 
 
 def test_rollback_migrations_on_a_fresh_database_rolls_back_nothing(fresh_uri: str) -> None:
@@ -246,7 +315,7 @@ def test_rollback_migrations_on_a_fresh_database_rolls_back_nothing(fresh_uri: s
 
 def test_migrations_apply_again_after_a_rollback(migrated_uri: str) -> None:
     vaultstore.rollback_migrations(migrated_uri)
-    assert vaultstore.apply_migrations(migrated_uri) == [STEP_ID]
+    assert vaultstore.apply_migrations(migrated_uri) == STEP_IDS
 
 
 def test_applying_again_after_a_rollback_restores_validators_and_indexes(
@@ -257,9 +326,8 @@ def test_applying_again_after_a_rollback_restores_validators_and_indexes(
     assert {name: validator_of(fresh_db, name) for name in COLLECTIONS} == {
         name: spec["validator"] for name, spec in COLLECTIONS.items()
     }
-    assert {name: set(fresh_db[name].index_information()) for name in COLLECTIONS} == {
-        name: {index["name"] for index in spec["indexes"]} | {"_id_"}
-        for name, spec in COLLECTIONS.items()
+    assert {name: set(fresh_db[name].index_information()) for name in INDEXES} == {
+        name: set(indexes) | {"_id_"} for name, indexes in INDEXES.items()
     }
 
 
@@ -269,6 +337,76 @@ def test_applying_sets_the_validator_of_a_collection_that_already_exists(
     fresh_db.create_collection("agents")
     vaultstore.apply_migrations(fresh_uri)
     assert validator_of(fresh_db, "agents") == COLLECTIONS["agents"]["validator"]
+
+
+# -- the documents' GridFS bucket (step 0002.documents) --------------------------------
+
+
+@pytest.mark.parametrize("collection", sorted(GRIDFS_INDEXES))
+def test_apply_migrations_gives_the_bucket_the_indexes_first_use_gave_it(
+    migrated_uri: str, fresh_db: Database[Any], collection: str
+) -> None:
+    assert index_information(fresh_db, collection) == GRIDFS_INDEXES[collection]
+
+
+def test_the_documents_step_leaves_a_bucket_indexed_on_first_use_unchanged(
+    fresh_uri: str, fresh_db: Database[Any]
+) -> None:
+    create_the_bucket_indexes_on_first_use(fresh_db)
+    before = {name: index_information(fresh_db, name) for name in GRIDFS_INDEXES}
+    assert vaultstore.apply_migrations(fresh_uri) == STEP_IDS
+    assert {name: index_information(fresh_db, name) for name in GRIDFS_INDEXES} == before
+
+
+def test_rolling_back_the_documents_step_rolls_back_only_it(migrated_uri: str) -> None:
+    assert STEP_IDS[-1] == DOCUMENTS_STEP_ID  # else count=1 would roll back a later step
+    assert vaultstore.rollback_migrations(migrated_uri, count=1) == [DOCUMENTS_STEP_ID]
+    assert vaultstore.pending_migrations(migrated_uri) == [DOCUMENTS_STEP_ID]
+
+
+def test_rolling_back_the_documents_step_drops_the_bucket_indexes(
+    migrated_uri: str, fresh_db: Database[Any]
+) -> None:
+    vaultstore.rollback_migrations(migrated_uri, count=1)
+    assert {name: index_information(fresh_db, name) for name in GRIDFS_INDEXES} == {
+        name: {"_id_": {"key": [("_id", 1)]}} for name in GRIDFS_INDEXES
+    }
+
+
+def test_rolling_back_the_documents_step_keeps_the_other_collections_and_indexes(
+    migrated_uri: str, fresh_db: Database[Any]
+) -> None:
+    vaultstore.rollback_migrations(migrated_uri, count=1)
+    assert {name: set(fresh_db[name].index_information()) for name in COLLECTIONS} == {
+        name: set(INDEXES[name]) | {"_id_"} for name in COLLECTIONS
+    }
+
+
+def test_rolling_back_the_documents_step_keeps_the_stored_documents(
+    migrated_uri: str, fresh_db: Database[Any]
+) -> None:
+    fresh_db["documents.files"].insert_one({"_id": "doc-1", "filename": "report.pdf"})
+    fresh_db["documents.chunks"].insert_one({"files_id": "doc-1", "n": 0, "data": b"x"})
+    vaultstore.rollback_migrations(migrated_uri, count=1)
+    assert fresh_db["documents.files"].count_documents({}) == 1
+    assert fresh_db["documents.chunks"].count_documents({}) == 1
+
+
+def test_rolling_back_the_documents_step_after_an_index_was_dropped_by_hand(
+    migrated_uri: str, fresh_db: Database[Any]
+) -> None:
+    fresh_db["documents.chunks"].drop_index("files_id_1_n_1")
+    assert vaultstore.rollback_migrations(migrated_uri, count=1) == [DOCUMENTS_STEP_ID]
+    for name in GRIDFS_INDEXES:
+        assert set(fresh_db[name].index_information()) == {"_id_"}
+
+
+def test_the_documents_step_applies_again_after_its_rollback(
+    migrated_uri: str, fresh_db: Database[Any]
+) -> None:
+    vaultstore.rollback_migrations(migrated_uri, count=1)
+    assert vaultstore.apply_migrations(migrated_uri) == [DOCUMENTS_STEP_ID]
+    assert {name: index_information(fresh_db, name) for name in GRIDFS_INDEXES} == GRIDFS_INDEXES
 
 
 # -- validators ----------------------------------------------------------------------
@@ -283,7 +421,8 @@ def tokens(token: str, amount: str, value_usd: str) -> dict[str, Any]:
 
 
 def valid_document(collection: str) -> dict[str, Any]:
-    """A document every rule of ``collection``'s validator accepts, with a fresh _id."""
+    """A document every rule of ``collection``'s validator (if it has one) accepts, with
+    a fresh _id."""
     times = {"created_at": NOW, "updated_at": NOW}
     documents: dict[str, dict[str, Any]] = {
         "agents": {
@@ -343,6 +482,8 @@ def valid_document(collection: str) -> dict[str, Any]:
             "source": "feed",
             "recorded_at": NOW,
         },
+        # A GridFS chunk: no validator, only the unique (files_id, n) index.
+        "documents.chunks": {"files_id": "01DOC00000000000000000000", "n": 0, "data": b""},
     }
     return {"_id": vaultstore.new_id(), **copy.deepcopy(documents[collection]), **times}
 
@@ -534,14 +675,15 @@ UNIQUE_KEYS = [
         "market_data_recorded_key",
         {"token": "DUP", "chain_id": 1, "source": "twin", "recorded_at": NOW},
     ),
+    UniqueKey("documents.chunks", "files_id_1_n_1", {"files_id": "01DOCDUP", "n": 0}),
 ]
 
 
-def test_every_unique_index_of_the_step_is_tested() -> None:
+def test_every_unique_index_of_the_steps_is_tested() -> None:
     unique = {
         index["name"]
-        for spec in COLLECTIONS.values()
-        for index in spec["indexes"]
+        for indexes in INDEXES.values()
+        for index in indexes.values()
         if index.get("unique")
     }
     assert unique == {key.index_name for key in UNIQUE_KEYS}

@@ -50,4 +50,4 @@ def test_a_migrated_database_has_nothing_pending(clean_db: str, clean_mongo: str
 def test_an_unmigrated_mongodb_database_lists_its_pending_steps(mongo_uri: str) -> None:
     uri = urlsplit(mongo_uri)._replace(path=f"/unmigrated_{uuid.uuid4().hex[:8]}").geturl()
     with vaultstore.connect(uri) as store:
-        assert store.pending_migrations() == ["0001.collections"]
+        assert store.pending_migrations() == ["0001.collections", "0002.documents"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
 import vaultstore
 from vaultstore import PoolOptions, Settings, ValidationError, settings_from_env, settings_from_url
@@ -11,18 +12,21 @@ from vaultstore import PoolOptions, Settings, ValidationError, settings_from_env
 
 
 def test_defaults_without_any_variable() -> None:
-    assert settings_from_env(env={}) == Settings(
+    settings = settings_from_env(env={})
+    assert settings == Settings(
         backend="postgresql",
-        host="localhost",
-        port=5432,
+        dsn="host=localhost port=5432 dbname=risk_monitor user=postgres",
         database="risk_monitor",
-        user="postgres",
-        password=None,
-        options={},
         pool=PoolOptions(
             min_size=1, max_size=10, connect_timeout=10, idle_timeout=600, prepare_threshold=5
         ),
     )
+    assert (settings.hosts, settings.user, settings.password) == (
+        (("localhost", 5432),),
+        "postgres",
+        None,
+    )
+    assert settings.options == {}
 
 
 def test_postgres_variables_are_read() -> None:
@@ -219,14 +223,16 @@ def test_url_with_port_out_of_range_is_refused() -> None:
     assert info.value.field == "url"
 
 
-def test_url_without_database_names_postgres() -> None:
-    assert settings_from_url("postgresql://app@host").database == "postgres"
+def test_url_without_database_leaves_it_to_libpq() -> None:
+    settings = settings_from_url("postgresql://app@host")
+    assert settings.database == ""
+    assert "dbname" not in settings.options
 
 
 def test_socket_folder_url_round_trips() -> None:
     settings = settings_from_url("postgresql://postgres:@/db?host=/tmp/x")
     assert settings.url() == "postgresql://postgres@/db?host=/tmp/x"
-    assert settings_from_url(settings.url()) == settings
+    assert settings_from_url(settings.url()).hosts == settings.hosts == (("/tmp/x", None),)
 
 
 def test_percent_encoded_socket_folder_is_read_as_a_host() -> None:
@@ -242,10 +248,10 @@ def test_socket_folder_from_postgres_host_round_trips() -> None:
     assert settings_from_url(url).url() == url
 
 
-def test_password_with_reserved_characters_round_trips() -> None:
-    settings = settings_from_env(env={"POSTGRES_PASSWORD": "p@ss:w/rd?#%"})
-    again = settings_from_url(settings.url(hide_password=False))
-    assert again.password == "p@ss:w/rd?#%"
+def test_password_with_reserved_characters_reaches_libpq_intact() -> None:
+    settings = settings_from_env(env={"POSTGRES_PASSWORD": "p@ss:w/rd?#% 'q'"})
+    assert settings.password == "p@ss:w/rd?#% 'q'"
+    assert conninfo_to_dict(settings.dsn)["password"] == "p@ss:w/rd?#% 'q'"
 
 
 def test_ipv6_host_round_trips() -> None:

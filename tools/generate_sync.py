@@ -35,6 +35,7 @@ REPLACEMENTS = {
     "_async": "_sync",
     "asynchronous": "synchronous",  # pymongo.asynchronous.* -> pymongo.synchronous.*
     "asleep": "sleep",  # vaultstore._retry: await asleep(s) -> sleep(s)
+    "awithin": "within",  # vaultstore._retry: a task -> a thread
 }
 HEADER = "# Generated from {source} by tools/generate_sync.py: do not edit.\n"
 

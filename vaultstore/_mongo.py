@@ -10,6 +10,7 @@ timestamps are BSON dates (milliseconds, as the entities keep them).
 from __future__ import annotations
 
 import linecache
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC
 from decimal import Decimal
@@ -21,9 +22,11 @@ import cattrs.preconf.bson
 from bson import CodecOptions, Decimal128
 from cattrs.gen import make_dict_unstructure_fn, override
 from pymongo import errors as mongo_errors
+from pymongo import monitoring
 
 from . import _values
 from ._convert import EntityConverter, column_field
+from ._outage import Outage
 from ._settings import Settings
 from .errors import (
     CommitUnknownError,
@@ -63,21 +66,124 @@ def decimal_from_bson(value: Decimal128) -> Decimal:
 
 
 def client_options(settings: Settings) -> tuple[str, dict[str, Any]]:
-    """The URI and keyword arguments of the store's MongoClient."""
+    """The URI, as written, and the keyword arguments of the store's MongoClient:
+    vaultstore's defaults only for the options the URI does not set (pymongo lets a
+    keyword override the URI)."""
     pool = settings.pool
-    return settings.url(hide_password=False), {
+    connect_ms = int(pool.connect_timeout * 1000)
+    defaults = {
         "maxPoolSize": pool.max_size,
         "minPoolSize": pool.min_size,
-        "connectTimeoutMS": int(pool.connect_timeout * 1000),
-        "serverSelectionTimeoutMS": int(pool.connect_timeout * 1000),
-        "waitQueueTimeoutMS": int(pool.connect_timeout * 1000),
+        "connectTimeoutMS": connect_ms,
+        "serverSelectionTimeoutMS": connect_ms,
+        "waitQueueTimeoutMS": connect_ms,
         "maxIdleTimeMS": int(pool.idle_timeout * 1000),
         "appname": "vaultstore",
-        "tz_aware": True,
-        "tzinfo": UTC,
+        # A read whose connection dies is run again by vaultstore, which knows
+        # whether the server is down (pymongo's retry would wait out the timeout).
+        "retryReads": False,
         # Every operation, a transaction's commit included, ends within this.
         "timeoutMS": max(1, round(pool.operation_timeout * 1000)),
     }
+    given = {name.lower() for name in settings.options}
+    options = {name: value for name, value in defaults.items() if name.lower() not in given}
+    return settings.dsn, {**options, "tz_aware": True, "tzinfo": UTC}
+
+
+class PoolGauges(monitoring.ConnectionPoolListener):
+    """The connection pool's gauges, counted from pymongo's pool events (summed
+    over every server's pool), with the names psycopg_pool's ``get_stats()`` uses."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts = dict.fromkeys(
+            ("open", "in_use", "waiting", "requests", "errors", "opened", "lost"), 0
+        )
+
+    def _add(self, **changes: int) -> None:
+        with self._lock:
+            for name, change in changes.items():
+                self._counts[name] += change
+
+    def stats(self, *, pool_min: int, pool_max: int) -> dict[str, int]:
+        with self._lock:
+            counts = dict(self._counts)
+        return {
+            "pool_min": pool_min,
+            "pool_max": pool_max,
+            "pool_size": counts["open"],
+            "pool_available": max(0, counts["open"] - counts["in_use"]),
+            "requests_waiting": counts["waiting"],
+            "requests_num": counts["requests"],
+            "requests_errors": counts["errors"],
+            "connections_num": counts["opened"],
+            "connections_lost": counts["lost"],
+        }
+
+    def pool_created(self, event: monitoring.PoolCreatedEvent) -> None:
+        pass
+
+    def pool_ready(self, event: monitoring.PoolReadyEvent) -> None:
+        pass
+
+    def pool_cleared(self, event: monitoring.PoolClearedEvent) -> None:
+        pass
+
+    def pool_closed(self, event: monitoring.PoolClosedEvent) -> None:
+        pass
+
+    def connection_created(self, event: monitoring.ConnectionCreatedEvent) -> None:
+        self._add(open=1, opened=1)
+
+    def connection_ready(self, event: monitoring.ConnectionReadyEvent) -> None:
+        pass
+
+    def connection_closed(self, event: monitoring.ConnectionClosedEvent) -> None:
+        lost = event.reason in (monitoring.ConnectionClosedReason.ERROR,)
+        self._add(open=-1, lost=int(lost))
+
+    def connection_check_out_started(
+        self, event: monitoring.ConnectionCheckOutStartedEvent
+    ) -> None:
+        self._add(waiting=1, requests=1)
+
+    def connection_check_out_failed(self, event: monitoring.ConnectionCheckOutFailedEvent) -> None:
+        self._add(waiting=-1, errors=1)
+
+    def connection_checked_out(self, event: monitoring.ConnectionCheckedOutEvent) -> None:
+        self._add(waiting=-1, in_use=1)
+
+    def connection_checked_in(self, event: monitoring.ConnectionCheckedInEvent) -> None:
+        self._add(in_use=-1)
+
+
+def connection_lost(exc: BaseException | None) -> bool:
+    """Whether ``exc`` says the connection broke (not that an operation or a server
+    selection ran out of time)."""
+    return isinstance(exc, mongo_errors.AutoReconnect) and not isinstance(
+        exc, mongo_errors.NetworkTimeout | mongo_errors.ServerSelectionTimeoutError
+    )
+
+
+class TopologyWatch(monitoring.TopologyListener):
+    """Begins an outage when pymongo's monitor loses every server, and ends it when
+    one answers again: no call needs to fail first to learn it."""
+
+    def __init__(self, outage: Outage, settings: Settings) -> None:
+        self._outage = outage
+        self._settings = settings
+
+    def opened(self, event: monitoring.TopologyOpenedEvent) -> None:
+        pass
+
+    def description_changed(self, event: monitoring.TopologyDescriptionChangedEvent) -> None:
+        if event.new_description.has_known_servers:
+            self._outage.end()
+        elif event.previous_description.has_known_servers:
+            self._outage.begin(UnavailableError(f"no server of {self._settings} answers"))
+
+    def closed(self, event: monitoring.TopologyClosedEvent) -> None:
+        pass
 
 
 def _enum_of(field_type: Any) -> type[Enum] | None:

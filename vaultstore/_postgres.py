@@ -21,7 +21,7 @@ from psycopg_pool import PoolClosed, PoolTimeout
 
 from ._convert import EntityConverter, MissingColumnsError, column_field
 from ._registry import REGISTRY
-from ._settings import Settings
+from ._settings import Settings, is_secret, postgres_params
 from .errors import (
     ConcurrentUpdateError,
     ConflictError,
@@ -114,29 +114,28 @@ class PostgresConverter(EntityConverter):
 
 
 def connection_kwargs(settings: Settings) -> tuple[str, dict[str, Any]]:
-    """conninfo without the password, and the keyword arguments that carry it."""
-    params: dict[str, Any] = {
-        "host": settings.host,
-        "port": settings.port,
-        "dbname": settings.database,
-        "user": settings.user,
-    }
-    params.update(settings.options)  # the URL's query string wins, as in libpq
-    params.pop("password", None)
-    conninfo = make_conninfo("", **params)
+    """The conninfo without its secrets, and the keyword arguments that carry them
+    and vaultstore's defaults. What the connection string says is kept: the
+    defaults fill in only what it leaves out, and its own ``options`` come after
+    ours, so that its ``-c statement_timeout=...`` wins."""
+    params = postgres_params(settings.dsn)
+    secrets = {key: params.pop(key) for key in list(params) if is_secret(key)}
+    params.setdefault("application_name", "vaultstore")
+    params.setdefault("connect_timeout", str(max(2, math.ceil(settings.pool.connect_timeout))))
+    # Timestamps come back in UTC whatever the server's default; no statement runs
+    # (or waits for a lock) longer than the operation timeout.
+    ours = f"-c TimeZone=UTC -c statement_timeout={_milliseconds(settings.pool.operation_timeout)}"
+    params["options"] = f"{ours} {params['options']}" if params.get("options") else ours
     kwargs: dict[str, Any] = {
         "autocommit": True,
         "prepare_threshold": settings.pool.prepare_threshold,
-        # Timestamps come back in UTC whatever the server's default; no statement
-        # runs (or waits for a lock) longer than the operation timeout.
-        "options": "-c TimeZone=UTC -c statement_timeout="
-        f"{max(1, round(settings.pool.operation_timeout * 1000))}",
-        "connect_timeout": max(1, math.ceil(settings.pool.connect_timeout)),
-        "application_name": "vaultstore",
+        **secrets,
     }
-    if settings.password is not None:
-        kwargs["password"] = settings.password
-    return conninfo, kwargs
+    return make_conninfo("", **params), kwargs
+
+
+def _milliseconds(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
 
 
 def connection_lost(exc: BaseException) -> bool:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -53,13 +53,17 @@ MIGRATIONS_RECORD = "vaultstore_migrations"
 
 @dataclass(frozen=True)
 class SchemaStep:
-    """One versioned step of ``migrations/mongodb``: collections with their
-    validators and indexes. Applying it again changes nothing."""
+    """One versioned step of ``migrations/mongodb``: the collections it creates,
+    with their validators and indexes (``"collections"``), and indexes on
+    collections it does not create, such as a GridFS bucket's (``"indexes"``:
+    collection name to a list of indexes as ``"collections"`` writes them).
+    Applying it again changes nothing."""
 
     id: str
     description: str
     collections: Mapping[str, Any]
     checksum: str
+    indexes: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
 
 
 def schema_steps(folder: Path | None = None) -> list[SchemaStep]:
@@ -74,6 +78,7 @@ def schema_steps(folder: Path | None = None) -> list[SchemaStep]:
                 id=path.stem,
                 description=data.get("description", ""),
                 collections=data.get("collections", {}),
+                indexes=data.get("indexes", {}),
                 checksum=hashlib.sha256(text.encode()).hexdigest(),
             )
         )

@@ -1,11 +1,13 @@
 """Running a transaction again after a retryable error: how long to wait, and the
 two ways to wait (the async shell awaits :func:`asleep`, its generated sync twin
-calls :func:`sleep`)."""
+calls :func:`sleep`); and the two ways to wait a bounded time for a try of the
+server (:func:`awithin`, :func:`within`)."""
 
 from __future__ import annotations
 
 import asyncio
 import random
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias, TypeVar
@@ -44,6 +46,30 @@ async def asleep(seconds: float) -> None:
 
 def sleep(seconds: float) -> None:
     time.sleep(seconds)
+
+
+_BACKGROUND: set[asyncio.Future[Any]] = set()  # tries still running: kept from the GC
+
+
+async def awithin(work: Callable[[], Awaitable[object]], seconds: float) -> bool:
+    """Run ``work`` (which must not raise) for at most ``seconds``: whether it
+    finished. If not, it goes on as a task, to report when it does."""
+    task = asyncio.ensure_future(work())
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if done:
+        task.result()
+        return True
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
+    return False
+
+
+def within(work: Callable[[], object], seconds: float) -> bool:
+    """:func:`awithin` with a thread: whether ``work`` finished within ``seconds``."""
+    thread = threading.Thread(target=work, name="vaultstore-probe", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return not thread.is_alive()
 
 
 def commit_unknown(error: VaultStoreError) -> VaultStoreError:

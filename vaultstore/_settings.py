@@ -1,15 +1,21 @@
 """Configuration: where the database is and how to pool connections to it, read from
-the environment or a URL. The password is kept out of every repr and message."""
+the environment or a URL. The connection string goes to the driver as written, read
+by the driver's own parser; every secret in it is kept out of reprs and messages."""
 
 from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote
 
 import attrs
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from pymongo.errors import PyMongoError
+from pymongo.uri_parser import parse_uri
 
 from .errors import ValidationError
 
@@ -20,10 +26,6 @@ _MONGO_SCHEMES = {"mongodb", "mongodb+srv"}
 _SSL_MODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
-
-
-def _redacted(value: object) -> str:
-    return "None" if value is None else "'***'"
 
 
 @attrs.frozen(kw_only=True)
@@ -91,61 +93,252 @@ def check_pool_options(pool: PoolOptions, names: Mapping[str, str] | None = None
         raise fail("prepare_threshold", f"expected an int >= 0 or None, got {threshold!r}")
 
 
-@attrs.frozen(kw_only=True)
+_SECRET_NAME = re.compile(r"pass|secret|token|key|credential|authmechanismproperties", re.I)
+"""Option names whose values are secrets (password, sslpassword, sslkey,
+tlsCertificateKeyFilePassword, authMechanismProperties, ...), hidden wherever shown."""
+
+
+def is_secret(name: str) -> bool:
+    """Whether the connection option ``name`` holds a secret (or a key's path)."""
+    return bool(_SECRET_NAME.search(name))
+
+
+def _without_quoted(message: str) -> str:
+    """A driver's message about a malformed string, without the parts it quotes
+    (which may be a password)."""
+    return re.sub(r"\"[^\"]*\"|'[^']*'", "'...'", message)
+
+
+@attrs.frozen
+class _Parsed:
+    database: str
+    hosts: tuple[tuple[str, int | None], ...]
+    user: str | None
+    password: str | None
+    options: Mapping[str, Any]
+    secrets: tuple[str, ...]
+    shown: str
+
+
+@attrs.frozen(kw_only=True, repr=False)
 class Settings:
-    """Where the database is. Build it with :func:`settings_from_env` or
-    :func:`settings_from_url`; ``repr`` shows no password."""
+    """Where the database is: the connection string exactly as given (``dsn``),
+    parsed by the driver's own parser (libpq's through psycopg, pymongo's), which
+    also connects with it untouched; vaultstore's defaults only fill in what it
+    does not say. Build it with :func:`settings_from_env` or :func:`settings_from_url`.
+    ``str()`` and ``repr()`` hide every secret: the password and any option named
+    like a password, key or token."""
 
     backend: Backend
-    host: str | None = None
-    port: int | None = None
-    database: str
-    user: str | None = None
-    password: str | None = attrs.field(default=None, repr=_redacted)
-    options: Mapping[str, str] = attrs.field(factory=dict)
-    """Extra driver options from the URL query string (sslmode, host of a socket ...)."""
+    dsn: str = attrs.field(eq=True)
+    """The connection string (a URL; or for PostgreSQL also ``key=value`` pairs).
+    It may hold secrets: show ``str(settings)`` instead."""
+    database: str = ""
+    """The database the store uses: the dsn's (PostgreSQL: empty for libpq's
+    default; MongoDB: ``vaultstore`` if the URI names none) unless given."""
     pool: PoolOptions = attrs.field(factory=PoolOptions)
-    srv: bool = False
-    """MongoDB: the host is a DNS seed list (``mongodb+srv://``)."""
+    _parsed: _Parsed = attrs.field(init=False, eq=False)
 
-    def url(self, *, scheme: str | None = None, hide_password: bool = True) -> str:
-        """The settings as a URL; the password shows as ``***`` unless asked for.
-        A socket folder given as host goes in the query string, as libpq reads it."""
-        scheme = scheme or ("mongodb+srv" if self.srv else self.backend)
-        options = dict(self.options)
-        auth = ""
-        if self.user is not None:
-            auth = quote(self.user, safe="")
-            if self.password is not None:
-                auth += ":" + ("***" if hide_password else quote(self.password, safe=""))
-            auth += "@"
-        host = self.host or ""
-        if host.startswith("/"):
-            options.setdefault("host", host)
-            host = ""
-        elif ":" in host:
-            host = f"[{host}]"
-        netloc = auth + host
-        if self.port is not None and host:
-            netloc += f":{self.port}"
-        elif self.port is not None:
-            options.setdefault("port", str(self.port))
-        query = "&".join(f"{quote(k)}={quote(v, safe='/')}" for k, v in options.items())
-        path = "/" + quote(self.database, safe="")
-        return f"{scheme}://{netloc}{path}" + (f"?{query}" if query else "")
+    def __attrs_post_init__(self) -> None:
+        parse = _parse_postgres if self.backend == "postgresql" else _parse_mongo
+        parsed = parse(self.dsn)
+        object.__setattr__(self, "_parsed", parsed)
+        if not self.database:
+            default = "vaultstore" if self.backend == "mongodb" else ""
+            object.__setattr__(self, "database", parsed.database or default)
+
+    @property
+    def hosts(self) -> tuple[tuple[str, int | None], ...]:
+        """Every (host, port) the connection string names, in order."""
+        return self._parsed.hosts
+
+    @property
+    def host(self) -> str | None:
+        """The first host (a socket folder for PostgreSQL over a Unix socket)."""
+        return self._parsed.hosts[0][0] if self._parsed.hosts else None
+
+    @property
+    def port(self) -> int | None:
+        """The first host's port, if the connection string gives one."""
+        return self._parsed.hosts[0][1] if self._parsed.hosts else None
+
+    @property
+    def user(self) -> str | None:
+        return self._parsed.user
+
+    @property
+    def password(self) -> str | None:
+        return self._parsed.password
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        """The other options, as the driver parsed them (sslmode, replicaSet ...)."""
+        return self._parsed.options
+
+    def url(self) -> str:
+        """The settings as a URL to show, every secret as ``***``."""
+        return self._parsed.shown
 
     def __str__(self) -> str:
-        return self.url()
+        return self._parsed.shown
+
+    def __repr__(self) -> str:
+        return f"Settings(backend={self.backend!r}, url={self._parsed.shown!r}, pool={self.pool!r})"
 
     def secrets(self) -> list[str]:
         """Strings that must never be shown (for scrubbing driver messages)."""
-        return [s for s in (self.password, quote(self.password or "", safe="")) if s]
+        found = {s for value in self._parsed.secrets for s in (value, quote(value, safe=""))}
+        return sorted((s for s in found if s), key=len, reverse=True)
 
     def scrub(self, text: str) -> str:
         """``text`` with every secret replaced by ``***``."""
         for secret in self.secrets():
             text = text.replace(secret, "***")
         return text
+
+
+def _netloc_host(host: str, port: int | str | None) -> str:
+    shown = f"[{host}]" if ":" in host else quote(host, safe="")
+    return f"{shown}:{port}" if port not in (None, "") else shown
+
+
+def _shown_url(
+    scheme: str,
+    *,
+    user: str | None,
+    password: str | None,
+    netloc_hosts: list[str],
+    path: str,
+    query: list[tuple[str, str]],
+) -> str:
+    auth = ""
+    if user is not None:
+        auth = quote(user, safe="") + (":***" if password is not None else "") + "@"
+    pairs = "&".join(
+        f"{quote(key, safe='')}={'***' if is_secret(key) else quote(value, safe='/:,')}"
+        for key, value in query
+    )
+    return f"{scheme}://{auth}{','.join(netloc_hosts)}/{quote(path, safe='')}" + (
+        f"?{pairs}" if pairs else ""
+    )
+
+
+def _ports(value: str | None, hosts: int) -> list[int | None]:
+    if not value:
+        return [None] * hosts
+    ports: list[int | None] = []
+    for part in value.split(","):
+        if part.strip() == "":
+            ports.append(None)
+            continue
+        try:
+            port = int(part)
+        except ValueError:
+            raise ValidationError(f"port {part!r} is not a number", field="port") from None
+        if not 1 <= port <= 65535:
+            raise ValidationError(f"expected a port from 1 to 65535, got {port}", field="port")
+        ports.append(port)
+    if len(ports) == 1:
+        return ports * hosts
+    if len(ports) != hosts:
+        raise ValidationError(
+            f"{hosts} host(s) but {len(ports)} ports: give one port, or one per host",
+            field="port",
+        )
+    return ports
+
+
+_POSTGRES_CORE = {"host", "port", "dbname", "user", "password"}
+
+
+def postgres_params(dsn: str) -> dict[str, str]:
+    """libpq's reading of ``dsn`` (a URL or ``key=value`` pairs), by libpq itself."""
+    _, sep, rest = dsn.partition("://")
+    if sep:  # libpq knows postgresql:// and postgres://, in lower case only
+        dsn = f"postgresql://{rest}"
+    try:
+        return conninfo_to_dict(dsn)  # type: ignore[return-value]
+    except psycopg.Error as exc:
+        message = _without_quoted(str(exc).strip())
+        raise ValidationError(f"not a valid PostgreSQL connection string: {message}") from None
+
+
+def _parse_postgres(dsn: str) -> _Parsed:
+    params = postgres_params(dsn)
+    host_list = (params.get("host") or "").split(",")
+    ports = _ports(params.get("port"), len(host_list))
+    hosts = tuple((host, port) for host, port in zip(host_list, ports, strict=True) if host)
+    query = [
+        (key, value)
+        for key, value in params.items()
+        if key not in {"dbname", "user", "password", "host", "port"}
+    ]
+    sockets = any(host.startswith(("/", "@")) for host, _ in hosts)
+    if sockets:  # libpq reads a socket folder from the query string
+        query[:0] = [("host", params["host"])] + (
+            [("port", params["port"])] if params.get("port") else []
+        )
+        netloc: list[str] = []
+    else:
+        netloc = [_netloc_host(host, port) for host, port in hosts]
+    secrets = tuple(v for k, v in params.items() if is_secret(k) and v)
+    return _Parsed(
+        database=params.get("dbname", ""),
+        hosts=hosts,
+        user=params.get("user"),
+        password=params.get("password"),
+        options={k: v for k, v in params.items() if k not in _POSTGRES_CORE},
+        secrets=secrets,
+        shown=_shown_url(
+            "postgresql",
+            user=params.get("user"),
+            password=params.get("password"),
+            netloc_hosts=netloc,
+            path=params.get("dbname", ""),
+            query=query,
+        ),
+    )
+
+
+def _mongo_secret_values(name: str, value: Any) -> list[str]:
+    if isinstance(value, Mapping):
+        return [str(v) for v in value.values()] + [f"{k}:{v}" for k, v in value.items()]
+    return [str(value)] if is_secret(name) and value not in (None, "") else []
+
+
+def _parse_mongo(dsn: str) -> _Parsed:
+    srv = dsn[: len("mongodb+srv://")].lower() == "mongodb+srv://"
+    scheme_free = dsn.split("://", 1)[1] if "://" in dsn else ""
+    try:
+        # pymongo resolves a seed list's DNS records while parsing one: read it as
+        # a plain URI (the client resolves it when it connects).
+        parsed = parse_uri(f"mongodb://{scheme_free}", warn=False)
+    except (PyMongoError, ValueError, TypeError, OSError) as exc:  # OSError: tlsCAFile ...
+        message = _without_quoted((exc.strerror or "") if isinstance(exc, OSError) else str(exc))
+        raise ValidationError(f"not a valid MongoDB URI: {message}") from None
+    options = dict(parsed["options"])
+    secrets = [parsed["password"]] if parsed["password"] else []
+    for name, value in options.items():
+        if is_secret(name):
+            secrets += _mongo_secret_values(name, value)
+    raw_query = scheme_free.partition("/")[2].partition("?")[2]
+    netloc = [_netloc_host(host, None if srv else port) for host, port in parsed["nodelist"]]
+    return _Parsed(
+        database=parsed["database"] or "",
+        hosts=tuple((host, None if srv else port) for host, port in parsed["nodelist"]),
+        user=parsed["username"],
+        password=parsed["password"],
+        options=options,
+        secrets=tuple(secrets),
+        shown=_shown_url(
+            "mongodb+srv" if srv else "mongodb",
+            user=parsed["username"],
+            password=parsed["password"],
+            netloc_hosts=netloc,
+            path=parsed["database"] or "",
+            query=parse_qsl(raw_query, keep_blank_values=True),
+        ),
+    )
 
 
 def _parse_bool_or_mode(name: str, value: str) -> str | None:
@@ -234,48 +427,116 @@ UNSET: Any = _UNSET
 """Marks a keyword option the caller did not give (None means "none" for some)."""
 
 
-def settings_from_url(url: str, *, pool: PoolOptions | None = None, name: str = "url") -> Settings:
-    """Settings from a ``postgresql://`` or ``mongodb://`` URL (``name`` is what
-    errors call it: the argument, or the variable it came from)."""
+def _backend_of(dsn: str, name: str) -> Backend:
+    scheme, sep, _ = dsn.partition("://")
+    if not sep and "=" in dsn:
+        return "postgresql"  # libpq's key=value pairs
+    scheme = scheme.strip().lower()
+    if sep and scheme in _POSTGRES_SCHEMES:
+        return "postgresql"
+    if sep and scheme in _MONGO_SCHEMES:
+        return "mongodb"
+    raise ValidationError(
+        f"unknown URL scheme {scheme if sep else ''!r}; expected postgresql:// or mongodb://",
+        field=name,
+    )
+
+
+def settings_from_url(
+    url: str, *, pool: PoolOptions | None = None, name: str = "url", database: str | None = None
+) -> Settings:
+    """Settings from a ``postgresql://`` URL (or libpq ``key=value`` pairs) or a
+    ``mongodb://`` / ``mongodb+srv://`` URI, passed to the driver as written.
+    ``name`` is what errors call it (the argument, or the variable it came from);
+    ``database`` overrides a MongoDB URI's database."""
     if not isinstance(url, str):
         raise ValidationError(f"expected a URL string, got {type(url).__name__}", field=name)
+    backend = _backend_of(url, name)
     try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        # The message quotes no part of the URL, which may hold a password.
-        raise ValidationError(f"not a valid database URL: {exc}", field=name) from None
-    scheme = parts.scheme.lower()
-    backend: Backend
-    if scheme in _POSTGRES_SCHEMES:
-        backend = "postgresql"
-    elif scheme in _MONGO_SCHEMES:
-        backend = "mongodb"
-    else:
-        raise ValidationError(
-            f"unknown URL scheme {parts.scheme!r}; expected postgresql:// or mongodb://",
-            field=name,
+        return Settings(
+            backend=backend,
+            dsn=url,
+            database=(database or "") if backend == "mongodb" else "",
+            pool=pool or PoolOptions(),
         )
-    options = dict(parse_qsl(parts.query))
-    password = unquote(parts.password) if parts.password else None
-    # libpq also reads a password from the query string: keep it with the other secret.
-    query_password = options.pop("password", None)
-    password = password or query_password or None
-    host = unquote(parts.hostname) if parts.hostname else None
-    if host and host.startswith("%2f"):
-        host = unquote(host)
+    except ValidationError as exc:
+        # The message quotes no part of the URL, which may hold a password.
+        raise ValidationError(exc.message, field=name) from None
+
+
+def _env_hosts(env: Mapping[str, str], host_name: str, port_name: str, default: int) -> list[str]:
+    """``host:port`` for each host of a comma-separated list, the port variable's
+    (or ``default``) for those that name none."""
+    port = _env_port(env, port_name, default)
+    hosts = [h.strip() for h in (env.get(host_name) or "localhost").split(",") if h.strip()]
+    return [
+        h
+        if h.startswith("[") or h.count(":") == 1
+        else f"[{h}]:{port}"
+        if ":" in h
+        else f"{h}:{port}"
+        for h in hosts
+    ]
+
+
+def _postgres_from_env(env: Mapping[str, str], pool: PoolOptions) -> Settings:
+    host = env.get("POSTGRES_HOST") or "localhost"
+    port = env.get("POSTGRES_PORT", "").strip()
+    if port:
+        try:
+            _ports(port, len(host.split(",")))
+        except ValidationError as exc:
+            raise ValidationError(exc.message, field="POSTGRES_PORT") from None
+    params: dict[str, str] = {
+        "host": host,
+        "port": port or "5432",
+        "dbname": env.get("POSTGRES_DB") or "risk_monitor",
+        "user": env.get("POSTGRES_USER") or "postgres",
+    }
+    if env.get("POSTGRES_PASSWORD"):
+        params["password"] = env["POSTGRES_PASSWORD"]
+    ssl = env.get("POSTGRES_SSL", "").strip()
+    if ssl:
+        mode = _parse_bool_or_mode("POSTGRES_SSL", ssl)
+        if mode:
+            params["sslmode"] = mode
+    if env.get("POSTGRES_SSL_ROOT_CERT", "").strip():
+        params["sslrootcert"] = env["POSTGRES_SSL_ROOT_CERT"].strip()
     return Settings(
-        backend=backend,
-        host=host,
-        port=port,
-        database=unquote(parts.path.lstrip("/"))
-        or ("postgres" if backend == "postgresql" else "vaultstore"),
-        user=unquote(parts.username) if parts.username else None,
-        password=password,
-        options=options,
-        pool=pool or PoolOptions(),
-        srv=scheme == "mongodb+srv",
+        backend="postgresql", dsn=make_conninfo("", **params), database=params["dbname"], pool=pool
     )
+
+
+def _mongo_from_env(env: Mapping[str, str], pool: PoolOptions) -> Settings:
+    auth = ""
+    if env.get("MONGO_USER"):
+        auth = quote(env["MONGO_USER"], safe="")
+        if env.get("MONGO_PASSWORD"):
+            auth += ":" + quote(env["MONGO_PASSWORD"], safe="")
+        auth += "@"
+    options: list[tuple[str, str]] = []
+    tls = env.get("MONGO_TLS", "").strip().lower()
+    if tls:
+        if tls not in _TRUE | _FALSE:
+            raise ValidationError(f"expected true or false, got {tls!r}", field="MONGO_TLS")
+        options.append(("tls", "true" if tls in _TRUE else "false"))
+    for variable, option in (
+        ("MONGO_TLS_CA_FILE", "tlsCAFile"),
+        ("MONGO_REPLICA_SET", "replicaSet"),
+        ("MONGO_AUTH_SOURCE", "authSource"),
+    ):
+        if env.get(variable, "").strip():
+            options.append((option, env[variable].strip()))
+    hosts = ",".join(_env_hosts(env, "MONGO_HOST", "MONGO_PORT", 27017))
+    query = "&".join(f"{k}={quote(v, safe='/')}" for k, v in options)
+    uri = f"mongodb://{auth}{hosts}/" + (f"?{query}" if query else "")
+    try:
+        return Settings(
+            backend="mongodb", dsn=uri, database=env.get("MONGO_DB") or "risk_monitor", pool=pool
+        )
+    except ValidationError as exc:
+        field = "MONGO_TLS_CA_FILE" if "tlscafile" in exc.message.lower() else "MONGO_HOST"
+        raise ValidationError(exc.message, field=field) from None
 
 
 def settings_from_env(env: Mapping[str, str] | None = None, **pool_overrides: Any) -> Settings:
@@ -298,41 +559,16 @@ def settings_from_env(env: Mapping[str, str] | None = None, **pool_overrides: An
     for name, url in (("MONGO_URI", mongo_uri), ("DATABASE_URL", database_url)):
         if not url:
             continue
-        settings = settings_from_url(url, pool=pool, name=name)
+        settings = settings_from_url(url, pool=pool, name=name, database=env.get("MONGO_DB"))
         if backend is not None and settings.backend != backend:
             raise ValidationError(
                 f"DATABASE_TYPE is {kind} but {name} is a {settings.backend} URL",
                 field="DATABASE_TYPE",
             )
-        if settings.backend == "mongodb" and env.get("MONGO_DB"):
-            settings = attrs.evolve(settings, database=env["MONGO_DB"])
         return settings
     if backend in {None, "postgresql"}:
-        options: dict[str, str] = {}
-        ssl = env.get("POSTGRES_SSL", "").strip()
-        if ssl:
-            mode = _parse_bool_or_mode("POSTGRES_SSL", ssl)
-            if mode:
-                options["sslmode"] = mode
-        return Settings(
-            backend="postgresql",
-            host=env.get("POSTGRES_HOST") or "localhost",
-            port=_env_port(env, "POSTGRES_PORT", 5432),
-            database=env.get("POSTGRES_DB") or "risk_monitor",
-            user=env.get("POSTGRES_USER") or "postgres",
-            password=env.get("POSTGRES_PASSWORD") or None,
-            options=options,
-            pool=pool,
-        )
-    return Settings(
-        backend="mongodb",
-        host=env.get("MONGO_HOST") or "localhost",
-        port=_env_port(env, "MONGO_PORT", 27017),
-        database=env.get("MONGO_DB") or "risk_monitor",
-        user=env.get("MONGO_USER") or None,
-        password=env.get("MONGO_PASSWORD") or None,
-        pool=pool,
-    )
+        return _postgres_from_env(env, pool)
+    return _mongo_from_env(env, pool)
 
 
 def resolve_settings(

@@ -392,7 +392,17 @@ def test_risk_summary_by_chain(store: Store) -> None:
 
 def test_ping_and_pool_stats(store: Store) -> None:
     assert store.ping() > 0
-    assert store.pool_stats()["pool_max"] == 4
+    before = store.pool_stats()
+    for _ in range(5):
+        store.agents.find_by_name("nobody")
+    stats = store.pool_stats()
+    # The same gauges on both backends (MongoDB's counted from pymongo's pool events).
+    assert {"pool_min", "pool_max", "pool_size", "pool_available", "requests_waiting"} <= set(stats)
+    assert stats["pool_max"] == 4
+    assert 1 <= stats["pool_size"] <= 4  # open connections
+    assert 0 <= stats["pool_available"] <= stats["pool_size"]  # idle ones: none in use now
+    assert stats["requests_waiting"] == 0
+    assert stats.get("requests_num", 0) >= before.get("requests_num", 0)
 
 
 def test_a_rule_without_cooldown_fires_every_time_even_within_a_millisecond(

@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import psycopg
 from aiosql.types import SQLOperationType
@@ -20,6 +20,8 @@ from psycopg import AsyncConnection, AsyncCursor
 from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from .. import _retry
+from .._outage import PROBE_TIMEOUT, Outage
 from .._pipeline import Operation, Shape
 from .._postgres import (
     DRIVER_ERRORS,
@@ -41,6 +43,12 @@ from .postgres_documents import AsyncPostgresDocuments
 
 logger = logging.getLogger("vaultstore")
 T = TypeVar("T")
+
+RECONNECT_TIMEOUT = 0.2
+"""Seconds psycopg_pool keeps trying to replace a connection it could not make."""
+WAIT_SLICE = 0.1
+"""Seconds a call waits for a pooled connection before it looks whether the server
+has meanwhile been found down."""
 
 
 class AsyncPgConnection(AsyncConnection[Any]):
@@ -82,7 +90,9 @@ class AsyncPostgresExecutor:
         # Shared with the executors of this store's transactions.
         self.plans: dict[str, tuple[Any, bool, tuple[str, ...]]] = {}
         self.loaders: dict[str, Callable[[Any], Any]] = {}
+        self.outage = Outage()
         self._tables = registry.tables
+        self._connection_errors = 0  # psycopg_pool's count, when last seen
 
     @classmethod
     async def open(cls, settings: Settings, registry: Registry) -> AsyncPostgresExecutor:
@@ -104,6 +114,9 @@ class AsyncPostgresExecutor:
             max_size=settings.pool.max_size,
             timeout=settings.pool.connect_timeout,
             max_idle=settings.pool.idle_timeout,
+            # A connection that cannot be made is not tried again on a backoff of
+            # seconds (it would hold back the recovery): the next call asks anew.
+            reconnect_timeout=RECONNECT_TIMEOUT,
             open=False,
             name="vaultstore",
         )
@@ -153,16 +166,17 @@ class AsyncPostgresExecutor:
         retried = False
         error: VaultStoreError | None = None  # one that says the schema is behind
         while True:
-            try:
-                conn = await self.pool.getconn()
-            except DRIVER_ERRORS as exc:
-                raise self._error(exc, op) from exc  # nothing was sent: safe to retry
+            conn = await self.getconn()  # nothing was sent yet if this raises: safe to retry
+            lost = False
             try:
                 return await self._run(conn, op, statement, bound)
             except DRIVER_ERRORS as exc:
-                if not (read and not retried and connection_lost(exc)):
+                lost = connection_lost(exc)
+                if not (read and not retried and lost):
                     translated = self._error(exc, op)
                     if translated.code not in NOT_MIGRATED:
+                        if lost:
+                            await _retry.awithin(self._try_server, PROBE_TIMEOUT)
                         # Autocommit: a write may have committed before the connection died.
                         raise (translated if read else commit_unknown(translated)) from exc
                     error = translated
@@ -175,8 +189,80 @@ class AsyncPostgresExecutor:
             if error is not None:
                 raise not_migrated(error, await self.pending_migrations()) from error
             retried = True
+            if self.outage.error is None or self.outage.must_probe():
+                await self._reachable()  # raises UnavailableError if the server is down
             logger.info("vaultstore: a pooled connection was lost; %s runs again", op.key)
             await self.pool.check()
+
+    async def getconn(self) -> AsyncPgConnection:
+        """A connection from the pool, waiting up to the connect timeout for one to
+        come free; but an UnavailableError at once (or within WAIT_SLICE for a call
+        already waiting) while the server is known to be down, except for the call
+        whose turn it is to try it."""
+        outage = self.outage
+        if outage.error is not None and outage.must_probe():
+            await self._reachable(slow_is_down=True)
+        deadline = time.monotonic() + self.settings.pool.connect_timeout
+        while True:
+            wait = max(0.001, min(WAIT_SLICE, deadline - time.monotonic()))
+            try:
+                return await self.pool.getconn(timeout=wait)
+            except PoolTimeout as exc:
+                if outage.error is None and (self._connections_failing() or outage.may_suspect()):
+                    await self._reachable()  # raises, beginning the outage, if it is down
+                if outage.error is not None:
+                    if outage.must_probe():
+                        await self._reachable(slow_is_down=True)
+                    continue
+                if time.monotonic() < deadline:
+                    continue
+                # The pool is exhausted, or the server is down: tell them apart.
+                error = translate(exc, settings=self.settings)
+                await self._reachable()
+                raise error from None
+            except DRIVER_ERRORS as exc:
+                raise translate(exc, settings=self.settings) from None
+
+    def _connections_failing(self) -> bool:
+        """Whether the pool failed to make a connection since this was last asked
+        (a pool merely busy makes no such attempt fail)."""
+        errors = self.pool.get_stats().get("connections_errors", 0)
+        failing, self._connection_errors = errors > self._connection_errors, errors
+        return failing
+
+    async def _reachable(self, *, slow_is_down: bool = False) -> None:
+        """Try the server with a connection outside the pool, waiting at most
+        PROBE_TIMEOUT for the answer: raise UnavailableError, and begin an outage,
+        if it refuses; end one, the pool's dead connections dropped, if it answers.
+        A try still going on then goes on in the background to report; the server
+        counts as down meanwhile only if ``slow_is_down`` (a slow answer from a
+        server under load is not an outage)."""
+        if not await _retry.awithin(self._try_server, PROBE_TIMEOUT) and slow_is_down:
+            self.outage.begin(
+                UnavailableError(
+                    f"database {self.settings} did not answer within {PROBE_TIMEOUT:g} s"
+                )
+            )
+        error = self.outage.error
+        if error is not None:
+            raise UnavailableError(error.message, code=error.code)
+
+    async def _try_server(self) -> None:
+        """Connect once outside the pool, and record in the outage what came of it."""
+        conninfo, kwargs = self._connect_args
+        try:
+            conn = await AsyncPgConnection.connect(conninfo, **kwargs)
+        except psycopg.Error as exc:
+            error = translate(exc, settings=self.settings)
+            self.outage.probed(UnavailableError(error.message, code=error.code))
+            return
+        await conn.close()
+        if self.outage.probed(None):
+            await self.pool.check()
+
+    @property
+    def _connect_args(self) -> tuple[str, dict[str, Any]]:
+        return cast("str", self.pool.conninfo), cast("dict[str, Any]", self.pool.kwargs)
 
     async def _in_transaction(
         self, conn: AsyncPgConnection, op: Operation, statement: Any, bound: dict[str, Any]
@@ -184,6 +270,8 @@ class AsyncPostgresExecutor:
         try:
             return await self._run(conn, op, statement, bound)
         except DRIVER_ERRORS as exc:
+            if connection_lost(exc):
+                await _retry.awithin(self._try_server, PROBE_TIMEOUT)
             translated = self._error(exc, op)
             if translated.code in NOT_MIGRATED:
                 raise not_migrated(translated, await self.pending_migrations()) from exc
@@ -267,19 +355,23 @@ class AsyncPostgresExecutor:
                     yield self
                     _refuse_aborted(self.connection)
             else:
-                async with self.pool.connection() as conn, conn.transaction():
-                    tx = AsyncPostgresExecutor(
-                        self.pool,
-                        self.settings,
-                        self.registry,
-                        self.queries,
-                        self.converter,
-                        connection=conn,
-                    )
-                    tx.plans, tx.loaders = self.plans, self.loaders
-                    yield tx
-                    _refuse_aborted(conn)
-                    committing = True  # leaving the block commits
+                conn = await self.getconn()
+                try:
+                    async with conn.transaction():
+                        tx = AsyncPostgresExecutor(
+                            self.pool,
+                            self.settings,
+                            self.registry,
+                            self.queries,
+                            self.converter,
+                            connection=conn,
+                        )
+                        tx.plans, tx.loaders, tx.outage = self.plans, self.loaders, self.outage
+                        yield tx
+                        _refuse_aborted(conn)
+                        committing = True  # leaving the block commits
+                finally:
+                    await self.pool.putconn(conn)
         except DRIVER_ERRORS as exc:
             error = translate(exc, settings=self.settings)
             raise (commit_unknown(error) if committing else error) from exc
@@ -297,7 +389,7 @@ class AsyncPostgresExecutor:
         pooled = conn is None
         try:
             if conn is None:
-                conn = await self.pool.getconn()
+                conn = await self.getconn()
             yield conn.vault_cursor()
         except DRIVER_ERRORS as exc:
             raise translate(

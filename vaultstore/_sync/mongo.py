@@ -19,30 +19,35 @@ from contextlib import contextmanager
 from typing import Any
 
 import attrs
+import pymongo
 from bson import Decimal128
 from pymongo import MongoClient, ReturnDocument
 from pymongo.synchronous.client_session import ClientSession
 from pymongo.synchronous.collection import Collection
 from pymongo.synchronous.database import Database
-from pymongo.errors import PyMongoError
+from pymongo.errors import ConfigurationError, PyMongoError
 
 from .. import _values
 from .._mongo import (
     CODEC_OPTIONS,
     MongoConverter,
+    PoolGauges,
+    TopologyWatch,
     client_options,
+    connection_lost,
     decimal_from_bson,
     referenced_missing,
     translate,
 )
 from .._mongo_operations import MongoOperation
+from .._outage import FAIL_FAST, PROBE_TIMEOUT, Outage
 from .._pipeline import Operation, Shape
 from .._queries import load_mongodb_operations
 from .._registry import EntityType, Registry
 from .._resources import MIGRATIONS_RECORD, collection_validators, schema_steps
 from .._retry import commit_unknown
 from .._settings import Settings
-from ..errors import ConflictError, DatabaseError, UnavailableError
+from ..errors import ConflictError, DatabaseError, StoreClosedError, UnavailableError
 from .mongo_documents import BUCKET, MongoDocuments
 
 logger = logging.getLogger("vaultstore")
@@ -74,8 +79,14 @@ class _AsyncErrors:
         self._write = write
 
     def __enter__(self) -> None:
-        if self._executor.session is not None and self._executor.failed:
+        executor = self._executor
+        if executor.session is not None and executor.failed:
             raise _aborted()
+        if executor.outage.error is not None:
+            if executor.state["closed"]:
+                raise StoreClosedError(f"the store on {executor.settings} is closed")
+            if executor.outage.must_probe():
+                executor.probe()
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
@@ -125,15 +136,25 @@ class MongoExecutor:
         self.validators = collection_validators()
         self.collections: dict[str, Collection[Any]] = {}
         self.state = {"closed": False}  # shared with the executors of its transactions
+        self.gauges = PoolGauges()  # the client's: open() registers it
+        self.outage = Outage()  # the client's: open() watches its topology
         self.failed = False  # a nested block raised: the transaction must not commit
 
     @classmethod
     def open(cls, settings: Settings, registry: Registry) -> MongoExecutor:
         """Connect and check the server answers."""
         uri, options = client_options(settings)
-        client: MongoClient[Any] = MongoClient(uri, **options)
+        gauges, outage = PoolGauges(), Outage()
         try:
-            client.admin.command("ping")
+            client: MongoClient[Any] = MongoClient(
+                uri, **options, event_listeners=[gauges, TopologyWatch(outage, settings)]
+            )
+        except ConfigurationError as exc:  # a seed list without DNS records, a bad TLS file
+            message = settings.scrub(str(exc))
+            raise UnavailableError(f"cannot connect to {settings}: {message}") from None
+        try:
+            with pymongo.timeout(settings.pool.connect_timeout):
+                client.admin.command("ping")
         except PyMongoError as exc:
             client.close()
             error = translate(exc, settings=settings)
@@ -142,7 +163,9 @@ class MongoExecutor:
             raise error from exc
         operations = load_mongodb_operations(registry.queries)
         logger.info("vaultstore connected to %s", settings)
-        return cls(client, settings, registry, operations, MongoConverter())
+        executor = cls(client, settings, registry, operations, MongoConverter())
+        executor.gauges, executor.outage = gauges, outage
+        return executor
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.settings}>"
@@ -199,6 +222,20 @@ class MongoExecutor:
         ):
             with self.transaction() as tx:
                 return tx._delete(op, declared, bound)
+        if self.session is None and call in _READS:
+            start = time.monotonic()
+            try:
+                return self._write(op, declared, bound)
+            except UnavailableError as exc:
+                if not connection_lost(exc.__cause__):
+                    raise
+            # The connection died under the read: once more on a fresh one, unless
+            # the server is down (known already, or found by probe(), which may
+            # take what is left of a second).
+            if self.outage.error is None or self.outage.must_probe():
+                spent = time.monotonic() - start
+                self.probe(max(0.05, min(PROBE_TIMEOUT, FAIL_FAST - spent)))
+            logger.info("vaultstore: a pooled connection was lost; %s runs again", op.key)
         return self._write(op, declared, bound)
 
     def _write(  # noqa: PLR0911 - one return per call reads best
@@ -330,6 +367,7 @@ class MongoExecutor:
                     session=session,
                 )
                 tx.database, tx.collections, tx.state = self.database, self.collections, self.state
+                tx.gauges, tx.outage = self.gauges, self.outage
                 yield tx
                 if tx.failed:
                     raise _aborted()
@@ -346,6 +384,21 @@ class MongoExecutor:
     def documents(self) -> MongoDocuments:
         return MongoDocuments(self.database, self.session, self.settings, self.registry)
 
+    def probe(self, seconds: float = PROBE_TIMEOUT) -> None:
+        """Try the server (a ping, at most ``seconds`` long): raise UnavailableError
+        and go on with the outage if it does not answer; end it if it does."""
+        try:
+            with pymongo.timeout(seconds):
+                self.client.admin.command("ping")
+        except PyMongoError as exc:
+            error = translate(exc, settings=self.settings, closed=self.state["closed"])
+            if isinstance(error, StoreClosedError):
+                raise error from None
+            error = UnavailableError(error.message, code=error.code)
+            self.outage.probed(error)
+            raise error from None
+        self.outage.probed(None)
+
     def ping(self) -> float:
         """Seconds for one round trip to the server."""
         with self.errors():
@@ -354,8 +407,10 @@ class MongoExecutor:
             return time.perf_counter() - start
 
     def pool_stats(self) -> dict[str, int]:
-        """The pool's configured bounds (pymongo keeps its gauges to itself)."""
-        return {"pool_min": self.settings.pool.min_size, "pool_max": self.settings.pool.max_size}
+        """The pool's gauges and counters, as psycopg_pool names them (pool_size,
+        pool_available, requests_waiting ...), from pymongo's pool events."""
+        pool = self.client.options.pool_options
+        return self.gauges.stats(pool_min=pool.min_pool_size, pool_max=int(pool.max_pool_size))
 
     def close(self) -> None:
         """Close the client; an executor inside a transaction leaves it to its owner."""

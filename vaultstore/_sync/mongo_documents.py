@@ -16,6 +16,10 @@ and a read fetches a few per query, and both run in the caller's session.
 A put checks the owner, inserts the chunks, and inserts the files document last,
 so a document is visible only once whole; if anything fails part-way, its chunks
 are deleted again.
+
+The bucket's indexes (GridFS's two, the unique ``(files_id, n)`` among them, and
+the listing's) are made by ``vaultstore migrate``, step
+``migrations/mongodb/0002.documents.json``, not here on first use.
 """
 
 from __future__ import annotations
@@ -90,28 +94,14 @@ class MongoDocuments:
         self.settings = settings
         self._files = database.get_collection(f"{BUCKET}.files", codec_options=_CODEC_OPTIONS)
         self._chunks = database.get_collection(f"{BUCKET}.chunks", codec_options=_CODEC_OPTIONS)
-        self._indexed = False
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} on {self._database.name}.{BUCKET}>"
-
-    def _ensure_indexes(self) -> None:
-        """GridFS's two indexes and the listing's; once per repository, and outside
-        any transaction (creating an index is not allowed in one)."""
-        if self._indexed:
-            return
-        self._files.create_index([("filename", 1), ("uploadDate", 1)])
-        self._files.create_index(
-            [("metadata.owner_type", 1), ("metadata.owner_id", 1), ("_id", 1)]
-        )
-        self._chunks.create_index([("files_id", 1), ("n", 1)], unique=True)
-        self._indexed = True
 
     def put(self, document: StoredDocument, upload: Upload) -> StoredDocument:
         """Store a document: its chunks a few per insert, then its files document."""
         owners = self._database[self._registry.document_owner(document.owner_type.value).table]
         with _errors():
-            self._ensure_indexes()
             owner = owners.find_one(
                 {"_id": document.owner_id}, {"_id": 1}, session=self._session
             )

@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Iterator, Callable
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import psycopg
 from aiosql.types import SQLOperationType
@@ -21,6 +21,8 @@ from psycopg import Connection, Cursor
 from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from .. import _retry
+from .._outage import PROBE_TIMEOUT, Outage
 from .._pipeline import Operation, Shape
 from .._postgres import (
     DRIVER_ERRORS,
@@ -42,6 +44,12 @@ from .postgres_documents import PostgresDocuments
 
 logger = logging.getLogger("vaultstore")
 T = TypeVar("T")
+
+RECONNECT_TIMEOUT = 0.2
+"""Seconds psycopg_pool keeps trying to replace a connection it could not make."""
+WAIT_SLICE = 0.1
+"""Seconds a call waits for a pooled connection before it looks whether the server
+has meanwhile been found down."""
 
 
 class PgConnection(Connection[Any]):
@@ -83,7 +91,9 @@ class PostgresExecutor:
         # Shared with the executors of this store's transactions.
         self.plans: dict[str, tuple[Any, bool, tuple[str, ...]]] = {}
         self.loaders: dict[str, Callable[[Any], Any]] = {}
+        self.outage = Outage()
         self._tables = registry.tables
+        self._connection_errors = 0  # psycopg_pool's count, when last seen
 
     @classmethod
     def open(cls, settings: Settings, registry: Registry) -> PostgresExecutor:
@@ -105,6 +115,9 @@ class PostgresExecutor:
             max_size=settings.pool.max_size,
             timeout=settings.pool.connect_timeout,
             max_idle=settings.pool.idle_timeout,
+            # A connection that cannot be made is not tried again on a backoff of
+            # seconds (it would hold back the recovery): the next call asks anew.
+            reconnect_timeout=RECONNECT_TIMEOUT,
             open=False,
             name="vaultstore",
         )
@@ -154,16 +167,17 @@ class PostgresExecutor:
         retried = False
         error: VaultStoreError | None = None  # one that says the schema is behind
         while True:
-            try:
-                conn = self.pool.getconn()
-            except DRIVER_ERRORS as exc:
-                raise self._error(exc, op) from exc  # nothing was sent: safe to retry
+            conn = self.getconn()  # nothing was sent yet if this raises: safe to retry
+            lost = False
             try:
                 return self._run(conn, op, statement, bound)
             except DRIVER_ERRORS as exc:
-                if not (read and not retried and connection_lost(exc)):
+                lost = connection_lost(exc)
+                if not (read and not retried and lost):
                     translated = self._error(exc, op)
                     if translated.code not in NOT_MIGRATED:
+                        if lost:
+                            _retry.within(self._try_server, PROBE_TIMEOUT)
                         # Autocommit: a write may have committed before the connection died.
                         raise (translated if read else commit_unknown(translated)) from exc
                     error = translated
@@ -176,8 +190,80 @@ class PostgresExecutor:
             if error is not None:
                 raise not_migrated(error, self.pending_migrations()) from error
             retried = True
+            if self.outage.error is None or self.outage.must_probe():
+                self._reachable()  # raises UnavailableError if the server is down
             logger.info("vaultstore: a pooled connection was lost; %s runs again", op.key)
             self.pool.check()
+
+    def getconn(self) -> PgConnection:
+        """A connection from the pool, waiting up to the connect timeout for one to
+        come free; but an UnavailableError at once (or within WAIT_SLICE for a call
+        already waiting) while the server is known to be down, except for the call
+        whose turn it is to try it."""
+        outage = self.outage
+        if outage.error is not None and outage.must_probe():
+            self._reachable(slow_is_down=True)
+        deadline = time.monotonic() + self.settings.pool.connect_timeout
+        while True:
+            wait = max(0.001, min(WAIT_SLICE, deadline - time.monotonic()))
+            try:
+                return self.pool.getconn(timeout=wait)
+            except PoolTimeout as exc:
+                if outage.error is None and (self._connections_failing() or outage.may_suspect()):
+                    self._reachable()  # raises, beginning the outage, if it is down
+                if outage.error is not None:
+                    if outage.must_probe():
+                        self._reachable(slow_is_down=True)
+                    continue
+                if time.monotonic() < deadline:
+                    continue
+                # The pool is exhausted, or the server is down: tell them apart.
+                error = translate(exc, settings=self.settings)
+                self._reachable()
+                raise error from None
+            except DRIVER_ERRORS as exc:
+                raise translate(exc, settings=self.settings) from None
+
+    def _connections_failing(self) -> bool:
+        """Whether the pool failed to make a connection since this was last asked
+        (a pool merely busy makes no such attempt fail)."""
+        errors = self.pool.get_stats().get("connections_errors", 0)
+        failing, self._connection_errors = errors > self._connection_errors, errors
+        return failing
+
+    def _reachable(self, *, slow_is_down: bool = False) -> None:
+        """Try the server with a connection outside the pool, waiting at most
+        PROBE_TIMEOUT for the answer: raise UnavailableError, and begin an outage,
+        if it refuses; end one, the pool's dead connections dropped, if it answers.
+        A try still going on then goes on in the background to report; the server
+        counts as down meanwhile only if ``slow_is_down`` (a slow answer from a
+        server under load is not an outage)."""
+        if not _retry.within(self._try_server, PROBE_TIMEOUT) and slow_is_down:
+            self.outage.begin(
+                UnavailableError(
+                    f"database {self.settings} did not answer within {PROBE_TIMEOUT:g} s"
+                )
+            )
+        error = self.outage.error
+        if error is not None:
+            raise UnavailableError(error.message, code=error.code)
+
+    def _try_server(self) -> None:
+        """Connect once outside the pool, and record in the outage what came of it."""
+        conninfo, kwargs = self._connect_args
+        try:
+            conn = PgConnection.connect(conninfo, **kwargs)
+        except psycopg.Error as exc:
+            error = translate(exc, settings=self.settings)
+            self.outage.probed(UnavailableError(error.message, code=error.code))
+            return
+        conn.close()
+        if self.outage.probed(None):
+            self.pool.check()
+
+    @property
+    def _connect_args(self) -> tuple[str, dict[str, Any]]:
+        return cast("str", self.pool.conninfo), cast("dict[str, Any]", self.pool.kwargs)
 
     def _in_transaction(
         self, conn: PgConnection, op: Operation, statement: Any, bound: dict[str, Any]
@@ -185,6 +271,8 @@ class PostgresExecutor:
         try:
             return self._run(conn, op, statement, bound)
         except DRIVER_ERRORS as exc:
+            if connection_lost(exc):
+                _retry.within(self._try_server, PROBE_TIMEOUT)
             translated = self._error(exc, op)
             if translated.code in NOT_MIGRATED:
                 raise not_migrated(translated, self.pending_migrations()) from exc
@@ -268,19 +356,23 @@ class PostgresExecutor:
                     yield self
                     _refuse_aborted(self.connection)
             else:
-                with self.pool.connection() as conn, conn.transaction():
-                    tx = PostgresExecutor(
-                        self.pool,
-                        self.settings,
-                        self.registry,
-                        self.queries,
-                        self.converter,
-                        connection=conn,
-                    )
-                    tx.plans, tx.loaders = self.plans, self.loaders
-                    yield tx
-                    _refuse_aborted(conn)
-                    committing = True  # leaving the block commits
+                conn = self.getconn()
+                try:
+                    with conn.transaction():
+                        tx = PostgresExecutor(
+                            self.pool,
+                            self.settings,
+                            self.registry,
+                            self.queries,
+                            self.converter,
+                            connection=conn,
+                        )
+                        tx.plans, tx.loaders, tx.outage = self.plans, self.loaders, self.outage
+                        yield tx
+                        _refuse_aborted(conn)
+                        committing = True  # leaving the block commits
+                finally:
+                    self.pool.putconn(conn)
         except DRIVER_ERRORS as exc:
             error = translate(exc, settings=self.settings)
             raise (commit_unknown(error) if committing else error) from exc
@@ -298,7 +390,7 @@ class PostgresExecutor:
         pooled = conn is None
         try:
             if conn is None:
-                conn = self.pool.getconn()
+                conn = self.getconn()
             yield conn.vault_cursor()
         except DRIVER_ERRORS as exc:
             raise translate(

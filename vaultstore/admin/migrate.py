@@ -11,11 +11,14 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlencode
 
+from psycopg.conninfo import conninfo_to_dict
 from yoyo import get_backend, read_migrations
 
+from .._postgres import connection_kwargs
 from .._resources import migrations_dir
-from .._settings import Settings, resolve_settings
+from .._settings import Settings, is_secret, resolve_settings
 from ..errors import UnavailableError, VaultStoreError
 from . import mongo_migrate
 
@@ -29,7 +32,11 @@ def _settings(database: str | Settings | None, env: Mapping[str, str] | None) ->
 
 
 def _backend(settings: Settings) -> Any:
-    url = settings.url(scheme="postgresql+psycopg", hide_password=False)
+    # yoyo reads URLs with urlsplit, which refuses multi-host ones: give it every
+    # libpq parameter in the query string, which it passes to psycopg as they are.
+    conninfo, kwargs = connection_kwargs(settings)
+    params = {**conninfo_to_dict(conninfo), **{k: v for k, v in kwargs.items() if is_secret(k)}}
+    url = "postgresql+psycopg:///?" + urlencode(params, quote_via=quote)
     try:
         return get_backend(url)
     except Exception as exc:  # noqa: BLE001 - yoyo raises the driver's own errors

@@ -2,21 +2,37 @@
 order and recorded in the ``vaultstore_migrations`` collection (id, checksum,
 time), so that an operator can see which version a database is at. Applying a
 step creates its collections with their validators (or updates the validators)
-and creates its indexes; doing it twice changes nothing."""
+and creates its indexes; doing it twice changes nothing.
+
+A step is a JSON object (MongoDB extended JSON)::
+
+    {"description": "...",
+     "collections": {"agents": {"validator": {...}, "indexes": [INDEX, ...]}},
+     "indexes": {"documents.files": [INDEX, ...]}}
+
+where an ``INDEX`` is ``{"name": ..., "keys": {"field": 1, ...}}`` plus any
+``create_index`` options (``unique``, ``partialFilterExpression`` ...).
+``"collections"`` are the collections the step creates: rolling it back drops
+them, documents and all. ``"indexes"`` are indexes on collections the step does
+not create, such as GridFS's ``documents.files`` and ``documents.chunks`` (the
+driver makes them on the first write): applying creates the indexes (and an
+empty collection if there is none yet), rolling back drops only those indexes.
+Either key may be left out."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from pymongo import MongoClient
+from pymongo.collection import Collection
 from pymongo.database import Database
-from pymongo.errors import PyMongoError
+from pymongo.errors import OperationFailure, PyMongoError
 
-from .._mongo import CODEC_OPTIONS, translate
+from .._mongo import CODEC_OPTIONS, client_options, translate
 from .._resources import MIGRATIONS_RECORD, SchemaStep, schema_steps
 from .._settings import Settings
 from .._values import utc_now
@@ -24,17 +40,15 @@ from ..errors import UnavailableError
 
 logger = logging.getLogger("vaultstore.migrations")
 RECORD = MIGRATIONS_RECORD
+_NAMESPACE_NOT_FOUND = 26
+_INDEX_NOT_FOUND = 27
 
 
 @contextmanager
 def _database(settings: Settings) -> Iterator[Database[Any]]:
-    timeout = int(settings.pool.connect_timeout * 1000)
-    client: MongoClient[Any] = MongoClient(
-        settings.url(hide_password=False),
-        serverSelectionTimeoutMS=timeout,
-        connectTimeoutMS=timeout,
-        appname="vaultstore-migrate",
-    )
+    uri, options = client_options(settings)
+    options.pop("timeoutMS", None)  # an index build may take longer than an operation
+    client: MongoClient[Any] = MongoClient(uri, **options)
     try:
         yield client.get_database(settings.database, codec_options=CODEC_OPTIONS)
     except PyMongoError as exc:
@@ -50,6 +64,12 @@ def _folder(folder: Path | None) -> Path | None:
     return None if folder is None else folder / "mongodb"
 
 
+def _create_indexes(collection: Collection[Any], indexes: Iterable[Mapping[str, Any]]) -> None:
+    for index in indexes:
+        options = {k: v for k, v in index.items() if k not in {"keys", "name"}}
+        collection.create_index(list(index["keys"].items()), name=index["name"], **options)
+
+
 def _apply_step(db: Database[Any], step: SchemaStep) -> None:
     existing = set(db.list_collection_names())
     for name, spec in step.collections.items():
@@ -58,9 +78,23 @@ def _apply_step(db: Database[Any], step: SchemaStep) -> None:
             db.create_collection(name, validator=validator)
         elif validator is not None:
             db.command("collMod", name, validator=validator)
-        for index in spec.get("indexes", ()):
-            options = {k: v for k, v in index.items() if k not in {"keys", "name"}}
-            db[name].create_index(list(index["keys"].items()), name=index["name"], **options)
+        _create_indexes(db[name], spec.get("indexes", ()))
+    for name, indexes in step.indexes.items():
+        _create_indexes(db[name], indexes)
+
+
+def _rollback_step(db: Database[Any], step: SchemaStep) -> None:
+    for name, indexes in step.indexes.items():
+        for index in indexes:
+            try:
+                db[name].drop_index(index["name"])
+            except OperationFailure as exc:
+                # Already gone (dropped by hand, or with its collection): the
+                # rollback's aim is met.
+                if exc.code not in {_NAMESPACE_NOT_FOUND, _INDEX_NOT_FOUND}:
+                    raise
+    for name in step.collections:
+        db.drop_collection(name)
 
 
 def apply(settings: Settings, folder: Path | None = None) -> list[str]:
@@ -84,15 +118,15 @@ def apply(settings: Settings, folder: Path | None = None) -> list[str]:
 
 
 def rollback(settings: Settings, folder: Path | None = None, count: int | None = None) -> list[str]:
-    """Drop the collections of the most recent steps (all by default), newest first."""
+    """Undo the most recent steps (all by default), newest first: drop the
+    collections each created and the indexes it made on other collections."""
     with _database(settings) as db:
         done = {record["_id"] for record in db[RECORD].find({}, {"_id": 1})}
         steps = [step for step in reversed(schema_steps(_folder(folder))) if step.id in done]
         if count is not None:
             steps = steps[:count]
         for step in steps:
-            for name in step.collections:
-                db.drop_collection(name)
+            _rollback_step(db, step)
             db[RECORD].delete_one({"_id": step.id})
         return [step.id for step in steps]
 

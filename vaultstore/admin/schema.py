@@ -12,7 +12,6 @@ constraints), and nothing version-specific is printed.
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +21,7 @@ import aiosql
 import psycopg
 from psycopg.rows import dict_row
 
-from .._postgres import translate
+from .._postgres import connection_kwargs, translate
 from .._settings import Settings, resolve_settings
 from ..errors import UnavailableError, VaultStoreError
 
@@ -52,12 +51,9 @@ def admin_connection(settings: Settings) -> Iterator[psycopg.Connection[Any]]:
     """A plain autocommit connection for reading catalogs, closed after the block;
     driver errors become vaultstore's (UnavailableError without the password)."""
     try:
-        with psycopg.connect(
-            settings.url(hide_password=False),
-            autocommit=True,
-            connect_timeout=max(1, math.ceil(settings.pool.connect_timeout)),
-            row_factory=dict_row,
-        ) as conn:
+        conninfo, kwargs = connection_kwargs(settings)
+        kwargs.pop("prepare_threshold")
+        with psycopg.connect(conninfo, **kwargs, row_factory=dict_row) as conn:
             yield conn
     except psycopg.Error as exc:
         error = translate(exc, settings=settings)
