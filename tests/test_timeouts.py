@@ -13,6 +13,7 @@ from pathlib import Path
 import aiosql
 import psycopg
 import pytest
+from pymongo import monitoring
 
 import vaultstore
 from vaultstore import ChainId, LiquidationProtection, TokenAmount
@@ -105,3 +106,97 @@ def test_writers_queued_behind_a_transaction_end_at_the_timeout_on_mongodb(
             70 + n for n, outcome in enumerate(outcomes) if outcome == "CommitUnknownError"
         }
         assert stored.ltv in {65} | maybe_applied, (stored.ltv, outcomes)
+
+
+# -- a timeout of its own for one transaction ------------------------------------------------
+
+
+def test_a_transaction_s_own_timeout_bounds_its_lock_waits_only(clean_db: str) -> None:
+    """store.transaction(timeout=...) bounds each statement inside it; the pooled
+    connection keeps the store's operation timeout afterwards."""
+    own, store_s = 0.2, 1.5
+    with vaultstore.connect(clean_db, pool_size=1, operation_timeout=store_s) as store:
+        vault = make_vault(store)
+        with psycopg.connect(clean_db) as locker:
+            LOCKS.lock_vault(locker, id=vault.id)
+            start = time.monotonic()
+            with pytest.raises(OperationTimeoutError), store.transaction(timeout=own) as tx:
+                tx.vaults.update_vault_metrics(vault.id, 60, 1.5)
+            inside = time.monotonic() - start
+            start = time.monotonic()
+            with pytest.raises(OperationTimeoutError):
+                store.vaults.update_vault_metrics(vault.id, 60, 1.5)
+            outside = time.monotonic() - start
+            locker.rollback()
+        assert own * 0.8 <= inside < store_s * 0.8
+        assert store_s * 0.8 <= outside < BOUND
+        assert store.vaults.update_vault_metrics(vault.id, 61, 1.4).ltv == 61
+
+
+def test_run_transaction_takes_a_timeout_for_each_attempt(clean_db: str) -> None:
+    with vaultstore.connect(clean_db, pool_size=1, operation_timeout=30) as store:
+        vault = make_vault(store)
+        with psycopg.connect(clean_db) as locker:
+            LOCKS.lock_vault(locker, id=vault.id)
+            start = time.monotonic()
+            with pytest.raises(OperationTimeoutError):
+                store.run_transaction(
+                    lambda tx: tx.vaults.update_vault_metrics(vault.id, 60, 1.5),
+                    attempts=2,
+                    timeout=0.2,
+                )
+            waited = time.monotonic() - start
+            locker.rollback()
+        assert 0.3 <= waited < 5  # two attempts of 0.2 s, not 30 s
+
+
+class MaxTimes(monitoring.CommandListener):
+    """The maxTimeMS pymongo sends with each write and commit (its operation timeout,
+    less the round trip)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, int | None]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name in {"findAndModify", "commitTransaction"}:
+            self.sent.append((event.command_name, event.command.get("maxTimeMS")))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+def test_a_mongodb_transaction_s_own_timeout_reaches_each_operation(clean_mongo: str) -> None:
+    """SecantusDB refuses a conflicting write in a transaction at once, so nothing
+    there waits long enough to time out: what is checked is the limit pymongo sends
+    with each operation (the commit keeps the store's operation timeout)."""
+    listener = MaxTimes()
+    monitoring.register(listener)  # for the clients made from now on: the store's
+    with vaultstore.connect(clean_mongo, pool_size=2, operation_timeout=30) as store:
+        vault = make_vault(store)
+        listener.sent.clear()
+        with store.transaction(timeout=0.5) as tx:
+            tx.vaults.update_vault_metrics(vault.id, 60, 1.5)
+        inside = dict(listener.sent)
+        listener.sent.clear()
+        store.vaults.update_vault_metrics(vault.id, 61, 1.5)
+        outside = dict(listener.sent)
+    assert 0 < (inside["findAndModify"] or 0) <= 500
+    assert 500 < (inside["commitTransaction"] or 0) <= 30_000
+    assert 500 < (outside["findAndModify"] or 0) <= 30_000
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("nan"), float("inf"), "5", True])
+@pytest.mark.parametrize("database", ["clean_db", "clean_mongo"])
+def test_a_bad_transaction_timeout_is_refused_before_any_io(
+    bad: object, database: str, request: pytest.FixtureRequest
+) -> None:
+    with vaultstore.connect(request.getfixturevalue(database), pool_size=1) as store:
+        with pytest.raises(vaultstore.ValidationError) as info:
+            store.transaction(timeout=bad)  # type: ignore[arg-type]
+        assert info.value.field == "timeout"
+        with pytest.raises(vaultstore.ValidationError) as info:
+            store.run_transaction(lambda tx: None, timeout=bad)  # type: ignore[arg-type]
+        assert info.value.field == "timeout"

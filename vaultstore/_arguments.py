@@ -3,6 +3,7 @@ values, and batches of new entities."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from enum import Enum
 from typing import Any, TypeVar
@@ -32,6 +33,23 @@ def check_version(value: object) -> int | None:
             f"expected an int >= 1 or None, got {_values.shown(value)}", field="expected_version"
         )
     return value
+
+
+def check_timeout(value: object) -> float | None:
+    """A ``timeout=``: None (the store's operation timeout) or seconds > 0."""
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValidationError(
+            f"expected a positive number of seconds or None, got {_values.shown(value)}",
+            field="timeout",
+        )
+    return float(value)
 
 
 def enum_value(enum: type[Enum], value: object, name: str) -> Any:

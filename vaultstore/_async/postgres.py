@@ -345,19 +345,24 @@ class AsyncPostgresExecutor:
         )
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncPostgresExecutor]:
+    async def transaction(
+        self, *, timeout: float | None = None
+    ) -> AsyncIterator[AsyncPostgresExecutor]:
         """This executor bound to one connection in a transaction (a savepoint when
-        nested): committed at the end of the block, rolled back if it raises."""
+        nested): committed at the end of the block, rolled back if it raises.
+        ``timeout``: each statement's, for this transaction (``statement_timeout``)."""
         committing = False
         try:
             if self.connection is not None:
                 async with self.connection.transaction():
+                    await self._set_timeout(self.connection, timeout)
                     yield self
                     _refuse_aborted(self.connection)
             else:
                 conn = await self.getconn()
                 try:
                     async with conn.transaction():
+                        await self._set_timeout(conn, timeout)
                         tx = AsyncPostgresExecutor(
                             self.pool,
                             self.settings,
@@ -375,6 +380,13 @@ class AsyncPostgresExecutor:
         except DRIVER_ERRORS as exc:
             error = translate(exc, settings=self.settings)
             raise (commit_unknown(error) if committing else error) from exc
+
+    async def _set_timeout(self, conn: AsyncPgConnection, timeout: float | None) -> None:
+        if timeout is not None:
+            milliseconds = max(1, round(timeout * 1000))
+            await self.queries.health.set_operation_timeout(
+                conn.cursor(), milliseconds=milliseconds
+            )
 
     def documents(self) -> AsyncPostgresDocuments:
         return AsyncPostgresDocuments(self)

@@ -9,6 +9,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 from .. import _values
+from .._arguments import check_timeout
 from .._pipeline import StatementCounters, StatementStats, runs
 from .._retry import AsyncWork, asleep, backoff
 from .._settings import Settings
@@ -75,28 +76,37 @@ class AsyncVaultStore:
             raise KeyError(name)
         return getattr(self, name)
 
-    def transaction(self) -> AbstractAsyncContextManager[AsyncVaultStore]:
+    @runs("health.set_operation_timeout")
+    def transaction(
+        self, *, timeout: float | None = None
+    ) -> AbstractAsyncContextManager[AsyncVaultStore]:
         """Repositories sharing one transaction: committed when the block ends,
         rolled back if it raises. Nested: a savepoint on PostgreSQL; on MongoDB,
-        which has none, it joins the outer transaction (see the README)."""
-        return self._transaction()
+        which has none, it joins the outer transaction (see the README).
+        ``timeout``: seconds each operation inside may take (a lock wait included),
+        instead of the store's operation timeout."""
+        return self._transaction(check_timeout(timeout))
 
     @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[AsyncVaultStore]:
-        async with self._executor.transaction() as executor:
+    async def _transaction(self, timeout: float | None) -> AsyncIterator[AsyncVaultStore]:
+        async with self._executor.transaction(timeout=timeout) as executor:
             yield self if executor is self._executor else AsyncVaultStore(executor, self._counters)
 
-    async def run_transaction(self, fn: AsyncWork[T], *, attempts: int = 5) -> T:
+    async def run_transaction(
+        self, fn: AsyncWork[T], *, attempts: int = 5, timeout: float | None = None
+    ) -> T:
         """Run ``fn(tx)`` in a transaction and return what it returns; when it fails
         with a retryable error (``error.retryable``: a serialization failure, a
         deadlock, a write conflict, a connection lost before the commit), roll
         back and run it again, after a jittered wait, up to ``attempts`` times in
         all. A commit whose outcome is unknown (CommitUnknownError) is never run
-        again. ``fn`` must do nothing but through ``tx`` that it would not repeat."""
+        again. ``fn`` must do nothing but through ``tx`` that it would not repeat.
+        ``timeout``: as for :meth:`transaction`, for each attempt."""
         if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
             raise ValidationError(
                 f"expected an int >= 1, got {_values.shown(attempts)}", field="attempts"
             )
+        timeout = check_timeout(timeout)
         if self._executor.in_transaction:
             # Rerunning a part of a transaction cannot undo what failed in it.
             raise VaultStoreError(
@@ -106,7 +116,7 @@ class AsyncVaultStore:
         attempt = 1
         while True:
             try:
-                async with self.transaction() as tx:
+                async with self.transaction(timeout=timeout) as tx:
                     return await fn(tx)
             except VaultStoreError as exc:
                 if not exc.retryable or attempt >= attempts:

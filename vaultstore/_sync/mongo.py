@@ -69,7 +69,7 @@ class _AsyncErrors:
     become vaultstore's. Inside a transaction, a failed operation aborts it (the
     server does so too), as a failed statement does on PostgreSQL."""
 
-    __slots__ = ("_entity", "_executor", "_write")
+    __slots__ = ("_deadline", "_entity", "_executor", "_write")
 
     def __init__(
         self, executor: MongoExecutor, entity: EntityType | None, write: bool
@@ -77,6 +77,7 @@ class _AsyncErrors:
         self._executor = executor
         self._entity = entity
         self._write = write
+        self._deadline: Any = None
 
     def __enter__(self) -> None:
         executor = self._executor
@@ -87,10 +88,16 @@ class _AsyncErrors:
                 raise StoreClosedError(f"the store on {executor.settings} is closed")
             if executor.outage.must_probe():
                 executor.probe()
+        if executor.timeout is not None:  # store.transaction(timeout=...)
+            self._deadline = pymongo.timeout(executor.timeout)
+            self._deadline.__enter__()
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
     ) -> None:
+        if self._deadline is not None:
+            self._deadline.__exit__(exc_type, exc, tb)
+            self._deadline = None
         if isinstance(exc, PyMongoError):
             executor = self._executor
             if executor.session is not None:
@@ -139,6 +146,7 @@ class MongoExecutor:
         self.gauges = PoolGauges()  # the client's: open() registers it
         self.outage = Outage()  # the client's: open() watches its topology
         self.failed = False  # a nested block raised: the transaction must not commit
+        self.timeout: float | None = None  # each operation's, in this transaction
 
     @classmethod
     def open(cls, settings: Settings, registry: Registry) -> MongoExecutor:
@@ -340,18 +348,23 @@ class MongoExecutor:
             )
 
     @contextmanager
-    def transaction(self) -> Iterator[MongoExecutor]:
+    def transaction(
+        self, *, timeout: float | None = None
+    ) -> Iterator[MongoExecutor]:
         """This executor bound to a session in a multi-document transaction,
         committed at the end of the block, aborted if it raises. MongoDB has no
         savepoints: nested, it joins the outer transaction, and if the nested
         block raises, the outer one is aborted (DatabaseError, code 25P02, when
         the caller carries on), where PostgreSQL would roll back to a savepoint."""
         if self.session is not None:
+            outer, self.timeout = self.timeout, timeout or self.timeout
             try:
                 yield self
             except BaseException:
                 self.failed = True
                 raise
+            finally:
+                self.timeout = outer
             return
         try:
             with (
@@ -367,7 +380,7 @@ class MongoExecutor:
                     session=session,
                 )
                 tx.database, tx.collections, tx.state = self.database, self.collections, self.state
-                tx.gauges, tx.outage = self.gauges, self.outage
+                tx.gauges, tx.outage, tx.timeout = self.gauges, self.outage, timeout
                 yield tx
                 if tx.failed:
                     raise _aborted()

@@ -346,19 +346,24 @@ class PostgresExecutor:
         )
 
     @contextmanager
-    def transaction(self) -> Iterator[PostgresExecutor]:
+    def transaction(
+        self, *, timeout: float | None = None
+    ) -> Iterator[PostgresExecutor]:
         """This executor bound to one connection in a transaction (a savepoint when
-        nested): committed at the end of the block, rolled back if it raises."""
+        nested): committed at the end of the block, rolled back if it raises.
+        ``timeout``: each statement's, for this transaction (``statement_timeout``)."""
         committing = False
         try:
             if self.connection is not None:
                 with self.connection.transaction():
+                    self._set_timeout(self.connection, timeout)
                     yield self
                     _refuse_aborted(self.connection)
             else:
                 conn = self.getconn()
                 try:
                     with conn.transaction():
+                        self._set_timeout(conn, timeout)
                         tx = PostgresExecutor(
                             self.pool,
                             self.settings,
@@ -376,6 +381,13 @@ class PostgresExecutor:
         except DRIVER_ERRORS as exc:
             error = translate(exc, settings=self.settings)
             raise (commit_unknown(error) if committing else error) from exc
+
+    def _set_timeout(self, conn: PgConnection, timeout: float | None) -> None:
+        if timeout is not None:
+            milliseconds = max(1, round(timeout * 1000))
+            self.queries.health.set_operation_timeout(
+                conn.cursor(), milliseconds=milliseconds
+            )
 
     def documents(self) -> PostgresDocuments:
         return PostgresDocuments(self)

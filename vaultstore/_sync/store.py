@@ -10,6 +10,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
 from .. import _values
+from .._arguments import check_timeout
 from .._pipeline import StatementCounters, StatementStats, runs
 from .._retry import Work, sleep, backoff
 from .._settings import Settings
@@ -76,28 +77,37 @@ class VaultStore:
             raise KeyError(name)
         return getattr(self, name)
 
-    def transaction(self) -> AbstractContextManager[VaultStore]:
+    @runs("health.set_operation_timeout")
+    def transaction(
+        self, *, timeout: float | None = None
+    ) -> AbstractContextManager[VaultStore]:
         """Repositories sharing one transaction: committed when the block ends,
         rolled back if it raises. Nested: a savepoint on PostgreSQL; on MongoDB,
-        which has none, it joins the outer transaction (see the README)."""
-        return self._transaction()
+        which has none, it joins the outer transaction (see the README).
+        ``timeout``: seconds each operation inside may take (a lock wait included),
+        instead of the store's operation timeout."""
+        return self._transaction(check_timeout(timeout))
 
     @contextmanager
-    def _transaction(self) -> Iterator[VaultStore]:
-        with self._executor.transaction() as executor:
+    def _transaction(self, timeout: float | None) -> Iterator[VaultStore]:
+        with self._executor.transaction(timeout=timeout) as executor:
             yield self if executor is self._executor else VaultStore(executor, self._counters)
 
-    def run_transaction(self, fn: Work[T], *, attempts: int = 5) -> T:
+    def run_transaction(
+        self, fn: Work[T], *, attempts: int = 5, timeout: float | None = None
+    ) -> T:
         """Run ``fn(tx)`` in a transaction and return what it returns; when it fails
         with a retryable error (``error.retryable``: a serialization failure, a
         deadlock, a write conflict, a connection lost before the commit), roll
         back and run it again, after a jittered wait, up to ``attempts`` times in
         all. A commit whose outcome is unknown (CommitUnknownError) is never run
-        again. ``fn`` must do nothing but through ``tx`` that it would not repeat."""
+        again. ``fn`` must do nothing but through ``tx`` that it would not repeat.
+        ``timeout``: as for :meth:`transaction`, for each attempt."""
         if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
             raise ValidationError(
                 f"expected an int >= 1, got {_values.shown(attempts)}", field="attempts"
             )
+        timeout = check_timeout(timeout)
         if self._executor.in_transaction:
             # Rerunning a part of a transaction cannot undo what failed in it.
             raise VaultStoreError(
@@ -107,7 +117,7 @@ class VaultStore:
         attempt = 1
         while True:
             try:
-                with self.transaction() as tx:
+                with self.transaction(timeout=timeout) as tx:
                     return fn(tx)
             except VaultStoreError as exc:
                 if not exc.retryable or attempt >= attempts:
