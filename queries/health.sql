@@ -15,3 +15,15 @@ ORDER BY migration_id;
 -- may run, waiting for a lock included, instead of the store's operation
 -- timeout. Local to the transaction: the pooled connection keeps its own.
 SELECT set_config('statement_timeout', cast(:milliseconds AS text), true);
+
+-- name: configure_session(timezone, statement_timeout)!
+-- Each new pooled connection: vaultstore's session defaults, timestamps in UTC
+-- and the operation timeout, except for those the connection string (its
+-- options, PGOPTIONS or a service file: source 'client') sets itself.
+SELECT set_config(ours.name, ours.setting, false)
+FROM
+    (
+        VALUES ('TimeZone', :timezone), ('statement_timeout', :statement_timeout)
+    ) AS ours (name, setting)
+INNER JOIN pg_settings ON ours.name = pg_settings.name
+WHERE pg_settings.source <> 'client';

@@ -5,6 +5,7 @@ defaults never override. On the real servers."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -82,6 +83,30 @@ def test_vaultstore_s_defaults_fill_what_the_url_leaves_out(migrated_url: str) -
     with vaultstore.connect(migrated_url, pool_size=1, operation_timeout=2.5) as store:
         assert session_setting(store, "application_name") == "vaultstore"
         assert session_setting(store, "statement_timeout") == "2500ms"
+
+
+def test_pgoptions_and_a_service_file_win_over_vaultstore_s_defaults(
+    migrated_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What libpq takes from elsewhere than the string (PGOPTIONS, a service file)
+    is the user's too: vaultstore's session defaults give way to it."""
+    services = tmp_path / "pg_service.conf"
+    services.write_text("[risk]\napplication_name=from_service\noptions=-c lock_timeout=2345\n")
+    monkeypatch.setenv("PGSERVICEFILE", str(services))
+    monkeypatch.setenv("PGOPTIONS", "-c statement_timeout=4321")
+    url = migrated_url + ("&" if "?" in migrated_url else "?") + "service=risk"
+    with vaultstore.connect(url, pool_size=1, operation_timeout=30) as store:
+        assert session_setting(store, "application_name") == "from_service"
+        assert session_setting(store, "lock_timeout") == "2345ms"
+    monkeypatch.delenv("PGSERVICEFILE")
+    with vaultstore.connect(migrated_url, pool_size=1, operation_timeout=30) as store:
+        assert session_setting(store, "statement_timeout") == "4321ms"  # PGOPTIONS'
+        assert session_setting(store, "TimeZone") == "UTC"
+
+
+def test_hostaddr_lists_are_hosts_too() -> None:
+    settings = settings_from_url("postgresql:///db?hostaddr=10.0.0.1,10.0.0.2&port=5432,5433")
+    assert settings.hosts == (("10.0.0.1", 5432), ("10.0.0.2", 5433))
 
 
 def test_libpq_key_value_strings_are_accepted(migrated_url: str) -> None:
@@ -187,6 +212,14 @@ def test_a_seed_list_uri_is_read_without_resolving_it() -> None:
     assert settings.hosts == (("cluster0.example.net", None),)
     assert settings.database == "risk"
     assert str(settings) == "mongodb+srv://app:***@cluster0.example.net/risk?retryWrites=true"
+
+
+def test_seed_list_options_are_kept() -> None:
+    settings = settings_from_url(
+        "mongodb+srv://app:pw@cluster0.example.net/risk?srvServiceName=custom&srvMaxHosts=2"
+    )
+    assert settings.options["srvServiceName"] == "custom"
+    assert settings.dsn.endswith("srvServiceName=custom&srvMaxHosts=2")
 
 
 def test_a_seed_list_whose_dns_records_are_missing_is_unavailable() -> None:

@@ -9,6 +9,7 @@ import logging
 import subprocess
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -177,7 +178,14 @@ SECRET_URLS = [
         "&target_session_attrs=read-write",
         id="pg-multi-host",
     ),
+    pytest.param(f"postgresql://admin:{PASSWORD}/db", id="pg-malformed-no-host"),
+    pytest.param("postgresql://u:S3cret@Pw@127.0.0.1:1/db", id="pg-malformed-bare-at"),
+    pytest.param(f"postgresql://u:{PASSWORD}/x@127.0.0.1:1/db", id="pg-malformed-slash"),
     pytest.param(f"mongodb://u:{PASSWORD}@127.0.0.1:1/db", id="mongo-password"),
+    pytest.param(
+        f"mongodb://127.0.0.1:1/db?authMechanism=MONGODB-AWS&authMechanismProperties={PASSWORD}",
+        id="mongo-malformed-property",
+    ),
     pytest.param(
         f"mongodb://u:pw@127.0.0.1:1/db?tls=true&tlsCertificateKeyFilePassword={PASSWORD}",
         id="mongo-tls-key-password",
@@ -190,8 +198,17 @@ SECRET_URLS = [
 ]
 
 
+def url_id(url: str) -> str:
+    return next(str(p.id) for p in SECRET_URLS if p.values[0] == url)
+
+
 @pytest.mark.parametrize("url", SECRET_URLS)
 def test_no_secret_parameter_shows_in_settings(url: str) -> None:
+    if "malformed" in url_id(url):  # refused, and says nothing of it
+        with pytest.raises(vaultstore.ValidationError) as info:
+            vaultstore.settings_from_url(url)
+        assert "S3cret" not in everything_shown(info.value)
+        return
     settings = vaultstore.settings_from_url(url)
     assert PASSWORD in settings.dsn  # it is there, to reach the driver
     assert PASSWORD not in f"{settings!r}\n{settings}\n{settings.url()}"
@@ -207,8 +224,8 @@ def test_no_secret_parameter_shows_in_errors_or_logs(
     with pytest.raises(VaultStoreError) as info:
         vaultstore.connect(url, connect_timeout=1)
     assert isinstance(info.value, UnavailableError | vaultstore.ValidationError)
-    assert PASSWORD not in everything_shown(info.value)
-    assert PASSWORD not in logged_text(caplog)
+    assert "S3cret" not in everything_shown(info.value)
+    assert "S3cret" not in logged_text(caplog)
 
 
 @pytest.mark.parametrize(
@@ -395,6 +412,53 @@ def test_no_read_fails_when_every_backend_is_killed_under_load(clean_db: str) ->
             reads = sum(result.result(timeout=60) for result in results)
     assert failures == []
     assert reads == threads * (before + after)
+
+
+ROLES = aiosql.from_path(Path(__file__).parent / "sql" / "roles.sql", "psycopg")
+
+
+@pytest.fixture
+def limited_url(clean_db: str) -> Iterator[str]:
+    """clean_db as a role that may hold 2 connections (trust authentication)."""
+    with psycopg.connect(clean_db, autocommit=True) as admin:
+        if ROLES.limited_role_exists(admin):
+            ROLES.disown_limited_role(admin)
+            ROLES.drop_limited_role(admin)
+        ROLES.create_limited_role(admin)
+        ROLES.grant_limited_role(admin)
+    params = conninfo_to_dict(clean_db)
+    yield make_conninfo("", **{**params, "user": "vaultstore_limited"})
+    with psycopg.connect(clean_db, autocommit=True) as admin:
+        terminate_store_connections(clean_db)
+        ROLES.disown_limited_role(admin)
+        ROLES.drop_limited_role(admin)
+
+
+def test_a_server_refusing_more_connections_is_not_an_outage(
+    limited_url: str, clean_db: str
+) -> None:
+    """One of the store's 2 connections is killed and its slot taken at once: the
+    read that finds it dead tries the server, which refuses a third connection
+    ("too many connections"). That is a server that answers, not one that is
+    down: the read runs again on the other pooled connection, and so do the next."""
+    with vaultstore.connect(limited_url, pool_size=2, min_pool_size=2) as store:
+        agent = store.agents.create(name="limited", credibility_score=1)
+        with psycopg.connect(clean_db, autocommit=True) as admin:
+            pids = [row[0] for row in ROLES.limited_role_sessions(admin)]
+            assert len(pids) == 2
+            assert ROLES.terminate(admin, pid=pids[0])
+            deadline = time.monotonic() + 10
+            while ROLES.session_count(admin, pid=pids[0]) and time.monotonic() < deadline:
+                pass  # its slot is free once it is gone
+        with psycopg.connect(limited_url) as slot_taker:  # the freed slot, taken
+            failures = []
+            for _ in range(20):
+                try:
+                    assert store.agents.find_by_id(agent.id) == agent
+                except VaultStoreError as exc:
+                    failures.append(type(exc).__name__)
+            assert slot_taker.execute("SELECT 1").fetchone() == (1,)
+    assert failures == []
 
 
 def test_store_recovers_after_the_server_closed_its_connection(clean_db: str) -> None:

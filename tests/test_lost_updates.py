@@ -14,18 +14,23 @@ import pytest
 import vaultstore
 from vaultstore import ChainId, LiquidationProtection, TokenAmount
 
-WRITERS, UPDATES = 8, 10
+SIZES = [
+    pytest.param(8, 10, id="8x10"),
+    # The issue's case (and benchmarks/lost_updates.py's): seconds, not a fraction.
+    pytest.param(16, 50, id="16x50", marks=pytest.mark.slow),
+]
 
 
+@pytest.mark.parametrize(("writers", "updates"), SIZES)
 @pytest.mark.parametrize("read", ["version", "lock"])
 @pytest.mark.parametrize("backend", ["clean_db", "clean_mongo"])
 def test_read_modify_writes_lose_no_update(
-    request: pytest.FixtureRequest, backend: str, read: str
+    request: pytest.FixtureRequest, backend: str, read: str, writers: int, updates: int
 ) -> None:
     """``read``: the vault read with find_by_id and written with expected_version=,
     or read with lock() (held until the transaction ends) and written plainly."""
     url = request.getfixturevalue(backend)
-    with vaultstore.connect(url, pool_size=WRITERS) as store:
+    with vaultstore.connect(url, pool_size=writers) as store:
         agent = store.agents.create(name="raced", credibility_score=700)
         vault = store.vaults.create(
             agent_id=agent.id,
@@ -49,13 +54,13 @@ def test_read_modify_writes_lose_no_update(
             )
 
         def writer() -> None:
-            for _ in range(UPDATES):
-                store.run_transaction(add_one, attempts=200)
+            for _ in range(updates):
+                store.run_transaction(add_one, attempts=1000)
 
-        with ThreadPoolExecutor(WRITERS) as pool:
-            for future in [pool.submit(writer) for _ in range(WRITERS)]:
+        with ThreadPoolExecutor(writers) as pool:
+            for future in [pool.submit(writer) for _ in range(writers)]:
                 future.result(timeout=120)
         final = store.vaults.find_by_id(vault.id)
     assert final is not None
-    assert final.ltv == Decimal(WRITERS * UPDATES)
-    assert final.version == 1 + WRITERS * UPDATES
+    assert final.ltv == Decimal(writers * updates)
+    assert final.version == 1 + writers * updates

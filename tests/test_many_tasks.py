@@ -15,6 +15,8 @@ import pytest
 import vaultstore.aio
 from vaultstore import ChainId, LiquidationProtection, TokenAmount, VaultStoreError
 
+pytestmark = pytest.mark.slow
+
 TASKS = 200
 TIMEOUT = 2.0  # the operation timeout, and the connect (pool wait) timeout
 BOUND = 60.0  # seconds before the test gives up on a hang
@@ -71,19 +73,17 @@ async def test_200_tasks_on_a_pool_of_4_all_end(
         elapsed = time.monotonic() - start
 
         outcomes = [outcome for outcome, _ in results]
-        assert len(outcomes) == TASKS
-        # Each ended: done, or refused with a vaultstore error that says why.
-        allowed = {
-            "written",
-            "committed",
-            "OperationTimeoutError",
-            "ConcurrentUpdateError",
-            "CommitUnknownError",
-            "UnavailableError",
-        }
-        assert set(outcomes) <= allowed, sorted(set(outcomes) - allowed)
-        # Progress, not a standstill (SecantusDB keeps plain writers waiting on the
-        # transactions' locks until their timeout; PostgreSQL queues them).
+        # Each ended: done, or refused with a vaultstore error that says why. On
+        # PostgreSQL the writers queue on the row lock and all get through.
+        ended = {"written", "committed"}
+        if database == "clean_mongo":
+            # SecantusDB keeps the plain writers waiting on the transactions'
+            # locks, holding every pooled connection, so that a commit waits for a
+            # connection: the operation timeout ends the wait, with the outcome of
+            # each write unknown to the client, or the transaction's conflict.
+            ended |= {"OperationTimeoutError", "ConcurrentUpdateError", "CommitUnknownError"}
+        assert set(outcomes) <= ended, sorted(set(outcomes) - ended)
+        # Progress, not a standstill.
         assert outcomes.count("written") + outcomes.count("committed") >= 1
         # Every wait is bounded by a timeout, so the whole run is too: far below
         # the time the waits would add up to one after the other.

@@ -26,7 +26,6 @@ from pymongo import monitoring
 
 from . import _values
 from ._convert import EntityConverter, column_field
-from ._outage import Outage
 from ._settings import Settings
 from .errors import (
     CommitUnknownError,
@@ -86,6 +85,9 @@ def client_options(settings: Settings) -> tuple[str, dict[str, Any]]:
         "timeoutMS": max(1, round(pool.operation_timeout * 1000)),
     }
     given = {name.lower() for name in settings.options}
+    if given & {"sockettimeoutms", "waitqueuetimeoutms"}:
+        # With timeoutMS, pymongo would ignore the URI's older timeouts.
+        given.add("timeoutms")
     options = {name: value for name, value in defaults.items() if name.lower() not in given}
     return settings.dsn, {**options, "tz_aware": True, "tzinfo": UTC}
 
@@ -163,27 +165,6 @@ def connection_lost(exc: BaseException | None) -> bool:
     return isinstance(exc, mongo_errors.AutoReconnect) and not isinstance(
         exc, mongo_errors.NetworkTimeout | mongo_errors.ServerSelectionTimeoutError
     )
-
-
-class TopologyWatch(monitoring.TopologyListener):
-    """Begins an outage when pymongo's monitor loses every server, and ends it when
-    one answers again: no call needs to fail first to learn it."""
-
-    def __init__(self, outage: Outage, settings: Settings) -> None:
-        self._outage = outage
-        self._settings = settings
-
-    def opened(self, event: monitoring.TopologyOpenedEvent) -> None:
-        pass
-
-    def description_changed(self, event: monitoring.TopologyDescriptionChangedEvent) -> None:
-        if event.new_description.has_known_servers:
-            self._outage.end()
-        elif event.previous_description.has_known_servers:
-            self._outage.begin(UnavailableError(f"no server of {self._settings} answers"))
-
-    def closed(self, event: monitoring.TopologyClosedEvent) -> None:
-        pass
 
 
 def _enum_of(field_type: Any) -> type[Enum] | None:

@@ -20,12 +20,6 @@ logger = logging.getLogger("vaultstore")
 
 PROBE_INTERVAL = 0.1
 """Seconds between two tries of a server known to be down."""
-FAIL_FAST = 0.9
-"""Seconds within which a call fails while the server is known to be down, its own
-try of the server included."""
-SUSPICION_INTERVAL = 0.5
-"""Seconds between two tries of a server not known to be down, by calls kept
-waiting for a pooled connection."""
 PROBE_TIMEOUT = 0.5
 """Seconds a call waits for a try of the server (a connection takes milliseconds;
 pymongo's monitor checks a server it was asked about every 0.5 s at most). A try
@@ -36,14 +30,13 @@ class Outage:
     """Whether the server is known to be down (``error`` is then the reason), shared
     by a store and its transactions; safe across threads and tasks."""
 
-    __slots__ = ("_lock", "_next_probe", "_next_suspicion", "_probing", "error", "since")
+    __slots__ = ("_lock", "_next_probe", "_probing", "error", "since")
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.error: UnavailableError | None = None
         self.since = 0.0
         self._next_probe = 0.0
-        self._next_suspicion = 0.0
         self._probing = False
 
     def begin(self, error: UnavailableError) -> None:
@@ -87,16 +80,11 @@ class Outage:
             code=error.code,
         )
 
-    def may_suspect(self) -> bool:
-        """Whether a call that waits longer than it should (for a pooled connection)
-        may try the server, though it is not known to be down: once in every
-        SUSPICION_INTERVAL, so that a pool merely busy costs a connection now and then."""
+    def release(self) -> None:
+        """A try ended without an answer either way (cancelled, or inconclusive):
+        the next caller whose turn it is tries again."""
         with self._lock:
-            now = time.monotonic()
-            if self.error is not None or self._probing or now < self._next_suspicion:
-                return False
-            self._next_suspicion = now + SUSPICION_INTERVAL
-            return True
+            self._probing = False
 
     def probed(self, error: UnavailableError | None) -> bool:
         """Record a try's outcome (None: the server answered); whether this ends an

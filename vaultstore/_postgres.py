@@ -10,6 +10,7 @@ the column at fault, and from it the entity field, is read off the constraint.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -115,17 +116,18 @@ class PostgresConverter(EntityConverter):
 
 def connection_kwargs(settings: Settings) -> tuple[str, dict[str, Any]]:
     """The conninfo without its secrets, and the keyword arguments that carry them
-    and vaultstore's defaults. What the connection string says is kept: the
-    defaults fill in only what it leaves out, and its own ``options`` come after
-    ours, so that its ``-c statement_timeout=...`` wins."""
+    and vaultstore's defaults. What the connection string says is kept, and what
+    libpq would take from elsewhere (a service file, PG* variables): the defaults
+    fill in only what none of them sets. The session's time zone and statement
+    timeout are set once connected (:func:`session_defaults`), not here, so that a
+    ``-c`` in the string's ``options`` or in PGOPTIONS wins."""
     params = postgres_params(settings.dsn)
     secrets = {key: params.pop(key) for key in list(params) if is_secret(key)}
-    params.setdefault("application_name", "vaultstore")
-    params.setdefault("connect_timeout", str(max(2, math.ceil(settings.pool.connect_timeout))))
-    # Timestamps come back in UTC whatever the server's default; no statement runs
-    # (or waits for a lock) longer than the operation timeout.
-    ours = f"-c TimeZone=UTC -c statement_timeout={_milliseconds(settings.pool.operation_timeout)}"
-    params["options"] = f"{ours} {params['options']}" if params.get("options") else ours
+    elsewhere = "service" in params or "PGSERVICE" in os.environ
+    if not (elsewhere or "PGAPPNAME" in os.environ):
+        params.setdefault("application_name", "vaultstore")
+    if not (elsewhere or "PGCONNECT_TIMEOUT" in os.environ):
+        params.setdefault("connect_timeout", str(max(2, math.ceil(settings.pool.connect_timeout))))
     kwargs: dict[str, Any] = {
         "autocommit": True,
         "prepare_threshold": settings.pool.prepare_threshold,
@@ -134,8 +136,30 @@ def connection_kwargs(settings: Settings) -> tuple[str, dict[str, Any]]:
     return make_conninfo("", **params), kwargs
 
 
+def session_defaults(settings: Settings) -> dict[str, str]:
+    """The parameters of ``health.configure_session``: timestamps in UTC, and no
+    statement running (or waiting for a lock) longer than the operation timeout."""
+    return {
+        "timezone": "UTC",
+        "statement_timeout": str(_milliseconds(settings.pool.operation_timeout)),
+    }
+
+
 def _milliseconds(seconds: float) -> int:
     return max(1, round(seconds * 1000))
+
+
+_NOT_SERVING = ("shutting down", "starting up", "recovery mode", "not yet accepting connections")
+
+
+def server_answered(exc: BaseException) -> bool:
+    """Whether a failed connection attempt reached a server that is up and said no
+    (too many connections, a password, a database that is not there), rather
+    than none being there (refused, unreachable, starting or stopping). libpq
+    gives such errors no SQLSTATE: its message says it (``FATAL:``, in English
+    unless the server is set to another language; then the server counts as down)."""
+    message = str(exc)
+    return "FATAL:" in message and not any(words in message for words in _NOT_SERVING)
 
 
 def connection_lost(exc: BaseException) -> bool:

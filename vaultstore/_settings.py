@@ -7,14 +7,15 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Mapping
+import warnings
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 from urllib.parse import parse_qsl, quote
 
 import attrs
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from pymongo.errors import PyMongoError
+from pymongo.errors import ConfigurationError, PyMongoError
 from pymongo.uri_parser import parse_uri
 
 from .errors import ValidationError
@@ -103,10 +104,18 @@ def is_secret(name: str) -> bool:
     return bool(_SECRET_NAME.search(name))
 
 
-def _without_quoted(message: str) -> str:
-    """A driver's message about a malformed string, without the parts it quotes
-    (which may be a password)."""
-    return re.sub(r"\"[^\"]*\"|'[^']*'", "'...'", message)
+def _refusal(driver: str, message: str, names: Iterable[str]) -> str:
+    """Why a driver refused a connection string, without quoting it: its message
+    may echo any part of the string, the password included, so only the name of
+    an option it mentions is kept (names are never secret)."""
+    lowered = message.lower()
+    found = [name for name in names if name and name.lower() in lowered]
+    named = max(found, key=len, default=None)  # tlsCAFile rather than tls
+    where = f" (look at {named!r})" if named else ""
+    return f"not a valid {driver} connection string{where}"
+
+
+_LIBPQ_NAMES = ("host", "hostaddr", "port", "dbname", "user", "URI", "sslmode", "options")
 
 
 @attrs.frozen
@@ -143,6 +152,11 @@ class Settings:
         parse = _parse_postgres if self.backend == "postgresql" else _parse_mongo
         parsed = parse(self.dsn)
         object.__setattr__(self, "_parsed", parsed)
+        if self.backend == "postgresql" and self.database not in ("", parsed.database):
+            raise ValidationError(
+                "a PostgreSQL database is named by the connection string (dbname)",
+                field="database",
+            )
         if not self.database:
             default = "vaultstore" if self.backend == "mongodb" else ""
             object.__setattr__(self, "database", parsed.database or default)
@@ -231,10 +245,9 @@ def _ports(value: str | None, hosts: int) -> list[int | None]:
         if part.strip() == "":
             ports.append(None)
             continue
-        try:
-            port = int(part)
-        except ValueError:
-            raise ValidationError(f"port {part!r} is not a number", field="port") from None
+        if not part.strip().isdigit():  # no int() error: it would quote the part
+            raise ValidationError("a port is not a number", field="port")
+        port = int(part)
         if not 1 <= port <= 65535:
             raise ValidationError(f"expected a port from 1 to 65535, got {port}", field="port")
         ports.append(port)
@@ -256,16 +269,26 @@ def postgres_params(dsn: str) -> dict[str, str]:
     _, sep, rest = dsn.partition("://")
     if sep:  # libpq knows postgresql:// and postgres://, in lower case only
         dsn = f"postgresql://{rest}"
+    refusal = None
     try:
-        return conninfo_to_dict(dsn)  # type: ignore[return-value]
+        params: dict[str, str] = conninfo_to_dict(dsn)  # type: ignore[assignment]
     except psycopg.Error as exc:
-        message = _without_quoted(str(exc).strip())
-        raise ValidationError(f"not a valid PostgreSQL connection string: {message}") from None
+        options = re.findall(r'option "(\w+)"', str(exc))
+        refusal = _refusal("PostgreSQL", str(exc), [*options, *_LIBPQ_NAMES])
+    if refusal is not None:  # raised here, without the driver's error as its context
+        raise ValidationError(refusal)
+    if any("@" in host for host in params.get("host", "").split(",")):
+        # A password with a bare "@": libpq took its end for a host name.
+        raise ValidationError(
+            "not a valid PostgreSQL connection string: a host name holds '@' "
+            "(write '@' in a password as %40)"
+        )
+    return params
 
 
 def _parse_postgres(dsn: str) -> _Parsed:
     params = postgres_params(dsn)
-    host_list = (params.get("host") or "").split(",")
+    host_list = (params.get("host") or params.get("hostaddr") or "").split(",")
     ports = _ports(params.get("port"), len(host_list))
     hosts = tuple((host, port) for host, port in zip(host_list, ports, strict=True) if host)
     query = [
@@ -306,22 +329,51 @@ def _mongo_secret_values(name: str, value: Any) -> list[str]:
     return [str(value)] if is_secret(name) and value not in (None, "") else []
 
 
+_SRV_ONLY = ("srvservicename", "srvmaxhosts")
+
+
+def _pymongo_parse(uri: str) -> dict[str, Any]:
+    """pymongo's reading of ``uri``. An option it does not know is ignored, as the
+    client does (with a warning there), rather than refused; a bad value is not."""
+    try:
+        return parse_uri(uri, warn=False)
+    except ConfigurationError as exc:
+        if not str(exc).startswith("Unknown option"):
+            raise
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return parse_uri(uri, warn=True)
+
+
 def _parse_mongo(dsn: str) -> _Parsed:
     srv = dsn[: len("mongodb+srv://")].lower() == "mongodb+srv://"
     scheme_free = dsn.split("://", 1)[1] if "://" in dsn else ""
+    raw_query = scheme_free.partition("/")[2].partition("?")[2]
+    pairs = parse_qsl(raw_query, keep_blank_values=True)
+    srv_options = {k: v for k, v in pairs if srv and k.lower() in _SRV_ONLY}
+    if srv_options:  # options a plain URI may not have
+        kept = "&".join(f"{k}={quote(v, safe='')}" for k, v in pairs if k not in srv_options)
+        scheme_free = scheme_free.partition("?")[0] + (f"?{kept}" if kept else "")
+    refusal = None
     try:
         # pymongo resolves a seed list's DNS records while parsing one: read it as
         # a plain URI (the client resolves it when it connects).
-        parsed = parse_uri(f"mongodb://{scheme_free}", warn=False)
+        parsed = _pymongo_parse(f"mongodb://{scheme_free}")
     except (PyMongoError, ValueError, TypeError, OSError) as exc:  # OSError: tlsCAFile ...
-        message = _without_quoted((exc.strerror or "") if isinstance(exc, OSError) else str(exc))
-        raise ValidationError(f"not a valid MongoDB URI: {message}") from None
+        message = (exc.strerror or "") if isinstance(exc, OSError) else str(exc)
+        names = [k for k, _ in pairs] + ["tlsCAFile", "port", "host", "username", "password"]
+        refusal = _refusal("MongoDB", message, names)
+    if refusal is not None:  # raised here, without the driver's error as its context
+        raise ValidationError(refusal)
+    parsed["options"] = {**parsed["options"], **srv_options}
     options = dict(parsed["options"])
     secrets = [parsed["password"]] if parsed["password"] else []
     for name, value in options.items():
         if is_secret(name):
             secrets += _mongo_secret_values(name, value)
-    raw_query = scheme_free.partition("/")[2].partition("?")[2]
+    for name, value in pairs:  # as written too, and each part of it, whatever pymongo kept
+        if is_secret(name) and value:
+            secrets += [value, *(part for part in re.split("[,:]", value) if len(part) > 3)]
     netloc = [_netloc_host(host, None if srv else port) for host, port in parsed["nodelist"]]
     return _Parsed(
         database=parsed["database"] or "",
@@ -336,7 +388,7 @@ def _parse_mongo(dsn: str) -> _Parsed:
             password=parsed["password"],
             netloc_hosts=netloc,
             path=parsed["database"] or "",
-            query=parse_qsl(raw_query, keep_blank_values=True),
+            query=pairs,
         ),
     )
 

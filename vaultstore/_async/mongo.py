@@ -24,14 +24,13 @@ from pymongo import AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConfigurationError, PyMongoError
+from pymongo.errors import ConfigurationError, PyMongoError, ServerSelectionTimeoutError
 
 from .. import _values
 from .._mongo import (
     CODEC_OPTIONS,
     MongoConverter,
     PoolGauges,
-    TopologyWatch,
     client_options,
     connection_lost,
     decimal_from_bson,
@@ -39,7 +38,7 @@ from .._mongo import (
     translate,
 )
 from .._mongo_operations import MongoOperation
-from .._outage import FAIL_FAST, PROBE_TIMEOUT, Outage
+from .._outage import PROBE_TIMEOUT, Outage
 from .._pipeline import Operation, Shape
 from .._queries import load_mongodb_operations
 from .._registry import EntityType, Registry
@@ -109,6 +108,8 @@ class _AsyncErrors:
                 clauses=() if entity is None else executor.validators.get(entity.table, ()),
                 closed=executor.state["closed"],
             )
+            if type(error) is UnavailableError and not executor.state["closed"]:
+                executor.lost_server(error)
             if self._write and executor.session is None:
                 error = commit_unknown(error)  # the write may have been applied
             raise error from exc
@@ -143,7 +144,7 @@ class AsyncMongoExecutor:
         self.collections: dict[str, AsyncCollection[Any]] = {}
         self.state = {"closed": False}  # shared with the executors of its transactions
         self.gauges = PoolGauges()  # the client's: open() registers it
-        self.outage = Outage()  # the client's: open() watches its topology
+        self.outage = Outage()  # shared with the executors of its transactions
         self.failed = False  # a nested block raised: the transaction must not commit
         self.timeout: float | None = None  # each operation's, in this transaction
 
@@ -151,10 +152,10 @@ class AsyncMongoExecutor:
     async def open(cls, settings: Settings, registry: Registry) -> AsyncMongoExecutor:
         """Connect and check the server answers."""
         uri, options = client_options(settings)
-        gauges, outage = PoolGauges(), Outage()
+        gauges = PoolGauges()
         try:
             client: AsyncMongoClient[Any] = AsyncMongoClient(
-                uri, **options, event_listeners=[gauges, TopologyWatch(outage, settings)]
+                uri, **options, event_listeners=[gauges]
             )
         except ConfigurationError as exc:  # a seed list without DNS records, a bad TLS file
             message = settings.scrub(str(exc))
@@ -171,7 +172,7 @@ class AsyncMongoExecutor:
         operations = load_mongodb_operations(registry.queries)
         logger.info("vaultstore connected to %s", settings)
         executor = cls(client, settings, registry, operations, MongoConverter())
-        executor.gauges, executor.outage = gauges, outage
+        executor.gauges = gauges
         return executor
 
     def __repr__(self) -> str:
@@ -230,18 +231,15 @@ class AsyncMongoExecutor:
             async with self.transaction() as tx:
                 return await tx._delete(op, declared, bound)
         if self.session is None and call in _READS:
-            start = time.monotonic()
             try:
                 return await self._write(op, declared, bound)
             except UnavailableError as exc:
                 if not connection_lost(exc.__cause__):
                     raise
             # The connection died under the read: once more on a fresh one, unless
-            # the server is down (known already, or found by probe(), which may
-            # take what is left of a second).
+            # the server is down (known already, or found by probe()).
             if self.outage.error is None or self.outage.must_probe():
-                spent = time.monotonic() - start
-                await self.probe(max(0.05, min(PROBE_TIMEOUT, FAIL_FAST - spent)))
+                await self.probe()
             logger.info("vaultstore: a pooled connection was lost; %s runs again", op.key)
         return await self._write(op, declared, bound)
 
@@ -396,20 +394,31 @@ class AsyncMongoExecutor:
     def documents(self) -> AsyncMongoDocuments:
         return AsyncMongoDocuments(self.database, self.session, self.settings, self.registry)
 
-    async def probe(self, seconds: float = PROBE_TIMEOUT) -> None:
-        """Try the server (a ping, at most ``seconds`` long): raise UnavailableError
-        and go on with the outage if it does not answer; end it if it does."""
+    async def probe(self) -> None:
+        """Try the server (a ping, as the client reads, at most PROBE_TIMEOUT long):
+        raise UnavailableError and go on with the outage if no server answers; end
+        it if one does. A server that answers too slowly is no outage: the call
+        fails, the store goes on."""
         try:
-            with pymongo.timeout(seconds):
-                await self.client.admin.command("ping")
+            with pymongo.timeout(PROBE_TIMEOUT):
+                await self.client.admin.command("ping", read_preference=self.client.read_preference)
         except PyMongoError as exc:
             error = translate(exc, settings=self.settings, closed=self.state["closed"])
             if isinstance(error, StoreClosedError):
                 raise error from None
             error = UnavailableError(error.message, code=error.code)
-            self.outage.probed(error)
+            if connection_lost(exc) or isinstance(exc, ServerSelectionTimeoutError):
+                self.outage.probed(error)
             raise error from None
+        finally:
+            self.outage.release()  # a try cancelled, or one that said nothing
         self.outage.probed(None)
+
+    def lost_server(self, error: UnavailableError) -> None:
+        """A call lost its connection or found no server: if the client now knows of
+        no server that answers, the outage begins."""
+        if not self.client.topology_description.has_known_servers:
+            self.outage.begin(error)
 
     async def ping(self) -> float:
         """Seconds for one round trip to the server."""

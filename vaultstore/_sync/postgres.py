@@ -9,6 +9,7 @@ Only I/O is here: parameters, rows into entities and errors are
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Iterator, Callable
@@ -19,11 +20,11 @@ import psycopg
 from aiosql.types import SQLOperationType
 from psycopg import Connection, Cursor
 from psycopg.pq import TransactionStatus
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from .. import _retry
 from .._outage import PROBE_TIMEOUT, Outage
-from .._pipeline import Operation, Shape
+from .._pipeline import Operation, Shape, runs
 from .._postgres import (
     DRIVER_ERRORS,
     NOT_MIGRATED,
@@ -31,6 +32,8 @@ from .._postgres import (
     connection_kwargs,
     connection_lost,
     not_migrated,
+    server_answered,
+    session_defaults,
     translate,
 )
 from .._queries import load_queries
@@ -47,9 +50,10 @@ T = TypeVar("T")
 
 RECONNECT_TIMEOUT = 0.2
 """Seconds psycopg_pool keeps trying to replace a connection it could not make."""
-WAIT_SLICE = 0.1
-"""Seconds a call waits for a pooled connection before it looks whether the server
-has meanwhile been found down."""
+FIRST_WAIT = 0.25
+"""Seconds a call waits for a pooled connection before it looks whether the pool
+fails to connect (then the server is tried), and waits on for the rest of the
+connect timeout."""
 
 
 class PgConnection(Connection[Any]):
@@ -96,6 +100,7 @@ class PostgresExecutor:
         self._connection_errors = 0  # psycopg_pool's count, when last seen
 
     @classmethod
+    @runs("health.configure_session")
     def open(cls, settings: Settings, registry: Registry) -> PostgresExecutor:
         """Connect, check the server answers, and fill the pool's minimum."""
         conninfo, kwargs = connection_kwargs(settings)
@@ -107,10 +112,17 @@ class PostgresExecutor:
             if isinstance(error, UnavailableError):
                 raise error from None  # the driver's message may quote the conninfo
             raise error from exc
+        queries = load_queries(QueryAdapter, registry.queries)
+        defaults = session_defaults(settings)
+
+        def configure(conn: PgConnection) -> None:
+            queries.health.configure_session(conn.cursor(), **defaults)
+
         pool = ConnectionPool(
             conninfo,
             connection_class=PgConnection,
             kwargs=kwargs,
+            configure=configure,
             min_size=settings.pool.min_size,
             max_size=settings.pool.max_size,
             timeout=settings.pool.connect_timeout,
@@ -126,7 +138,6 @@ class PostgresExecutor:
         except PoolTimeout as exc:
             pool.close()
             raise translate(exc, settings=settings) from None
-        queries = load_queries(QueryAdapter, registry.queries)
         _quiet_pool_logger()
         logger.info("vaultstore connected to %s", settings)
         return cls(pool, settings, registry, queries, PostgresConverter())
@@ -197,32 +208,27 @@ class PostgresExecutor:
 
     def getconn(self) -> PgConnection:
         """A connection from the pool, waiting up to the connect timeout for one to
-        come free; but an UnavailableError at once (or within WAIT_SLICE for a call
-        already waiting) while the server is known to be down, except for the call
-        whose turn it is to try it."""
+        come free; but an UnavailableError at once while the server is known to be
+        down (except for the call whose turn it is to try it), or once a first
+        short wait shows the pool failing to connect and a try finds it down."""
         outage = self.outage
         if outage.error is not None and outage.must_probe():
             self._reachable(slow_is_down=True)
-        deadline = time.monotonic() + self.settings.pool.connect_timeout
-        while True:
-            wait = max(0.001, min(WAIT_SLICE, deadline - time.monotonic()))
+        timeout = self.settings.pool.connect_timeout
+        try:
             try:
-                return self.pool.getconn(timeout=wait)
-            except PoolTimeout as exc:
-                if outage.error is None and (self._connections_failing() or outage.may_suspect()):
-                    self._reachable()  # raises, beginning the outage, if it is down
-                if outage.error is not None:
-                    if outage.must_probe():
-                        self._reachable(slow_is_down=True)
-                    continue
-                if time.monotonic() < deadline:
-                    continue
-                # The pool is exhausted, or the server is down: tell them apart.
-                error = translate(exc, settings=self.settings)
-                self._reachable()
-                raise error from None
-            except DRIVER_ERRORS as exc:
-                raise translate(exc, settings=self.settings) from None
+                return self.pool.getconn(timeout=min(FIRST_WAIT, timeout))
+            except PoolTimeout:
+                if timeout <= FIRST_WAIT:
+                    raise
+            # Waiting longer than a healthy pool usually makes anyone wait.
+            if outage.error is None and self._connections_failing():
+                self._reachable()  # raises, beginning the outage, if it is down
+            if outage.error is not None and outage.must_probe():
+                self._reachable(slow_is_down=True)
+            return self.pool.getconn(timeout=timeout - FIRST_WAIT)
+        except DRIVER_ERRORS as exc:
+            raise translate(exc, settings=self.settings) from None
 
     def _connections_failing(self) -> bool:
         """Whether the pool failed to make a connection since this was last asked
@@ -254,12 +260,16 @@ class PostgresExecutor:
         try:
             conn = PgConnection.connect(conninfo, **kwargs)
         except psycopg.Error as exc:
+            if server_answered(exc):  # too many connections, a password ...: not down
+                self.outage.probed(None)
+                return
             error = translate(exc, settings=self.settings)
             self.outage.probed(UnavailableError(error.message, code=error.code))
             return
         conn.close()
         if self.outage.probed(None):
-            self.pool.check()
+            with contextlib.suppress(PoolClosed):  # the store closed meanwhile
+                self.pool.check()
 
     @property
     def _connect_args(self) -> tuple[str, dict[str, Any]]:

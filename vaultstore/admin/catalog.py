@@ -22,6 +22,7 @@ from aiosql.types import SQLOperationType
 from aiosql.utils import VAR_REF, SQLLoadException, SQLParseException
 
 from .._async.documents import AsyncDocuments
+from .._async.postgres import AsyncPostgresExecutor
 from .._async.repositories import REPOSITORIES, AsyncRepository
 from .._async.store import AsyncVaultStore
 from .._mongo_operations import DeclarationError, MongoOperation, parse_operations
@@ -276,12 +277,14 @@ def _where(function: Any) -> str:
 
 
 def _repositories(registry: Registry) -> Iterable[tuple[str, str, type]]:
-    """(attribute of the store, query file stem, class) of every repository, and the
-    store itself (its methods name statements with their file: ``health.ping``)."""
+    """(attribute of the store, query file stem, class) of every repository, the
+    store itself (its methods name statements with their file: ``health.ping``),
+    and what connecting runs on PostgreSQL."""
     for entity in registry:
         yield f"store.{entity.name}", entity.name, REPOSITORIES.get(entity.cls, AsyncRepository)
     yield "store.documents", "documents", AsyncDocuments
     yield "store", "", AsyncVaultStore
+    yield "connect", "", AsyncPostgresExecutor  # each new pooled connection
 
 
 def declared_uses(registry: Registry = REGISTRY) -> list[Use]:
