@@ -274,6 +274,32 @@ def _check_update(
     assert raw_row[[column.name for column in description].index("ltv")] == LTVS[1], raw_row
 
 
+def bench_batch_update(url: str, ids: list[str], rounds: int) -> list[dict[str, Any]]:
+    """Every vault's LTV and health factor in one call: update_metrics_many (batches
+    of 10,000, validation included, in one transaction) against one raw UPDATE ...
+    FROM unnest(...) of the same arrays in one transaction."""
+    rng = random.Random(7)
+    raw: list[float] = []
+    ours: list[float] = []
+    with psycopg.connect(url) as conn, vaultstore.connect(url, pool_size=1) as store:
+        for _ in range(rounds):
+            ltvs = [Decimal(rng.randrange(0, 10000)) / 100 for _ in ids]
+            factors = [Decimal(rng.randrange(50, 400)) / 100 for _ in ids]
+            start = time.perf_counter()
+            with conn.transaction():
+                rows = list(
+                    BENCH_SQL.update_metrics_many(conn, ids=ids, ltvs=ltvs, health_factors=factors)
+                )
+            raw.append(time.perf_counter() - start)
+            assert len(rows) == len(ids)
+            start = time.perf_counter()
+            result = store.vaults.update_metrics_many(zip(ids, ltvs, factors, strict=True))
+            ours.append(time.perf_counter() - start)
+            assert result.updated == len(ids)
+            assert not result.missing
+    return [_report(f"update_metrics_many, {len(ids)} vaults", raw, ours, 1.25)]
+
+
 def bench_sync(
     url: str, ids: list[str], rounds: int, calls: int, threshold: Decimal
 ) -> list[dict[str, Any]]:
@@ -618,6 +644,7 @@ def main() -> int:
                 f"{args.rounds} rounds of {args.calls} calls"
             )
             results += bench_sync(url, ids, args.rounds, args.calls, threshold)
+            results += bench_batch_update(url, ids, min(args.rounds, 5))
             if not args.no_async:
                 results += asyncio.run(bench_async(url, ids, args.rounds, args.calls, threshold))
     if args.backend in {"mongodb", "both"}:

@@ -30,6 +30,23 @@ UPDATE credit_vaults SET ltv = :ltv
 WHERE id = :id
 RETURNING *;
 
+-- name: update_metrics_many(ids, ltvs, health_factors)
+-- The raw driver's side of the batch update benchmark: every vault at once, from
+-- three arrays, in one statement.
+UPDATE credit_vaults AS vault
+SET
+    version = vault.version + 1,
+    ltv = metrics.ltv,
+    health_factor = metrics.health_factor
+FROM
+    unnest(
+        cast(:ids AS text[]),
+        cast(:ltvs AS numeric[]),
+        cast(:health_factors AS numeric[])
+    ) AS metrics (id, ltv, health_factor)
+WHERE vault.id = metrics.id
+RETURNING vault.id;
+
 -- name: commit_settings()^
 -- What an autocommitted UPDATE waits for at commit (printed with the results).
 SELECT

@@ -140,6 +140,25 @@ WHERE
     AND (cast(:expected_version AS integer) IS NULL OR version = :expected_version)
 RETURNING *;
 
+-- name: update_metrics_many(ids, ltvs, health_factors)
+-- Many vaults' latest LTV and health factor in one statement
+-- (vaults.update_metrics_many, a batch at a time): the three arrays are read in
+-- step, each vault's version counts up as update_metrics counts it. Returns the
+-- ids it updated; an id it does not return names no vault.
+UPDATE credit_vaults AS vault
+SET
+    version = vault.version + 1,
+    ltv = metrics.ltv,
+    health_factor = metrics.health_factor
+FROM
+    unnest(
+        cast(:ids AS text[]),
+        cast(:ltvs AS numeric[]),
+        cast(:health_factors AS numeric[])
+    ) AS metrics (id, ltv, health_factor)
+WHERE vault.id = metrics.id
+RETURNING vault.id;
+
 -- name: delete(id, expected_version)!
 -- Delete one vault with its alerts and rules; refused while it has liquidations.
 DELETE FROM credit_vaults

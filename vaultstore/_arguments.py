@@ -4,7 +4,7 @@ values, and batches of new entities."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -92,6 +92,73 @@ def new_entities(
         except ValidationError as exc:
             raise ValidationError(exc.message, field=f"records[{i}].{exc.field}") from exc
     return entities
+
+
+def check_batch_size(value: object) -> int:
+    """A ``batch_size=``: an int >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(
+            f"expected an int >= 1, got {_values.shown(value)}", field="batch_size"
+        )
+    return value
+
+
+_METRICS = ("id", "ltv", "health_factor")
+
+
+def metric_batches(
+    converter: EntityConverter,
+    cls: type,
+    updates: object,
+    allowed: frozenset[str],
+    batch_size: int,
+) -> Iterator[tuple[list[str], list[Any], list[Any]]]:
+    """``updates`` (``(id, ltv, health_factor)`` tuples or dicts, any iterable,
+    read as it goes) as batches of three arrays, each item validated before its
+    batch is given out; the error names the item (``updates[7].ltv``). An id
+    given twice is refused: which of the two would win is not obvious."""
+    if isinstance(updates, Mapping | str | bytes) or not isinstance(updates, Iterable):
+        raise ValidationError(
+            f"expected an iterable of (id, ltv, health_factor), got {type(updates).__name__}",
+            field="updates",
+        )
+    seen: dict[str, int] = {}
+    ids: list[str] = []
+    ltvs: list[Any] = []
+    factors: list[Any] = []
+    for i, item in enumerate(updates):
+        where = f"updates[{i}]"
+        if isinstance(item, Mapping):
+            if set(item) != set(_METRICS):
+                raise ValidationError(
+                    f"expected the keys id, ltv and health_factor, got {sorted(map(str, item))}",
+                    field=where,
+                )
+            values = (item["id"], item["ltv"], item["health_factor"])
+        elif isinstance(item, tuple | list) and len(item) == len(_METRICS):
+            values = tuple(item)
+        else:
+            raise ValidationError(
+                f"expected (id, ltv, health_factor), got {_values.shown(item)}", field=where
+            )
+        id = check_id(values[0], f"{where}.id")
+        if id in seen:
+            raise ValidationError(f"{id} was given already, as updates[{seen[id]}]", field=where)
+        seen[id] = i
+        try:
+            checked = converter.check_changes(
+                cls, {"ltv": values[1], "health_factor": values[2]}, allowed
+            )
+        except ValidationError as exc:
+            raise ValidationError(exc.message, field=f"{where}.{exc.field}") from exc
+        ids.append(id)
+        ltvs.append(checked["ltv"])
+        factors.append(checked["health_factor"])
+        if len(ids) == batch_size:
+            yield ids, ltvs, factors
+            ids, ltvs, factors = [], [], []
+    if ids:
+        yield ids, ltvs, factors
 
 
 def containment(value: object, name: str) -> dict[str, Any]:

@@ -447,6 +447,15 @@ class MarketDataChanges(TypedDict, total=False):
 
 
 @attrs.frozen(kw_only=True)
+class BatchResult:
+    """What a batch write did: how many entities it changed, and the ids it was
+    given that name none (nothing was written for those)."""
+
+    updated: int
+    missing: tuple[str, ...] = ()
+
+
+@attrs.frozen(kw_only=True)
 class ChainRiskSummary:
     """Risk figures for the vaults of one chain."""
 

@@ -15,7 +15,12 @@ A string ``":name"`` anywhere is the operation's parameter ``name`` (the same na
 as the SQL statement's); ``":now"`` is the current time. Calls: ``find_one``,
 ``find``, ``aggregate`` (a pipeline), ``insert_one``, ``insert_many`` (the
 documents), ``find_one_and_update`` (with ``update``, a document or a pipeline;
-returns the document after it), ``delete_one``. With ``find``: ``sort``, ``hint``
+returns the document after it), ``delete_one``, and ``bulk_update``: one update
+(``update``) of the document its filter (``{"_id": ":id"}``) finds, for each item
+of ``each``, which zips arrays given as parameters into items (``{"id": ":ids",
+"ltv": ":ltvs"}``) whose fields the filter and update name as parameters; the
+documents that exist are written in one unordered bulk write, and their ids
+returned. With ``find``: ``sort``, ``hint``
 (an index name), ``limit``, and ``after``, the keyset position of the previous
 page's last document in sort order (``{"ltv": ":after_ltv", "_id": ":after_id"}``),
 ignored when its last value is ``""`` (the first page). ``{"field": {"@>": value}}``
@@ -42,9 +47,10 @@ CALLS = {
     "insert_many": "documents",
     "find_one_and_update": "filter",
     "delete_one": "filter",
+    "bulk_update": "filter",
 }
 """The pymongo calls a declaration may name, with what their value is."""
-_OPTIONS = {"doc", "sort", "hint", "limit", "after", "update"}
+_OPTIONS = {"doc", "sort", "hint", "limit", "after", "update", "each"}
 _CONTAINS = "@>"
 
 
@@ -132,6 +138,15 @@ class MongoOperation:
     limit: Template | None = None
     update: Template | None = None
     after: Callable[[Mapping[str, Any]], dict[str, Any] | None] | None = None
+    each: Mapping[str, str] | None = None
+    """bulk_update: each item's field, and the array parameter it is read from."""
+
+    def items(self, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """bulk_update: the items, the arrays of ``each`` read in step."""
+        assert self.each is not None
+        fields = list(self.each)
+        arrays = [params[self.each[field]] for field in fields]
+        return [dict(zip(fields, values, strict=True)) for values in zip(*arrays, strict=True)]
 
     def filter(self, params: Mapping[str, Any]) -> Any:
         """The bound first argument, with the keyset condition of ``after``."""
@@ -153,8 +168,27 @@ def parse_operation(name: str, spec: object) -> MongoOperation:
             f"{', '.join(sorted(_OPTIONS))} besides; got {', '.join(sorted(spec))}"
         )
     call = calls[0]
-    if ("update" in spec) != (call == "find_one_and_update"):
-        raise DeclarationError(f"{name}: 'update' goes with find_one_and_update, and only there")
+    if ("update" in spec) != (call in ("find_one_and_update", "bulk_update")):
+        raise DeclarationError(
+            f"{name}: 'update' goes with find_one_and_update and bulk_update, and only there"
+        )
+    each = None
+    if ("each" in spec) != (call == "bulk_update"):
+        raise DeclarationError(f"{name}: 'each' goes with bulk_update, and only there")
+    if call == "bulk_update":
+        each = spec["each"]
+        if not isinstance(each, Mapping) or not all(
+            isinstance(v, str) and v.startswith(":") for v in each.values()
+        ):
+            raise DeclarationError(f"{name}: 'each' maps item fields to array parameters")
+        each = {str(field): str(array)[1:] for field, array in each.items()}
+        target = spec[call]
+        if not (
+            isinstance(target, Mapping)
+            and list(target) == ["_id"]
+            and str(target["_id"]).removeprefix(":") in each
+        ):
+            raise DeclarationError(f"{name}: bulk_update finds each document by an item's _id")
     if any(key in spec for key in ("sort", "limit", "after")) and call not in ("find", "find_one"):
         raise DeclarationError(f"{name}: sort, limit and after go with find or find_one")
     sort = [(str(field), int(direction)) for field, direction in spec.get("sort", {}).items()]
@@ -164,17 +198,19 @@ def parse_operation(name: str, spec: object) -> MongoOperation:
         if not isinstance(position, Mapping) or [f for f, _ in sort] != list(position):
             raise DeclarationError(f"{name}: 'after' names the fields of 'sort', in its order")
         after = _keyset(sort, compile_template(dict(position)))
+    parameters = frozenset(_parameters(dict(spec))) - set(each or ())  # items' fields
     return MongoOperation(
         name=name,
         call=call,
         doc=str(spec.get("doc", "")),
-        parameters=frozenset(_parameters(dict(spec))),
+        parameters=parameters,
         argument=compile_template(spec[call]),
         sort=sort or None,
         hint=spec.get("hint"),
         limit=compile_template(spec["limit"]) if "limit" in spec else None,
         update=compile_template(spec["update"]) if "update" in spec else None,
         after=after,
+        each=each,
     )
 
 

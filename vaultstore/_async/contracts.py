@@ -17,7 +17,7 @@ Conventions shared by every repository:
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, BinaryIO, Protocol, TypeVar, Unpack
@@ -28,6 +28,7 @@ from .._entities import (
     AgentChanges,
     AlertChanges,
     AlertSeverity,
+    BatchResult,
     ChainId,
     ChainRiskSummary,
     CredibilityTier,
@@ -98,6 +99,12 @@ class AsyncVaultRepository(Protocol):
         *,
         expected_version: int | None = None,
     ) -> CreditVault: ...
+    async def update_metrics_many(
+        self,
+        updates: Iterable[tuple[str, Number, Number] | Mapping[str, Any]],
+        *,
+        batch_size: int = 10_000,
+    ) -> BatchResult: ...
     async def delete(self, id: str, *, expected_version: int | None = None) -> None: ...
     async def risk_summary_by_chain(self, threshold: Number) -> builtins.list[ChainRiskSummary]: ...
 

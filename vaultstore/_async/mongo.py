@@ -20,7 +20,7 @@ from typing import Any
 import attrs
 import pymongo
 from bson import Decimal128
-from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo import AsyncMongoClient, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -52,6 +52,7 @@ logger = logging.getLogger("vaultstore")
 
 
 _READS = frozenset({"find_one", "find", "aggregate"})
+_LOOKUP = 500  # ids per $in when a bulk update looks for those it did not find
 
 
 def _aborted() -> DatabaseError:
@@ -222,7 +223,9 @@ class AsyncMongoExecutor:
             bound["now"] = _values.utc_now()
         call = declared.call
         entity = op.entity
-        if call in ("insert_one", "insert_many") and (entity.references or call == "insert_many"):
+        if call == "bulk_update" or (
+            call in ("insert_one", "insert_many") and (entity.references or call == "insert_many")
+        ):
             async with self.transaction() as tx:
                 return await tx._write(op, declared, bound)
         if call == "delete_one" and (
@@ -252,7 +255,7 @@ class AsyncMongoExecutor:
             collection = self.collections[entity.table] = self.database[entity.table]
         session = self.session
         call = declared.call
-        argument = declared.filter(bound)
+        argument: Any = None if call == "bulk_update" else declared.filter(bound)
         async with self.errors(entity, write=call not in _READS):
             if call in ("insert_one", "insert_many"):
                 documents = argument if call == "insert_many" else [argument]
@@ -292,7 +295,33 @@ class AsyncMongoExecutor:
             if call == "delete_one":
                 result = await collection.delete_one(argument, session=session)
                 return result.deleted_count
+            if call == "bulk_update":
+                return await self._bulk_update(collection, declared, bound)
         raise DatabaseError(f"{op.key}: {call} cannot run here")  # parse_operation refuses it
+
+    async def _bulk_update(
+        self, collection: AsyncCollection[Any], declared: MongoOperation, bound: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        """One update per item in one unordered bulk write; the rows of the ids it
+        found. Only when some matched nothing are they looked for (in this
+        transaction), a few hundred at a time: ``$in`` on thousands of ids is slow
+        on some servers."""
+        assert declared.update is not None
+        items = [{**bound, **item} for item in declared.items(bound)]
+        filters = [declared.argument(item) for item in items]
+        wanted = [f["_id"] for f in filters]
+        writes = [
+            UpdateOne(f, declared.update(item)) for f, item in zip(filters, items, strict=True)
+        ]
+        result = await collection.bulk_write(writes, ordered=False, session=self.session)
+        if result.matched_count == len(wanted):
+            return [{"id": id} for id in wanted]
+        found: set[Any] = set()
+        for start in range(0, len(wanted), _LOOKUP):
+            chunk = wanted[start : start + _LOOKUP]
+            cursor = collection.find({"_id": {"$in": chunk}}, {"_id": 1}, session=self.session)
+            found.update(doc["_id"] for doc in await cursor.to_list())
+        return [{"id": id} for id in wanted if id in found]
 
     async def _check_references(self, entity: EntityType, documents: list[Any]) -> None:
         """What a foreign key does: every document it names must be there."""

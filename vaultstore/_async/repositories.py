@@ -10,7 +10,7 @@ docstring names the operations its method runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from time import perf_counter
@@ -18,10 +18,12 @@ from typing import Any, Generic, Protocol, TypeVar, Unpack
 
 from .. import _values
 from .._arguments import (
+    check_batch_size,
     check_id,
     check_version,
     containment,
     enum_value,
+    metric_batches,
     new_entities,
     with_recorded_at,
 )
@@ -32,6 +34,7 @@ from .._entities import (
     AlertChanges,
     AlertSeverity,
     AlertStatus,
+    BatchResult,
     ChainId,
     ChainRiskSummary,
     CredibilityTier,
@@ -351,6 +354,36 @@ class AsyncVaults(AsyncRepositoryBase[CreditVault]):
             await self._refused(id, expected)
             raise self._not_found(id)
         return vault
+
+    @runs("update_metrics_many")
+    async def update_metrics_many(
+        self,
+        updates: Iterable[tuple[str, Number, Number] | Mapping[str, Any]],
+        *,
+        batch_size: int = 10_000,
+    ) -> BatchResult:
+        """Record many vaults' LTV and health factor (``update_metrics_many``, one
+        statement per ``batch_size`` updates): ``(id, ltv, health_factor)`` tuples
+        or dicts, from any iterable, read as it goes. All or none, in one
+        transaction; each version counts up as ``update_vault_metrics`` counts it.
+        Returns how many vaults changed, and the ids that name no vault."""
+        size = check_batch_size(batch_size)
+        batches = metric_batches(
+            self._converter, CreditVault, updates, self._entity.changeable, size
+        )
+        updated, missing = 0, list[str]()
+        async with self._executor.transaction() as tx:
+            vaults = self if tx is self._executor else type(self)(self._entity, tx, self._counters)
+            for ids, ltvs, factors in batches:
+                rows = await vaults._run(
+                    "update_metrics_many",
+                    Shape.ROWS,
+                    {"ids": ids, "ltvs": ltvs, "health_factors": factors},
+                )
+                found = {row["id"] for row in rows}
+                updated += len(found)
+                missing.extend(id for id in ids if id not in found)
+        return BatchResult(updated=updated, missing=tuple(missing))
 
     @runs("risk_summary_by_chain")
     async def risk_summary_by_chain(self, threshold: Number) -> list[ChainRiskSummary]:

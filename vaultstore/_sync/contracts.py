@@ -18,7 +18,7 @@ Conventions shared by every repository:
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, BinaryIO, Protocol, TypeVar, Unpack
@@ -29,6 +29,7 @@ from .._entities import (
     AgentChanges,
     AlertChanges,
     AlertSeverity,
+    BatchResult,
     ChainId,
     ChainRiskSummary,
     CredibilityTier,
@@ -99,6 +100,12 @@ class VaultRepository(Protocol):
         *,
         expected_version: int | None = None,
     ) -> CreditVault: ...
+    def update_metrics_many(
+        self,
+        updates: Iterable[tuple[str, Number, Number] | Mapping[str, Any]],
+        *,
+        batch_size: int = 10_000,
+    ) -> BatchResult: ...
     def delete(self, id: str, *, expected_version: int | None = None) -> None: ...
     def risk_summary_by_chain(self, threshold: Number) -> builtins.list[ChainRiskSummary]: ...
 
