@@ -56,7 +56,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
@@ -272,6 +272,43 @@ def _check_update(
     assert stats["vaults.update"].calls == 1, stats
     assert raw_row is not None
     assert raw_row[[column.name for column in description].index("ltv")] == LTVS[1], raw_row
+
+
+def bench_bulk_insert(url: str, rounds: int, count: int = 100_000) -> list[dict[str, Any]]:
+    """market_data.bulk_insert of ``count`` prices (dicts, validated, ids made,
+    COPY in batches of 10,000, one transaction) against one raw COPY of the same
+    rows, ids and timestamps made beforehand, in one transaction."""
+    now = datetime.now(UTC)
+    records: list[vaultstore.NewMarketData] = [
+        {
+            "token": f"T{n % 97}",
+            "chain_id": 1,
+            "price_usd": Decimal(1000 + n % 1000) / 100,
+            "source": "bench",
+            "recorded_at": now + timedelta(seconds=n),
+        }
+        for n in range(count)
+    ]
+    rows = [
+        (vaultstore.new_id(), r["token"], 1, r["price_usd"], None, None, r["source"],
+         r["recorded_at"], now, now)
+        for r in records
+    ]  # fmt: skip
+    raw: list[float] = []
+    ours: list[float] = []
+    with psycopg.connect(url, autocommit=True) as conn, vaultstore.connect(url) as store:
+        for _ in range(rounds):
+            BENCH_SQL.truncate_market_data(conn)
+            start = time.perf_counter()
+            with conn.transaction(), conn.cursor().copy(BENCH_SQL.copy_market_data.sql) as copy:
+                for row in rows:
+                    copy.write_row(row)
+            raw.append(time.perf_counter() - start)
+            BENCH_SQL.truncate_market_data(conn)
+            start = time.perf_counter()
+            assert store.market_data.bulk_insert(records) == count
+            ours.append(time.perf_counter() - start)
+    return [_report(f"bulk_insert, {count} prices", raw, ours, 1.25)]
 
 
 def bench_batch_update(url: str, ids: list[str], rounds: int) -> list[dict[str, Any]]:
@@ -645,6 +682,7 @@ def main() -> int:
             )
             results += bench_sync(url, ids, args.rounds, args.calls, threshold)
             results += bench_batch_update(url, ids, min(args.rounds, 5))
+            results += bench_bulk_insert(url, min(args.rounds, 5))
             if not args.no_async:
                 results += asyncio.run(bench_async(url, ids, args.rounds, args.calls, threshold))
     if args.backend in {"mongodb", "both"}:

@@ -47,6 +47,17 @@ FROM
 WHERE vault.id = metrics.id
 RETURNING vault.id;
 
+-- name: copy_market_data#
+-- The raw driver's side of the bulk insert benchmark: COPY of the same rows.
+COPY market_data (
+    id, token, chain_id, price_usd, volume_24h_usd, market_cap_usd,
+    source, recorded_at, created_at, updated_at
+) FROM STDIN;
+
+-- name: truncate_market_data#
+-- Between the rounds of the bulk insert benchmark.
+TRUNCATE market_data;
+
 -- name: commit_settings()^
 -- What an autocommitted UPDATE waits for at commit (printed with the results).
 SELECT

@@ -13,15 +13,13 @@ INSERT INTO market_data (
     :source, :recorded_at, :created_at, :updated_at, :version
 );
 
--- name: insert_many*!
--- Store many prices in one pipelined batch (run inside a transaction).
-INSERT INTO market_data (
+-- name: insert_many#
+-- Store many prices at COPY speed (market_data.bulk_insert, a batch at a time,
+-- inside a transaction): vaultstore sends the rows, in the order of these columns.
+COPY market_data (
     id, token, chain_id, price_usd, volume_24h_usd, market_cap_usd,
     source, recorded_at, created_at, updated_at
-) VALUES (
-    :id, :token, :chain_id, :price_usd, :volume_24h_usd, :market_cap_usd,
-    :source, :recorded_at, :created_at, :updated_at
-);
+) FROM STDIN;
 
 -- name: find_by_id(id)^
 -- One price record by id, or no row.

@@ -479,7 +479,8 @@ with vaultstore.connect({clean_db!r}, pool_size=2, min_pool_size=2) as store:
     with psycopg.connect({clean_db!r}, autocommit=True) as admin:
         admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE application_name = 'vaultstore' AND pid <> pg_backend_pid()"
+            " WHERE datname = current_database() AND application_name = 'vaultstore'"
+            " AND pid <> pg_backend_pid()"
         )
     for _ in range(5):
         store.agents.list()

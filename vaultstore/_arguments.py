@@ -65,6 +65,41 @@ def with_recorded_at(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {"recorded_at": _values.utc_now(), **fields}
 
 
+def entity_batches(
+    converter: EntityConverter,
+    cls: type[T],
+    records: object,
+    settable: frozenset[str],
+    batch_size: int,
+    *,
+    id_prefix: str = "",
+    defaults: Any = dict,
+) -> Iterator[list[T]]:
+    """:func:`new_entities` a batch at a time: ``records`` (any iterable, read as
+    it goes) as lists of at most ``batch_size`` entities, each record built and
+    validated before its batch is given out; the error names the record by its
+    place in the whole (``records[12345].price_usd``)."""
+    if isinstance(records, Mapping | str | bytes) or not isinstance(records, Iterable):
+        raise ValidationError(
+            f"expected an iterable of records, got {type(records).__name__}", field="records"
+        )
+    batch: list[T] = []
+    for i, fields in enumerate(records):
+        if not isinstance(fields, Mapping):
+            raise ValidationError(
+                f"expected a record (dict), got {type(fields).__name__}", field=f"records[{i}]"
+            )
+        try:
+            batch.append(converter.new(cls, defaults(fields), settable, id_prefix))
+        except ValidationError as exc:
+            raise ValidationError(exc.message, field=f"records[{i}].{exc.field}") from exc
+        if len(batch) == batch_size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def new_entities(
     converter: EntityConverter,
     cls: type[T],

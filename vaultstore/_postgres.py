@@ -9,8 +9,10 @@ the column at fault, and from it the entity field, is read off the constraint.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -160,6 +162,23 @@ def server_answered(exc: BaseException) -> bool:
     unless the server is set to another language; then the server counts as down)."""
     message = str(exc)
     return "FATAL:" in message and not any(words in message for words in _NOT_SERVING)
+
+
+_COPY_IN = re.compile(
+    r"^\s*(?:/\*.*?\*/\s*|--[^\n]*\n\s*)*"  # the statement's comment: where it comes from
+    r"COPY\s+[\w.]+\s*\(([^)]*)\)\s*FROM\s+STDIN",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+@functools.cache
+def copy_columns(sql: str) -> tuple[str, ...] | None:
+    """The columns of a ``COPY table (columns) FROM STDIN`` statement, in order;
+    None for any other statement."""
+    match = _COPY_IN.match(sql)
+    if match is None:
+        return None
+    return tuple(column.strip() for column in match.group(1).split(","))
 
 
 def connection_lost(exc: BaseException) -> bool:

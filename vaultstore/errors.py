@@ -32,6 +32,9 @@ class VaultStoreError(Exception):
     """
 
     retryable: bool = False
+    stored: int | None = None
+    """For a batch write that is not all or none (``atomic=False``): how many
+    records it had stored when this error stopped it."""
 
     def __init__(
         self, message: str, *, code: str | int | None = None, retryable: bool | None = None

@@ -17,7 +17,7 @@ Conventions shared by every repository:
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, BinaryIO, Protocol, TypeVar, Unpack
@@ -185,7 +185,9 @@ class AsyncProtectionRuleRepository(Protocol):
 
 class AsyncMarketDataRepository(Protocol):
     async def create(self, **fields: Unpack[NewMarketData]) -> MarketData: ...
-    async def bulk_insert(self, records: Sequence[NewMarketData]) -> int: ...
+    async def bulk_insert(
+        self, records: Iterable[NewMarketData], *, batch_size: int = 10_000, atomic: bool = True
+    ) -> int: ...
     async def find_by_id(self, id: str) -> MarketData | None: ...
     async def lock(self, id: str) -> MarketData: ...
     async def list(self, *, limit: int = 100, after: str | None = None) -> Page[MarketData]: ...

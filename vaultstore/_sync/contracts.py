@@ -18,7 +18,7 @@ Conventions shared by every repository:
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterator, Iterable, Mapping, Sequence
+from collections.abc import Iterator, Iterable, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, BinaryIO, Protocol, TypeVar, Unpack
@@ -186,7 +186,9 @@ class ProtectionRuleRepository(Protocol):
 
 class MarketDataRepository(Protocol):
     def create(self, **fields: Unpack[NewMarketData]) -> MarketData: ...
-    def bulk_insert(self, records: Sequence[NewMarketData]) -> int: ...
+    def bulk_insert(
+        self, records: Iterable[NewMarketData], *, batch_size: int = 10_000, atomic: bool = True
+    ) -> int: ...
     def find_by_id(self, id: str) -> MarketData | None: ...
     def lock(self, id: str) -> MarketData: ...
     def list(self, *, limit: int = 100, after: str | None = None) -> Page[MarketData]: ...

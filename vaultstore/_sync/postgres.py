@@ -31,6 +31,7 @@ from .._postgres import (
     PostgresConverter,
     connection_kwargs,
     connection_lost,
+    copy_columns,
     not_migrated,
     server_answered,
     session_defaults,
@@ -158,6 +159,8 @@ class PostgresExecutor:
         operation and store, so that a call looks up nothing else."""
         statement = self.statement(op)
         batch = statement.operation is SQLOperationType.INSERT_UPDATE_DELETE_MANY
+        if copy_columns(statement.sql) is not None:  # COPY ... FROM STDIN: a batch too
+            batch = True
         plan = self.plans[op.key] = (statement, batch, tuple(statement.parameters or ()))
         return plan
 
@@ -310,16 +313,28 @@ class PostgresExecutor:
         return [load(row) for row in rows]
 
     def _batch(self, op: Operation, statement: Any, params: dict[str, Any]) -> int:
-        """A batch (``*!``), all or none: in a transaction of its own if need be."""
-        rows = [self.converter.params(record) for record in params["entities"]]
+        """A batch, all or none: in a transaction of its own if need be. A ``COPY
+        ... FROM STDIN`` statement gets the rows in its columns' order; a ``*!``
+        one runs once per row, pipelined."""
+        params_of = self.converter.params
+        columns = copy_columns(statement.sql)
         with self.transaction() as tx:
             conn = tx.connection
             assert conn is not None
             try:
-                count: int = statement(conn.vault_cursor(), rows)
+                if columns is None:
+                    rows = [params_of(record) for record in params["entities"]]
+                    count: int = statement(conn.vault_cursor(), rows)
+                    return count
+                count = 0
+                with conn.cursor().copy(statement.sql) as copy:
+                    for record in params["entities"]:
+                        row = params_of(record)
+                        copy.write_row([row[column] for column in columns])
+                        count += 1
+                return count
             except DRIVER_ERRORS as exc:
                 raise self._error(exc, op) from exc
-            return count
 
     def pending_migrations(self) -> list[str]:
         """The migrations of ``migrations/`` this database has not applied."""

@@ -11,7 +11,7 @@ docstring names the operations its method runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
 from time import perf_counter
@@ -23,9 +23,9 @@ from .._arguments import (
     check_id,
     check_version,
     containment,
+    entity_batches,
     enum_value,
     metric_batches,
-    new_entities,
     with_recorded_at,
 )
 from .._convert import EntityConverter
@@ -575,22 +575,49 @@ class Prices(RepositoryBase[MarketData]):
         return self._create(with_recorded_at(fields))
 
     @runs("insert_many")
-    def bulk_insert(self, records: Sequence[NewMarketData]) -> int:
-        """Store many prices at once, all or none, in one transaction (``insert_many``);
-        every record is validated before any is sent."""
+    def bulk_insert(
+        self,
+        records: Iterable[NewMarketData],
+        *,
+        batch_size: int = 10_000,
+        atomic: bool = True,
+    ) -> int:
+        """Store many prices (``insert_many``: COPY on PostgreSQL, ``insert_many``
+        on MongoDB), from any iterable, read as it goes: ``batch_size`` records at
+        a time, each validated before its batch is sent, so that millions take the
+        memory of one batch. All or none, in one transaction; with ``atomic=False``
+        each batch commits on its own, and an error's ``stored`` says how many
+        were stored before it. Returns how many were stored."""
+        size = check_batch_size(batch_size)
         entity = self._entity
-        entities = new_entities(
+        batches = entity_batches(
             self._converter,
             MarketData,
             records,
             entity.settable,
+            size,
             id_prefix=entity.id_prefix,
             defaults=with_recorded_at,
         )
-        if not entities:
-            return 0
-        count: int = self._run("insert_many", Shape.COUNT, {"entities": entities})
-        return count
+        if atomic:
+            with self._executor.transaction() as tx:
+                prices = self if tx is self._executor else type(self)(entity, tx, self._counters)
+                return prices._insert_batches(batches)
+        return self._insert_batches(batches, count_stored=True)
+
+    def _insert_batches(
+        self, batches: Iterable[list[MarketData]], *, count_stored: bool = False
+    ) -> int:
+        stored = 0
+        try:
+            for batch in batches:
+                count: int = self._run("insert_many", Shape.COUNT, {"entities": batch})
+                stored += count
+        except VaultStoreError as exc:
+            if count_stored:
+                exc.stored = stored
+            raise
+        return stored
 
     @runs("latest_price")
     def latest_price(self, token: str, chain_id: ChainId | int) -> MarketData | None:

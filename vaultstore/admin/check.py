@@ -15,13 +15,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 import psycopg
 from psycopg.pq import DiagnosticField, ExecStatus
 from psycopg.pq.abc import PGconn, PGresult
 
-from .._postgres import connection_kwargs, translate
+from .._postgres import connection_kwargs, copy_columns, translate
 from .._queries import MONGODB_SUFFIX, file_label
 from .._resources import migrations_dir, queries_dir
 from .._settings import Settings
@@ -120,10 +121,23 @@ def prepare_statements(settings: Settings, statements: Sequence[Statement]) -> l
     with conn:
         encoding = conn.info.encoding
         problems = (
-            _prepare(conn.pgconn, f"vaultstore_check_{n}".encode(), statement, encoding)
+            _copy(conn, statement)
+            if copy_columns(statement.sql) is not None
+            else _prepare(conn.pgconn, f"vaultstore_check_{n}".encode(), statement, encoding)
             for n, statement in enumerate(statements)
         )
         return [problem for problem in problems if problem is not None]
+
+
+def _copy(conn: psycopg.Connection[Any], statement: Statement) -> str | None:
+    """A ``COPY ... FROM STDIN`` statement, which the server parses without looking
+    at its table: run with no rows, in a transaction rolled back."""
+    try:
+        with conn.transaction(force_rollback=True), conn.cursor().copy(statement.sql):
+            pass
+    except psycopg.Error as exc:
+        return statement.problem(" ".join(str(exc).split()))
+    return None
 
 
 def check(
