@@ -36,6 +36,7 @@ from vaultstore import (
     ValidationError,
     VaultChanges,
 )
+from vaultstore._ids import encode, id_timestamp_ms
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -281,3 +282,18 @@ def test_ids_made_in_a_row_are_unique_and_increasing() -> None:
     assert len(set(ids)) == len(ids)
     assert ids == sorted(ids)
     assert all(a < b for a, b in itertools.pairwise(ids))
+
+
+@pytest.mark.parametrize(
+    ("value", "ulid"),
+    [
+        (0, "00000000000000000000000000"),
+        (2**128 - 1, "7ZZZZZZZZZZZZZZZZZZZZZZZZZ"),  # the largest ULID
+        (1, "00000000000000000000000001"),
+        (31 << 5, "000000000000000000000000Z0"),
+        (0x0180 << 112, "01G00000000000000000000000"),
+    ],
+)
+def test_ids_are_encoded_in_crockford_s_base32(value: int, ulid: str) -> None:
+    assert encode(value) == ulid
+    assert id_timestamp_ms(ulid) == value >> 80
