@@ -65,6 +65,37 @@ def with_recorded_at(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {"recorded_at": _values.utc_now(), **fields}
 
 
+def check_batch_size(value: object) -> int:
+    """A ``batch_size=``: an int >= 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(
+            f"expected an int >= 1, got {_values.shown(value)}", field="batch_size"
+        )
+    return value
+
+
+def _iterable(value: object, name: str, expected: str) -> Iterable[Any]:
+    """``value`` if it is an iterable of items (a dict or a string is not one)."""
+    if isinstance(value, Mapping | str | bytes) or not isinstance(value, Iterable):
+        raise ValidationError(
+            f"expected an iterable of {expected}, got {type(value).__name__}", field=name
+        )
+    return value
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` as lists of ``size`` (the last may be shorter), read as they come:
+    an item is made (and validated) before the batch holding it is given out."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def entity_batches(
     converter: EntityConverter,
     cls: type[T],
@@ -75,67 +106,26 @@ def entity_batches(
     id_prefix: str = "",
     defaults: Any = dict,
 ) -> Iterator[list[T]]:
-    """:func:`new_entities` a batch at a time: ``records`` (any iterable, read as
-    it goes) as lists of at most ``batch_size`` entities, each record built and
-    validated before its batch is given out; the error names the record by its
-    place in the whole (``records[12345].price_usd``)."""
-    if isinstance(records, Mapping | str | bytes) or not isinstance(records, Iterable):
-        raise ValidationError(
-            f"expected an iterable of records, got {type(records).__name__}", field="records"
-        )
-    batch: list[T] = []
-    for i, fields in enumerate(records):
-        if not isinstance(fields, Mapping):
-            raise ValidationError(
-                f"expected a record (dict), got {type(fields).__name__}", field=f"records[{i}]"
-            )
-        try:
-            batch.append(converter.new(cls, defaults(fields), settable, id_prefix))
-        except ValidationError as exc:
-            raise ValidationError(exc.message, field=f"records[{i}].{exc.field}") from exc
-        if len(batch) == batch_size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    """New entities, ``batch_size`` at a time, from ``records`` (any iterable of
+    dicts, read as it goes): each built and validated before its batch is given
+    out; the error names the record by its place in the whole
+    (``records[12345].price_usd``). ``defaults(record)`` fills in what the caller
+    may leave out. What is not an iterable is refused here, before any I/O."""
+    given = _iterable(records, "records", "records (dicts)")
 
+    def entities() -> Iterator[T]:
+        for i, fields in enumerate(given):
+            if not isinstance(fields, Mapping):
+                raise ValidationError(
+                    f"expected a record (dict), got {type(fields).__name__}",
+                    field=f"records[{i}]",
+                )
+            try:
+                yield converter.new(cls, defaults(fields), settable, id_prefix)
+            except ValidationError as exc:
+                raise ValidationError(exc.message, field=f"records[{i}].{exc.field}") from exc
 
-def new_entities(
-    converter: EntityConverter,
-    cls: type[T],
-    records: object,
-    settable: frozenset[str],
-    *,
-    id_prefix: str = "",
-    defaults: Any = dict,
-) -> list[T]:
-    """Every record of a batch built and validated, before any is sent; the error
-    names the record (``records[3].price_usd``). ``defaults(record)`` fills in
-    what the caller may leave out."""
-    if isinstance(records, Mapping | str | bytes) or not isinstance(records, Iterable):
-        raise ValidationError(
-            f"expected a list of records, got {type(records).__name__}", field="records"
-        )
-    entities = []
-    for i, fields in enumerate(records):
-        if not isinstance(fields, Mapping):
-            raise ValidationError(
-                f"expected a record (dict), got {type(fields).__name__}", field=f"records[{i}]"
-            )
-        try:
-            entities.append(converter.new(cls, defaults(fields), settable, id_prefix))
-        except ValidationError as exc:
-            raise ValidationError(exc.message, field=f"records[{i}].{exc.field}") from exc
-    return entities
-
-
-def check_batch_size(value: object) -> int:
-    """A ``batch_size=``: an int >= 1."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValidationError(
-            f"expected an int >= 1, got {_values.shown(value)}", field="batch_size"
-        )
-    return value
+    return batched(entities(), batch_size)
 
 
 _METRICS = ("id", "ltv", "health_factor")
@@ -151,49 +141,48 @@ def metric_batches(
     """``updates`` (``(id, ltv, health_factor)`` tuples or dicts, any iterable,
     read as it goes) as batches of three arrays, each item validated before its
     batch is given out; the error names the item (``updates[7].ltv``). An id
-    given twice is refused: which of the two would win is not obvious."""
-    if isinstance(updates, Mapping | str | bytes) or not isinstance(updates, Iterable):
-        raise ValidationError(
-            f"expected an iterable of (id, ltv, health_factor), got {type(updates).__name__}",
-            field="updates",
-        )
-    seen: dict[str, int] = {}
-    ids: list[str] = []
-    ltvs: list[Any] = []
-    factors: list[Any] = []
-    for i, item in enumerate(updates):
-        where = f"updates[{i}]"
-        if isinstance(item, Mapping):
-            if set(item) != set(_METRICS):
+    given twice is refused: which of the two would win is not obvious. What is
+    not an iterable is refused here, before any I/O."""
+    given = _iterable(updates, "updates", "(id, ltv, health_factor)")
+
+    def metrics() -> Iterator[tuple[str, Any, Any]]:
+        seen: dict[str, int] = {}
+        for i, item in enumerate(given):
+            where = f"updates[{i}]"
+            if isinstance(item, Mapping):
+                if set(item) != set(_METRICS):
+                    raise ValidationError(
+                        "expected the keys id, ltv and health_factor, got "
+                        f"{sorted(map(str, item))}",
+                        field=where,
+                    )
+                values = (item["id"], item["ltv"], item["health_factor"])
+            elif isinstance(item, tuple | list) and len(item) == len(_METRICS):
+                values = tuple(item)
+            else:
                 raise ValidationError(
-                    f"expected the keys id, ltv and health_factor, got {sorted(map(str, item))}",
-                    field=where,
+                    f"expected (id, ltv, health_factor), got {_values.shown(item)}", field=where
                 )
-            values = (item["id"], item["ltv"], item["health_factor"])
-        elif isinstance(item, tuple | list) and len(item) == len(_METRICS):
-            values = tuple(item)
-        else:
-            raise ValidationError(
-                f"expected (id, ltv, health_factor), got {_values.shown(item)}", field=where
-            )
-        id = check_id(values[0], f"{where}.id")
-        if id in seen:
-            raise ValidationError(f"{id} was given already, as updates[{seen[id]}]", field=where)
-        seen[id] = i
-        try:
-            checked = converter.check_changes(
-                cls, {"ltv": values[1], "health_factor": values[2]}, allowed
-            )
-        except ValidationError as exc:
-            raise ValidationError(exc.message, field=f"{where}.{exc.field}") from exc
-        ids.append(id)
-        ltvs.append(checked["ltv"])
-        factors.append(checked["health_factor"])
-        if len(ids) == batch_size:
-            yield ids, ltvs, factors
-            ids, ltvs, factors = [], [], []
-    if ids:
-        yield ids, ltvs, factors
+            id = check_id(values[0], f"{where}.id")
+            if id in seen:
+                raise ValidationError(
+                    f"{id} was given already, as updates[{seen[id]}]", field=where
+                )
+            seen[id] = i
+            try:
+                checked = converter.check_changes(
+                    cls, {"ltv": values[1], "health_factor": values[2]}, allowed
+                )
+            except ValidationError as exc:
+                raise ValidationError(exc.message, field=f"{where}.{exc.field}") from exc
+            yield id, checked["ltv"], checked["health_factor"]
+
+    def arrays() -> Iterator[tuple[list[str], list[Any], list[Any]]]:
+        for batch in batched(metrics(), batch_size):
+            ids, ltvs, factors = zip(*batch, strict=True)
+            yield list(ids), list(ltvs), list(factors)
+
+    return arrays()
 
 
 def containment(value: object, name: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from vaultstore import BatchResult, ValidationError
+from vaultstore._async.connect import connect
 from vaultstore._async.contracts import AsyncStore
 
 from .test_repositories import make_vault
@@ -110,6 +111,16 @@ async def test_a_bad_batch_size_is_refused(store: AsyncStore, size: Any) -> None
     with pytest.raises(ValidationError) as info:
         await store.vaults.update_metrics_many([], batch_size=size)
     assert info.value.field == "batch_size"
+
+
+async def test_updates_are_checked_before_any_io(store: AsyncStore) -> None:
+    """On a closed store, what is not an iterable of updates is still a
+    ValidationError: it is refused before a transaction (a connection) is asked for."""
+    closed = await connect(store.settings.dsn, pool_size=1)
+    await closed.close()
+    with pytest.raises(ValidationError) as info:
+        await closed.vaults.update_metrics_many("vault_1")  # type: ignore[arg-type]
+    assert info.value.field == "updates"
 
 
 async def test_no_updates_write_nothing(store: AsyncStore) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from vaultstore import ConflictError, NewMarketData, ValidationError, VaultStoreError
+from vaultstore._async.connect import connect
 from vaultstore._async.contracts import AsyncStore
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -94,6 +95,16 @@ async def test_records_must_be_an_iterable_of_dicts(store: AsyncStore, records: 
     with pytest.raises(VaultStoreError) as info:
         await store.market_data.bulk_insert(records)
     assert isinstance(info.value, ValidationError)
+    assert info.value.field == "records"
+
+
+async def test_records_are_checked_before_any_io(store: AsyncStore) -> None:
+    """On a closed store, what is not an iterable of records is still a
+    ValidationError: it is refused before a transaction (a connection) is asked for."""
+    closed = await connect(store.settings.dsn, pool_size=1)
+    await closed.close()
+    with pytest.raises(ValidationError) as info:
+        await closed.market_data.bulk_insert({"token": "ETH"})  # type: ignore[dict-item]
     assert info.value.field == "records"
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from vaultstore import BatchResult, ValidationError
+from vaultstore._sync.connect import connect
 from vaultstore._sync.contracts import Store
 
 from .test_repositories import make_vault
@@ -111,6 +112,16 @@ def test_a_bad_batch_size_is_refused(store: Store, size: Any) -> None:
     with pytest.raises(ValidationError) as info:
         store.vaults.update_metrics_many([], batch_size=size)
     assert info.value.field == "batch_size"
+
+
+def test_updates_are_checked_before_any_io(store: Store) -> None:
+    """On a closed store, what is not an iterable of updates is still a
+    ValidationError: it is refused before a transaction (a connection) is asked for."""
+    closed = connect(store.settings.dsn, pool_size=1)
+    closed.close()
+    with pytest.raises(ValidationError) as info:
+        closed.vaults.update_metrics_many("vault_1")  # type: ignore[arg-type]
+    assert info.value.field == "updates"
 
 
 def test_no_updates_write_nothing(store: Store) -> None:

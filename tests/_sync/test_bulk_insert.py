@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from vaultstore import ConflictError, NewMarketData, ValidationError, VaultStoreError
+from vaultstore._sync.connect import connect
 from vaultstore._sync.contracts import Store
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -95,6 +96,16 @@ def test_records_must_be_an_iterable_of_dicts(store: Store, records: Any) -> Non
     with pytest.raises(VaultStoreError) as info:
         store.market_data.bulk_insert(records)
     assert isinstance(info.value, ValidationError)
+    assert info.value.field == "records"
+
+
+def test_records_are_checked_before_any_io(store: Store) -> None:
+    """On a closed store, what is not an iterable of records is still a
+    ValidationError: it is refused before a transaction (a connection) is asked for."""
+    closed = connect(store.settings.dsn, pool_size=1)
+    closed.close()
+    with pytest.raises(ValidationError) as info:
+        closed.market_data.bulk_insert({"token": "ETH"})  # type: ignore[dict-item]
     assert info.value.field == "records"
 
 
