@@ -294,13 +294,14 @@ def bench_bulk_insert(url: str, rounds: int, count: int = 100_000) -> list[dict[
          r["recorded_at"], now, now)
         for r in records
     ]  # fmt: skip
+    copy_sql = load_queries(AsyncQueryAdapter).market_data.insert_many.sql  # vaultstore's COPY
     raw: list[float] = []
     ours: list[float] = []
     with psycopg.connect(url, autocommit=True) as conn, vaultstore.connect(url) as store:
         for _ in range(rounds):
             BENCH_SQL.truncate_market_data(conn)
             start = time.perf_counter()
-            with conn.transaction(), conn.cursor().copy(BENCH_SQL.copy_market_data.sql) as copy:
+            with conn.transaction(), conn.cursor().copy(copy_sql) as copy:
                 for row in rows:
                     copy.write_row(row)
             raw.append(time.perf_counter() - start)
@@ -315,6 +316,8 @@ def bench_batch_update(url: str, ids: list[str], rounds: int) -> list[dict[str, 
     """Every vault's LTV and health factor in one call: update_metrics_many (batches
     of 10,000, validation included, in one transaction) against one raw UPDATE ...
     FROM unnest(...) of the same arrays in one transaction."""
+    # vaultstore's own statement, sent once with all the arrays (it sends 10,000 a time)
+    update_sql = load_queries(AsyncQueryAdapter).vaults.update_metrics_many.sql
     rng = random.Random(7)
     raw: list[float] = []
     ours: list[float] = []
@@ -324,9 +327,8 @@ def bench_batch_update(url: str, ids: list[str], rounds: int) -> list[dict[str, 
             factors = [Decimal(rng.randrange(50, 400)) / 100 for _ in ids]
             start = time.perf_counter()
             with conn.transaction():
-                rows = list(
-                    BENCH_SQL.update_metrics_many(conn, ids=ids, ltvs=ltvs, health_factors=factors)
-                )
+                arrays = {"ids": ids, "ltvs": ltvs, "health_factors": factors}
+                rows = conn.execute(update_sql, arrays).fetchall()
             raw.append(time.perf_counter() - start)
             assert len(rows) == len(ids)
             start = time.perf_counter()

@@ -30,30 +30,6 @@ UPDATE credit_vaults SET ltv = :ltv
 WHERE id = :id
 RETURNING *;
 
--- name: update_metrics_many(ids, ltvs, health_factors)
--- The raw driver's side of the batch update benchmark: every vault at once, from
--- three arrays, in one statement.
-UPDATE credit_vaults AS vault
-SET
-    version = vault.version + 1,
-    ltv = metrics.ltv,
-    health_factor = metrics.health_factor
-FROM
-    unnest(
-        cast(:ids AS text[]),
-        cast(:ltvs AS numeric[]),
-        cast(:health_factors AS numeric[])
-    ) AS metrics (id, ltv, health_factor)
-WHERE vault.id = metrics.id
-RETURNING vault.id;
-
--- name: copy_market_data#
--- The raw driver's side of the bulk insert benchmark: COPY of the same rows.
-COPY market_data (
-    id, token, chain_id, price_usd, volume_24h_usd, market_cap_usd,
-    source, recorded_at, created_at, updated_at
-) FROM STDIN;
-
 -- name: truncate_market_data#
 -- Between the rounds of the bulk insert benchmark.
 TRUNCATE market_data;
