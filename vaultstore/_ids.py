@@ -4,13 +4,11 @@ per-process counter)."""
 
 from __future__ import annotations
 
-import base64
 import os
 import threading
 import time
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford's base32
-_CROCKFORD = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET)
 _RANDOM_BITS = 80
 _lock = threading.Lock()
 _last_ms = -1
@@ -33,10 +31,13 @@ def new_id() -> str:
 
 
 def encode(value: int) -> str:
-    """The 26 characters of a 128-bit ULID value: its 130 bits (two leading zeros)
-    in groups of five, by base64's base32 encoder in C (six zero bits appended
-    make 17 whole bytes) and a translation to Crockford's alphabet."""
-    return base64.b32encode((value << 6).to_bytes(17, "big"))[:26].decode().translate(_CROCKFORD)
+    """The 26 characters of a 128-bit ULID value, five bits each, most significant
+    first. (A loop; base64.b32encode plus a translation measured no faster.)"""
+    chars = []
+    for _ in range(26):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
 
 
 def id_timestamp_ms(ulid: str) -> int:
