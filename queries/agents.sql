@@ -65,3 +65,23 @@ DELETE FROM agents
 WHERE
     id = :id
     AND (cast(:expected_version AS integer) IS NULL OR version = :expected_version);
+
+-- Whole datasets, as `vaultstore copy` moves them between databases.
+
+-- name: copy_in#
+-- Store whole agents as they are (restore(): ids, versions and timestamps kept), a
+-- batch at a time inside a transaction, at COPY speed: vaultstore sends the rows in
+-- the order of these columns.
+COPY agents (
+    id, name, credibility_score, created_at, updated_at, version
+) FROM STDIN;
+
+-- name: count()
+-- How many agents are stored.
+SELECT count(*) AS total FROM agents;
+
+-- name: find_last()^
+-- The agent with the greatest id (the last one created), or no row.
+SELECT * FROM agents
+ORDER BY id DESC
+LIMIT 1;

@@ -96,3 +96,24 @@ DELETE FROM risk_alerts
 WHERE
     id = :id
     AND (cast(:expected_version AS integer) IS NULL OR version = :expected_version);
+
+-- Whole datasets, as `vaultstore copy` moves them between databases.
+
+-- name: copy_in#
+-- Store whole alerts as they are (restore(): ids, versions and timestamps kept), a
+-- batch at a time inside a transaction, at COPY speed: vaultstore sends the rows in
+-- the order of these columns.
+COPY risk_alerts (
+    id, vault_id, alert_type, severity, message, status, acknowledged_at,
+    resolved_at, created_at, updated_at, version
+) FROM STDIN;
+
+-- name: count()
+-- How many alerts are stored.
+SELECT count(*) AS total FROM risk_alerts;
+
+-- name: find_last()^
+-- The alert with the greatest id (the last one created), or no row.
+SELECT * FROM risk_alerts
+ORDER BY id DESC
+LIMIT 1;

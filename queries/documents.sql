@@ -46,6 +46,18 @@ WHERE owner_type = :owner_type AND owner_id = :owner_id AND id > :after
 ORDER BY id
 LIMIT :limit;
 
+-- name: list_after(after, limit)
+-- Every document in creation order, one page after the id :after (primary key
+-- documents_pkey).
+SELECT * FROM documents
+WHERE id > :after
+ORDER BY id
+LIMIT :limit;
+
+-- name: count()
+-- How many documents are stored.
+SELECT count(*) AS total FROM documents;
+
 -- name: read_chunks(document_id, first, count)
 -- Up to :count chunks of a document, from chunk number :first on, in order
 -- (primary key document_chunks_pkey).

@@ -115,3 +115,26 @@ DELETE FROM liquidation_events
 WHERE
     id = :id
     AND (cast(:expected_version AS integer) IS NULL OR version = :expected_version);
+
+-- Whole datasets, as `vaultstore copy` moves them between databases.
+
+-- name: copy_in#
+-- Store whole liquidation events as they are (restore(): ids, versions and timestamps kept), a
+-- batch at a time inside a transaction, at COPY speed: vaultstore sends the rows in
+-- the order of these columns.
+COPY liquidation_events (
+    id, vault_id, chain_id, collateral_seized_token, collateral_seized_amount,
+    collateral_seized_value_usd, debt_repaid_token, debt_repaid_amount,
+    debt_repaid_value_usd, penalty_usd, ltv, health_factor, liquidator, tx_hash,
+    occurred_at, created_at, updated_at, version
+) FROM STDIN;
+
+-- name: count()
+-- How many liquidation events are stored.
+SELECT count(*) AS total FROM liquidation_events;
+
+-- name: find_last()^
+-- The liquidation event with the greatest id (the last one created), or no row.
+SELECT * FROM liquidation_events
+ORDER BY id DESC
+LIMIT 1;

@@ -89,3 +89,24 @@ DELETE FROM market_data
 WHERE
     id = :id
     AND (cast(:expected_version AS integer) IS NULL OR version = :expected_version);
+
+-- Whole datasets, as `vaultstore copy` moves them between databases.
+
+-- name: copy_in#
+-- Store whole price records as they are (restore(): ids, versions and timestamps kept), a
+-- batch at a time inside a transaction, at COPY speed: vaultstore sends the rows in
+-- the order of these columns.
+COPY market_data (
+    id, token, chain_id, price_usd, volume_24h_usd, market_cap_usd, source,
+    recorded_at, created_at, updated_at, version
+) FROM STDIN;
+
+-- name: count()
+-- How many price records are stored.
+SELECT count(*) AS total FROM market_data;
+
+-- name: find_last()^
+-- The price record with the greatest id (the last one created), or no row.
+SELECT * FROM market_data
+ORDER BY id DESC
+LIMIT 1;

@@ -105,3 +105,24 @@ DELETE FROM protection_rules
 WHERE
     id = :id
     AND (cast(:expected_version AS integer) IS NULL OR version = :expected_version);
+
+-- Whole datasets, as `vaultstore copy` moves them between databases.
+
+-- name: copy_in#
+-- Store whole protection rules as they are (restore(): ids, versions and timestamps kept), a
+-- batch at a time inside a transaction, at COPY speed: vaultstore sends the rows in
+-- the order of these columns.
+COPY protection_rules (
+    id, vault_id, name, conditions, actions, enabled, priority, cooldown,
+    last_triggered_at, trigger_count, created_at, updated_at, version
+) FROM STDIN;
+
+-- name: count()
+-- How many protection rules are stored.
+SELECT count(*) AS total FROM protection_rules;
+
+-- name: find_last()^
+-- The protection rule with the greatest id (the last one created), or no row.
+SELECT * FROM protection_rules
+ORDER BY id DESC
+LIMIT 1;

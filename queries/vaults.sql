@@ -180,3 +180,27 @@ SELECT
 FROM credit_vaults
 GROUP BY chain_id
 ORDER BY chain_id;
+
+-- Whole datasets, as `vaultstore copy` moves them between databases.
+
+-- name: copy_in#
+-- Store whole vaults as they are (restore(): ids, versions and timestamps kept), a
+-- batch at a time inside a transaction, at COPY speed: vaultstore sends the rows in
+-- the order of these columns.
+COPY credit_vaults (
+    id, agent_id, chain_id, collateral_token, collateral_amount,
+    collateral_value_usd, debt_token, debt_amount, debt_value_usd, ltv,
+    health_factor, max_ltv, liquidation_protection_enabled,
+    liquidation_protection_threshold, liquidation_protection_cooldown, status,
+    created_at, updated_at, version
+) FROM STDIN;
+
+-- name: count()
+-- How many vaults are stored.
+SELECT count(*) AS total FROM credit_vaults;
+
+-- name: find_last()^
+-- The vault with the greatest id (the last one created), or no row.
+SELECT * FROM credit_vaults
+ORDER BY id DESC
+LIMIT 1;

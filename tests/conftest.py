@@ -30,7 +30,11 @@ from .databases import empty_public_schema, fresh_database
 TRUNCATE_ALL = sql.SQL("TRUNCATE {}").format(
     sql.SQL(", ").join(map(sql.Identifier, REGISTRY.tables))
 )
-MONGO_COLLECTIONS = tuple(entity.table for entity in REGISTRY)
+MONGO_COLLECTIONS = (
+    *(entity.table for entity in REGISTRY),
+    "documents.files",  # the GridFS bucket of store.documents
+    "documents.chunks",
+)
 
 
 @pytest.fixture(scope="session")

@@ -205,3 +205,22 @@ def containment(value: object, name: str) -> dict[str, Any]:
 
     check(document, False)
     return document
+
+
+def entity_batches_of(cls: type[T], entities: object, batch_size: int) -> Iterator[list[T]]:
+    """Whole entities of ``cls`` (a ``restore()``), ``batch_size`` at a time, read
+    as they come; anything else is refused, naming its place in the whole
+    (``entities[12]``), before the batch holding it is sent. What is not an
+    iterable is refused here, before any I/O."""
+    given = _iterable(entities, "entities", f"{cls.__name__} entities")
+
+    def checked() -> Iterator[T]:
+        for i, entity in enumerate(given):
+            if type(entity) is not cls:
+                raise ValidationError(
+                    f"expected a {cls.__name__}, got {type(entity).__name__}",
+                    field=f"entities[{i}]",
+                )
+            yield entity
+
+    return batched(checked(), batch_size)

@@ -95,8 +95,10 @@ class Upload:
     put writes nothing.
     """
 
-    def __init__(self, document: StoredDocument, data: object) -> None:
+    def __init__(self, document: StoredDocument, data: object, *, restoring: bool = False) -> None:
         self._document = document
+        self.restoring = restoring
+        """A restore: the document keeps its description, which the content must match."""
         self._hash = hashlib.sha256()
         self.length = 0
         pieces = _pieces(data)
@@ -128,7 +130,19 @@ class Upload:
         return chunk
 
     def stored(self) -> StoredDocument:
-        """The document as stored, once every chunk has been written."""
+        """The document as stored, once every chunk has been written. A restored
+        one keeps its own description, and its content must match the length and
+        SHA-256 it gives (DatabaseError, and nothing stored, if not)."""
+        if self.restoring:
+            document = self._document
+            digest = self._hash.hexdigest()
+            if (self.length, digest) != (document.length, document.sha256):
+                raise DatabaseError(
+                    f"document {_values.shown(document.id)} was not restored: its content "
+                    f"({self.length} bytes, SHA-256 {digest}) does not match its "
+                    f"description ({document.length} bytes, SHA-256 {document.sha256})"
+                )
+            return document
         return attrs.evolve(
             self._document,
             length=self.length,

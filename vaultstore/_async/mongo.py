@@ -52,7 +52,7 @@ logger = logging.getLogger("vaultstore")
 
 
 _READS = frozenset({"find_one", "find", "aggregate"})
-_LOOKUP = 500  # ids per $in when a bulk update looks for those it did not find
+_LOOKUP = 500  # ids per $in when a batch looks for the documents it names
 
 
 def _aborted() -> DatabaseError:
@@ -324,14 +324,20 @@ class AsyncMongoExecutor:
         return [{"id": id} for id in wanted if id in found]
 
     async def _check_references(self, entity: EntityType, documents: list[Any]) -> None:
-        """What a foreign key does: every document it names must be there."""
+        """What a foreign key does: every document it names must be there (looked
+        for a few hundred at a time, so that a batch naming thousands takes a few
+        queries)."""
         for ref in entity.references:
-            for value in {document[ref.field] for document in documents} - {None}:
-                found = await self.database[ref.table].find_one(
-                    {"_id": value}, {"_id": 1}, session=self.session
+            wanted = sorted({document[ref.field] for document in documents} - {None})
+            for start in range(0, len(wanted), _LOOKUP):
+                chunk = wanted[start : start + _LOOKUP]
+                cursor = self.database[ref.table].find(
+                    {"_id": {"$in": chunk}}, {"_id": 1}, session=self.session
                 )
-                if found is None:
-                    raise referenced_missing(entity.cls, ref.field, value)
+                found = {doc["_id"] for doc in await cursor.to_list()}
+                for value in chunk:
+                    if value not in found:
+                        raise referenced_missing(entity.cls, ref.field, value)
 
     async def _delete(self, op: Operation, declared: MongoOperation, bound: dict[str, Any]) -> Any:
         """Delete one document as PostgreSQL's foreign keys would: refused while a

@@ -34,6 +34,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
 
+from .. import _values
 from .._documents import (
     READ_BATCH,
     WRITE_BATCH,
@@ -106,6 +107,8 @@ class AsyncMongoDocuments:
             )
         if owner is None:
             raise owner_not_found(document)
+        if upload.restoring:
+            await self._clear_for_restore(document.id)
         try:
             with _errors():
                 batch: list[dict[str, Any]] = []
@@ -122,6 +125,15 @@ class AsyncMongoDocuments:
             await self._discard(document.id)
             raise
         return stored
+
+    async def _clear_for_restore(self, id: str) -> None:
+        """Before a document is restored under its own id: ConflictError if one is
+        stored with it, else delete the chunks a restore that was killed part-way
+        left (a new put's fresh id can meet none)."""
+        with _errors():
+            if await self._files.find_one({"_id": id}, {"_id": 1}, session=self._session):
+                raise ConflictError(f"a document with id {_values.shown(id)} is stored already")
+            await self._chunks.delete_many({"files_id": id}, session=self._session)
 
     async def _discard(self, id: str) -> None:
         """Delete the chunks of a put that failed."""
@@ -156,17 +168,19 @@ class AsyncMongoDocuments:
         check.finish()
 
     async def list(
-        self, owner: DocumentOwner, owner_id: str, after: str, limit: int
+        self, owner: DocumentOwner | None, owner_id: str | None, after: str, limit: int
     ) -> list[StoredDocument]:
-        filter = {
-            "metadata.owner_type": owner.value,
-            "metadata.owner_id": owner_id,
-            "_id": {"$gt": after},
-        }
+        filter: dict[str, Any] = {"_id": {"$gt": after}}
+        if owner is not None:
+            filter.update({"metadata.owner_type": owner.value, "metadata.owner_id": owner_id})
         with _errors():
             cursor = self._files.find(filter, sort=[("_id", 1)], limit=limit, session=self._session)
             files = await cursor.to_list()
         return [from_gridfs_file(file) for file in files]
+
+    async def count(self) -> int:
+        with _errors():
+            return await self._files.count_documents({}, session=self._session)
 
     async def delete(self, id: str) -> int:
         """Delete a document's files document, then its chunks."""

@@ -10,7 +10,7 @@ docstring names the operations its method runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from time import perf_counter
@@ -23,6 +23,7 @@ from .._arguments import (
     check_version,
     containment,
     entity_batches,
+    entity_batches_of,
     enum_value,
     metric_batches,
     with_recorded_at,
@@ -193,6 +194,57 @@ class AsyncRepositoryBase(Generic[T]):
             )
         result: T = current
         return result
+
+    @runs("count")
+    async def count(self) -> int:
+        """How many are stored (``count``)."""
+        rows: list[dict[str, Any]] = await self._run("count", Shape.ROWS, {})
+        return int(rows[0]["total"]) if rows else 0
+
+    @runs("find_last")
+    async def find_last(self) -> T | None:
+        """The entity with the greatest id, the last one created (``find_last``),
+        or None when there is none."""
+        return await self._one("find_last")
+
+    @runs("copy_in")
+    async def restore(
+        self, entities: Iterable[T], *, batch_size: int = 10_000, atomic: bool = True
+    ) -> int:
+        """Store whole entities exactly as given, ids, versions and timestamps
+        kept (``copy_in``: COPY on PostgreSQL, ``insert_many`` on MongoDB): what
+        ``vaultstore copy`` and a restore from a backup write with. Any iterable,
+        read as it goes, ``batch_size`` at a time; each item must be an entity of
+        this repository's class. All or none, in one transaction; with
+        ``atomic=False`` each batch commits on its own, and an error's ``stored``
+        says how many were stored before it. ConflictError for an id already
+        stored. Returns how many were stored."""
+        size = check_batch_size(batch_size)
+        batches: Iterator[list[T]] = entity_batches_of(self._entity.cls, entities, size)
+        if atomic:
+            async with self._executor.transaction() as tx:
+                repository = self if tx is self._executor else self._in(tx)
+                return await repository._store_batches("copy_in", batches)
+        return await self._store_batches("copy_in", batches, count_stored=True)
+
+    def _in(self, executor: AsyncExecutor) -> AsyncRepositoryBase[T]:
+        """This repository on another executor (a transaction's), same statistics."""
+        return type(self)(self._entity, executor, self._counters)
+
+    async def _store_batches(
+        self, name: str, batches: Iterable[list[T]], *, count_stored: bool = False
+    ) -> int:
+        """Run the batch operation ``name`` on each batch; how many were stored."""
+        stored = 0
+        try:
+            for batch in batches:
+                count: int = await self._run(name, Shape.COUNT, {"entities": batch})
+                stored += count
+        except VaultStoreError as exc:
+            if count_stored:
+                exc.stored = stored
+            raise
+        return stored
 
     @runs("find_by_id")
     async def find_by_id(self, id: str) -> T | None:

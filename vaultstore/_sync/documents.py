@@ -17,6 +17,7 @@ from .._entities import DocumentOwner, StoredDocument
 from .._paging import Page, after_id, check_limit, id_key, make_page
 from .._pipeline import Call, StatementCounters, runs
 from .._settings import Settings
+from ..errors import ValidationError
 
 T = TypeVar("T")
 
@@ -31,8 +32,9 @@ class DocumentBackend(Protocol):
     def find_by_id(self, id: str) -> StoredDocument | None: ...
     def content(self, document: StoredDocument) -> Iterator[bytes]: ...
     def list(
-        self, owner: DocumentOwner, owner_id: str, after: str, limit: int
+        self, owner: DocumentOwner | None, owner_id: str | None, after: str, limit: int
     ) -> list[StoredDocument]: ...
+    def count(self) -> int: ...
     def delete(self, id: str) -> int: ...
 
 
@@ -78,6 +80,23 @@ class Documents:
         )
         return self._run("insert", self._backend.put, document, Upload(document, data))
 
+    @runs("lock_vault_owner", "lock_agent_owner", "insert_chunk", "insert")
+    def restore(self, document: StoredDocument, data: Content) -> StoredDocument:
+        """Store a document exactly as described, its id and creation time kept
+        (what ``vaultstore copy`` writes with): ``data`` must match its length and
+        SHA-256, else DatabaseError and nothing is stored. All or nothing, as ``put``."""
+        if type(document) is not StoredDocument:
+            raise ValidationError(
+                f"expected a StoredDocument, got {type(document).__name__}", field="document"
+            )
+        upload = Upload(document, data, restoring=True)
+        return self._run("insert", self._backend.put, document, upload)
+
+    @runs("count")
+    def count(self) -> int:
+        """How many documents are stored."""
+        return self._run("count", self._backend.count)
+
     @runs("find_by_id")
     def find_by_id(self, id: str) -> StoredDocument | None:
         """The document with this id, or None."""
@@ -117,22 +136,33 @@ class Documents:
             destination.write(chunk)
         return document
 
-    @runs("list_by_owner")
+    @runs("list_by_owner", "list_after")
     def list(
         self,
-        owner_type: DocumentOwner | str,
-        owner_id: str,
+        owner_type: DocumentOwner | str | None = None,
+        owner_id: str | None = None,
         *,
         limit: int = 100,
         after: str | None = None,
     ) -> Page[StoredDocument]:
-        """The documents of one vault or agent, in creation order."""
-        owner = owner_value(owner_type)
-        owner_id = check_id(owner_id, "owner_id")
+        """The documents of one vault or agent in creation order (``list_by_owner``);
+        with no owner, every document (``list_after``)."""
+        if (owner_type is None) != (owner_id is None):
+            raise ValidationError(
+                "give both owner_type and owner_id, or neither (every document)",
+                field="owner_id" if owner_id is None else "owner_type",
+            )
+        owner = None if owner_type is None else owner_value(owner_type)
+        owner_id = None if owner_id is None else check_id(owner_id, "owner_id")
         limit = check_limit(limit)
         last_id = after_id(after)
         found: list[StoredDocument] = self._run(
-            "list_by_owner", self._backend.list, owner, owner_id, last_id, limit + 1
+            "list_after" if owner is None else "list_by_owner",
+            self._backend.list,
+            owner,
+            owner_id,
+            last_id,
+            limit + 1,
         )
         return make_page(found, limit, id_key)
 

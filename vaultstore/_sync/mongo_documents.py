@@ -35,6 +35,7 @@ from pymongo.synchronous.client_session import ClientSession
 from pymongo.synchronous.database import Database
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
 
+from .. import _values
 from .._documents import (
     READ_BATCH,
     WRITE_BATCH,
@@ -107,6 +108,8 @@ class MongoDocuments:
             )
         if owner is None:
             raise owner_not_found(document)
+        if upload.restoring:
+            self._clear_for_restore(document.id)
         try:
             with _errors():
                 batch: list[dict[str, Any]] = []
@@ -123,6 +126,15 @@ class MongoDocuments:
             self._discard(document.id)
             raise
         return stored
+
+    def _clear_for_restore(self, id: str) -> None:
+        """Before a document is restored under its own id: ConflictError if one is
+        stored with it, else delete the chunks a restore that was killed part-way
+        left (a new put's fresh id can meet none)."""
+        with _errors():
+            if self._files.find_one({"_id": id}, {"_id": 1}, session=self._session):
+                raise ConflictError(f"a document with id {_values.shown(id)} is stored already")
+            self._chunks.delete_many({"files_id": id}, session=self._session)
 
     def _discard(self, id: str) -> None:
         """Delete the chunks of a put that failed."""
@@ -157,17 +169,19 @@ class MongoDocuments:
         check.finish()
 
     def list(
-        self, owner: DocumentOwner, owner_id: str, after: str, limit: int
+        self, owner: DocumentOwner | None, owner_id: str | None, after: str, limit: int
     ) -> list[StoredDocument]:
-        filter = {
-            "metadata.owner_type": owner.value,
-            "metadata.owner_id": owner_id,
-            "_id": {"$gt": after},
-        }
+        filter: dict[str, Any] = {"_id": {"$gt": after}}
+        if owner is not None:
+            filter.update({"metadata.owner_type": owner.value, "metadata.owner_id": owner_id})
         with _errors():
             cursor = self._files.find(filter, sort=[("_id", 1)], limit=limit, session=self._session)
             files = cursor.to_list()
         return [from_gridfs_file(file) for file in files]
+
+    def count(self) -> int:
+        with _errors():
+            return self._files.count_documents({}, session=self._session)
 
     def delete(self, id: str) -> int:
         """Delete a document's files document, then its chunks."""

@@ -82,20 +82,29 @@ class PostgresDocuments:
         check.finish()
 
     def list(
-        self, owner: DocumentOwner, owner_id: str, after: str, limit: int
+        self, owner: DocumentOwner | None, owner_id: str | None, after: str, limit: int
     ) -> list[StoredDocument]:
-        query = self._q.list_by_owner
+        """``list_by_owner``, or ``list_after`` for every document."""
         with self._db.cursor(StoredDocument) as cur:
-            rows = [
-                row
-                for row in query(
+            if owner is None:
+                query = self._q.list_after
+                found = query(cur, after=after, limit=limit)
+            else:
+                query = self._q.list_by_owner
+                found = query(
                     cur, owner_type=owner.value, owner_id=owner_id, after=after, limit=limit
                 )
-            ]
+            rows = [row for row in found]
             if not rows:
                 return []
             load = self._db.loader(StoredDocument, query, cur)
         return [load(row) for row in rows]
+
+    def count(self) -> int:
+        """``count``."""
+        with self._db.cursor(StoredDocument) as cur:
+            rows = [row for row in self._q.count(cur)]
+        return int(rows[0][0])
 
     def delete(self, id: str) -> int:
         """``delete``: the chunks go with the row."""

@@ -1,10 +1,11 @@
 """The ``vaultstore`` command: migrate a database, say where it stands, roll it
 back, load sample data, run the demo, check the query files against the schema,
-list the statements.
+list the statements, copy a dataset between databases.
 
 Every command reads the same configuration as :func:`vaultstore.connect` (the
 environment), unless ``--database URL`` is given. Exit status: 0 done, 1 problems
-found (``check``; ``status`` with pending migrations), 2 could not run.
+found (``check``; ``status`` with pending migrations; ``copy --verify`` with a
+difference), 2 could not run.
 """
 
 from __future__ import annotations
@@ -22,9 +23,20 @@ from pathlib import Path
 
 from .. import Store, __version__, connect
 from .._entities import ChainId, CreditVault, LiquidationProtection, TokenAmount
+from .._registry import REGISTRY
 from .._settings import resolve_settings
 from ..errors import VaultStoreError
 from .check import Folders, check, default_folders, load_catalog
+from .copy import (
+    DEFAULT_BATCH_SIZE,
+    DOCUMENTS,
+    BarProgress,
+    LineProgress,
+    compare,
+    copy_dataset,
+    copy_order,
+    stored_counts,
+)
 from .migrate import (
     applied_migrations,
     apply_migrations,
@@ -289,6 +301,61 @@ def _schema(database: str | None) -> str:
         return dump_schema(url)
 
 
+def _copy(args: argparse.Namespace, out: logging.Logger) -> int:
+    source_settings = resolve_settings(args.source, None)
+    target_settings = resolve_settings(args.target, None)
+    if source_settings.url() == target_settings.url():
+        raise _RefusedError(f"--from and --to name the same database: {source_settings}")
+    names = copy_order(REGISTRY, args.entities)
+    copying = not args.verify_only
+    if copying:
+        applied = apply_migrations(target_settings)
+        if applied:
+            out.info("migrations applied to the target first: %s", ", ".join(applied))
+    with connect(source_settings) as source, connect(target_settings) as target:
+        pending = source.pending_migrations()
+        if pending:
+            raise _RefusedError(
+                f"the source {source_settings} is not migrated (pending: {', '.join(pending)})"
+            )
+        out.info("copy from %s to %s: %s", source_settings, target_settings, ", ".join(names))
+        if copying:
+            held = {name: n for name, n in stored_counts(target, names).items() if n}
+            if held and not args.resume:
+                raise _RefusedError(
+                    f"the target {target_settings} is not empty ("
+                    + ", ".join(f"{n:,} {name}" for name, n in held.items())
+                    + "): pass --resume to go on with a copy that was interrupted"
+                )
+            progress = (
+                BarProgress()
+                if sys.stderr.isatty()
+                else LineProgress(lambda line: out.info("%s", line))
+            )
+            written = copy_dataset(
+                source, target, names, progress, resume=args.resume, batch_size=args.batch_size
+            )
+            out.info("copied: %s", ", ".join(f"{n:,} {name}" for name, n in written.items()))
+        if not (args.verify or args.verify_only):
+            return 0
+        differ = 0
+        for c in compare(source, target, names, args.batch_size):
+            differ += not c.same
+            out.info(
+                "verify %s: %s (source %s rows, checksum %s; target %s rows, checksum %s)",
+                c.name,
+                "same" if c.same else "DIFFERENT",
+                f"{c.source.count:,}",
+                c.source.checksum[:16],
+                f"{c.target.count:,}",
+                c.target.checksum[:16],
+            )
+        out.info(
+            "verify: %s", f"{differ} entity(ies) differ" if differ else "every entity is the same"
+        )
+        return 1 if differ else 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vaultstore", description="vaultstore: the credit-vault risk monitor's data layer"
@@ -368,6 +435,50 @@ def _parser() -> argparse.ArgumentParser:
         help="the database to read, as it is (default: the configured one, else an "
         "embedded PostgreSQL 18 started and migrated for the purpose)",
     )
+    copy_cmd = command(
+        "copy",
+        "copy a whole dataset from one database to another (any two backends), "
+        "streaming, ids, versions, timestamps and documents kept; resumable; exit "
+        "status 1 if --verify finds a difference",
+    )
+    copy_cmd.add_argument(
+        "--from", dest="source", required=True, metavar="URL", help="the database to read"
+    )
+    copy_cmd.add_argument(
+        "--to",
+        dest="target",
+        required=True,
+        metavar="URL",
+        help="the database to write (migrated first; refused if not empty, unless --resume)",
+    )
+    copy_cmd.add_argument(
+        "--entities",
+        nargs="+",
+        metavar="NAME",
+        help=f"only these (default: every entity, then {DOCUMENTS}); parents are "
+        "copied before the entities that refer to them",
+    )
+    copy_cmd.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on with a copy that was interrupted: each entity after the last "
+        "one the target holds",
+    )
+    copy_cmd.add_argument(
+        "--verify",
+        action="store_true",
+        help="then compare counts and a checksum of every entity on both sides",
+    )
+    copy_cmd.add_argument(
+        "--verify-only", action="store_true", help="compare only, copying nothing"
+    )
+    copy_cmd.add_argument(
+        "--batch-size",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        metavar="N",
+        help=f"entities per transaction (default {DEFAULT_BATCH_SIZE:,}, at most 10,000)",
+    )
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log vaultstore's debug output"
     )
@@ -408,6 +519,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, logging.Logger], int]] = {
     "check": _check,
     "queries": _queries,
     "schema": _schema_command,
+    "copy": _copy,
 }
 
 
