@@ -39,3 +39,26 @@ TRUNCATE market_data;
 SELECT
     current_setting('synchronous_commit') AS synchronous_commit,
     current_setting('fsync') AS fsync;
+
+-- name: agents_out#
+-- The raw side of the copy benchmark: every agent, in the columns of
+-- queries/agents.sql copy_in, which takes them in on the other side.
+COPY agents (id, name, credibility_score, created_at, updated_at, version) TO STDOUT;
+
+-- name: vaults_out#
+-- Every vault, in the columns of queries/vaults.sql copy_in.
+COPY credit_vaults (
+    id, agent_id, chain_id, collateral_token, collateral_amount,
+    collateral_value_usd, debt_token, debt_amount, debt_value_usd, ltv,
+    health_factor, max_ltv, liquidation_protection_enabled,
+    liquidation_protection_threshold, liquidation_protection_cooldown, status,
+    created_at, updated_at, version
+) TO STDOUT;
+
+-- name: drop_copy_target#
+-- The copy benchmark's target database, on the same server.
+DROP DATABASE IF EXISTS vaultstore_bench_copy WITH (FORCE);
+
+-- name: create_copy_target#
+-- The copy benchmark's target database, on the same server.
+CREATE DATABASE vaultstore_bench_copy;
