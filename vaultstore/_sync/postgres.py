@@ -23,6 +23,7 @@ from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from .. import _retry
+from .._new_rows import NewRows
 from .._outage import PROBE_TIMEOUT, Outage
 from .._pipeline import Operation, Shape, runs
 from .._postgres import (
@@ -313,26 +314,28 @@ class PostgresExecutor:
         return [load(row) for row in rows]
 
     def _batch(self, op: Operation, statement: Any, params: dict[str, Any]) -> int:
-        """A batch, all or none: in a transaction of its own if need be. A ``COPY
-        ... FROM STDIN`` statement gets the rows in its columns' order; a ``*!``
-        one runs once per row, pipelined."""
-        params_of = self.converter.params
+        """A batch of new entities (``NewRows``, read once), all or none: in a
+        transaction of its own if need be. A ``COPY ... FROM STDIN`` statement gets the rows in its
+        columns' order; a ``*!`` one runs once per row, pipelined."""
+        new: NewRows = params["entities"]
         columns = copy_columns(statement.sql)
         with self.transaction() as tx:
             conn = tx.connection
             assert conn is not None
             try:
                 if columns is None:
-                    rows = [params_of(record) for record in params["entities"]]
-                    count: int = statement(conn.vault_cursor(), rows)
+                    count: int = statement(
+                        conn.vault_cursor(), self.converter.row_params(new)
+                    )
                     return count
-                count = 0
+                # Each row is written as it is made: the server stores the first
+                # rows while the next are validated. A record refused on the way
+                # aborts the COPY, and the batch with it.
                 with conn.cursor().copy(statement.sql) as copy:
-                    for record in params["entities"]:
-                        row = params_of(record)
-                        copy.write_row([row[column] for column in columns])
-                        count += 1
-                return count
+                    write_row = copy.write_row
+                    for row in self.converter.copy_rows(new, columns):
+                        write_row(row)
+                return new.count
             except DRIVER_ERRORS as exc:
                 raise self._error(exc, op) from exc
 
