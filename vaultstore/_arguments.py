@@ -3,6 +3,7 @@ values, and batches of new entities."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 from collections.abc import Collection, Iterable, Iterator, Mapping
@@ -13,7 +14,7 @@ from typing import Any, TypeVar
 from . import _values
 from ._convert import EntityConverter
 from ._ids import new_ids
-from ._new_rows import NewRows, Row, RowMaker, SlowPath
+from ._new_rows import NewRows, Row, RowMaker
 from .errors import ValidationError
 
 T = TypeVar("T")
@@ -100,6 +101,7 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
+_END = object()
 CHUNK = 1024
 """Records are validated (and their ids made) this many at a time, or fewer at
 the end of a batch: a few records do not pay for a batch's worth of ids, and a
@@ -151,12 +153,11 @@ def entity_batches(
                 pass
         rows = []
         for i, (fields, id) in enumerate(zip(chunk, ids, strict=True), index):
-            try:
-                if fast is None:
-                    raise SlowPath
-                rows.append(fast(fields, id, now))
-            except Exception:  # noqa: BLE001 - refused: the slow way says why
-                rows.append(refused(i, fields, id, now))
+            row = None
+            if fast is not None:
+                with contextlib.suppress(Exception):  # refused: the slow way says why
+                    row = fast(fields, id, now)
+            rows.append(refused(i, fields, id, now) if row is None else row)
         return rows
 
     items = iter(given)
@@ -180,9 +181,6 @@ def entity_batches(
             yield maker.rows(chunks(first))
 
     return batches()
-
-
-_END = object()
 
 
 _METRICS = ("id", "ltv", "health_factor")

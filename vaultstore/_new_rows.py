@@ -16,6 +16,7 @@ a converter or computed fields are always built the slow way.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import datetime
 from enum import Enum
@@ -55,9 +56,12 @@ class NewRows:
         self._chunks = chunks
 
     def __iter__(self) -> Iterator[Row]:
+        return itertools.chain.from_iterable(self._counted())  # row by row in C
+
+    def _counted(self) -> Iterator[list[Row]]:
         for chunk in self._chunks:
             self.count += len(chunk)
-            yield from chunk
+            yield chunk
 
     def in_columns(self, columns: tuple[str, ...]) -> Iterator[Row]:
         """The rows with the values of ``columns`` only, in that order."""
@@ -165,7 +169,7 @@ def make_row_fn(cls: type, settable: frozenset[str], now_fields: tuple[str, ...]
     bound: dict[str, Any] = {
         "_dict": dict,
         "_settable": settable,
-        "_Slow": SlowPath,
+        "_Slow": _SlowPath,
         "_MISSING": _MISSING,
     }
     body = ["    if type(r) is not _dict or not _settable.issuperset(r):", "        raise _Slow"]
@@ -254,5 +258,5 @@ def _stored(field: attrs.Attribute[Any], value: str) -> str:
     return f"{value}._value_"
 
 
-class SlowPath(Exception):  # noqa: N818 - not an error: a signal to take the slow way
+class _SlowPath(Exception):  # noqa: N818 - not an error: a signal to take the slow way
     """Raised by a generated row function for a record it does not judge itself."""

@@ -315,8 +315,9 @@ class PostgresExecutor:
 
     def _batch(self, op: Operation, statement: Any, params: dict[str, Any]) -> int:
         """A batch of new entities (``NewRows``, read once), all or none: in a
-        transaction of its own if need be. A ``COPY ... FROM STDIN`` statement gets the rows in its
-        columns' order; a ``*!`` one runs once per row, pipelined."""
+        transaction of its own if need be. A ``COPY ... FROM STDIN`` statement
+        gets the rows in its columns' order; a ``*!`` one runs once per row,
+        pipelined."""
         new: NewRows = params["entities"]
         columns = copy_columns(statement.sql)
         with self.transaction() as tx:
