@@ -192,11 +192,11 @@ def test_batches_hold_batch_size_records_and_ids_that_ascend() -> None:
     batches = entity_batches(
         EntityConverter(), MarketData, records, SETTABLE, 1_000, now_fields=NOW_FIELDS
     )
-    rows, counts = [], []
+    rows, sizes = [], []
     for batch in batches:
-        rows += list(batch)
-        counts.append(batch.count)
-    assert counts == [1_000, 1_000, 500]
+        sizes.append(len(read := list(batch)))
+        rows += read
+    assert sizes == [1_000, 1_000, 500]
     assert len(rows) == 2_500
     ids = [row[0] for row in rows]
     assert ids == sorted(set(ids))
@@ -296,8 +296,9 @@ def test_copy_rows_hold_the_parameters_of_their_entities(index: int) -> None:
     params = converter.params(entity)
     columns = tuple(reversed(params))  # any order the statement names them in
     (row,) = converter.copy_rows(new_rows(entity), columns)
+    (row_of_entity,) = converter.copy_rows([entity], columns)  # whole entities, as restore()
 
-    def plain(value: Any) -> Any:
-        return value.obj if isinstance(value, Jsonb) else value
+    def plain(values: Any) -> list[Any]:
+        return [value.obj if isinstance(value, Jsonb) else value for value in values]
 
-    assert [plain(value) for value in row] == [plain(params[column]) for column in columns]
+    assert plain(row) == plain(params[column] for column in columns) == plain(row_of_entity)

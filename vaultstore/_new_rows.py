@@ -38,9 +38,9 @@ class NewRows:
     """A batch of new entities of ``cls`` as rows, each holding a value per column
     of ``columns`` (:func:`flat_columns` order): what a backend stores. The rows
     are made, each record validated, as they are read (once): a backend can send
-    each as soon as it is made. ``count`` says how many were read."""
+    each as soon as it is made."""
 
-    __slots__ = ("_chunks", "cls", "columns", "count", "json_columns")
+    __slots__ = ("_chunks", "cls", "columns", "json_columns")
 
     def __init__(
         self,
@@ -52,16 +52,10 @@ class NewRows:
         self.cls = cls
         self.columns = columns
         self.json_columns = json_columns
-        self.count = 0
         self._chunks = chunks
 
     def __iter__(self) -> Iterator[Row]:
-        return itertools.chain.from_iterable(self._counted())  # row by row in C
-
-    def _counted(self) -> Iterator[list[Row]]:
-        for chunk in self._chunks:
-            self.count += len(chunk)
-            yield chunk
+        return itertools.chain.from_iterable(self._chunks)  # row by row in C
 
     def in_columns(self, columns: tuple[str, ...]) -> Iterator[Row]:
         """The rows with the values of ``columns`` only, in that order."""

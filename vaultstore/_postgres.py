@@ -92,10 +92,13 @@ class PostgresConverter(EntityConverter):
             self._statement_loaders[key] = loader
         return loader
 
-    def copy_rows(self, new: NewRows, columns: tuple[str, ...]) -> Iterable[tuple[Any, ...]]:
-        """New entities' rows as a COPY of ``columns`` takes them (JSON as jsonb)."""
-        rows = new.in_columns(columns)
-        json = {i for i, column in enumerate(columns) if column in new.json_columns}
+    def copy_rows(self, batch: Any, columns: tuple[str, ...]) -> Iterable[tuple[Any, ...]]:
+        """A batch's rows as a COPY of ``columns`` takes them (JSON as jsonb): the
+        batch is new entities' rows (``NewRows``), or whole entities."""
+        if not isinstance(batch, NewRows):
+            return (tuple(row[c] for c in columns) for row in map(self.params, batch))
+        rows = batch.in_columns(columns)
+        json = {i for i, column in enumerate(columns) if column in batch.json_columns}
         if not json:
             return rows
         return (
@@ -103,10 +106,14 @@ class PostgresConverter(EntityConverter):
             for row in rows
         )
 
-    def row_params(self, new: NewRows) -> list[dict[str, Any]]:
-        """New entities' rows as the parameters of a statement run once per row."""
+    def row_params(self, batch: Any) -> list[dict[str, Any]]:
+        """A batch (``NewRows`` or whole entities) as the parameters of a
+        statement run once per row."""
+        if not isinstance(batch, NewRows):
+            return list(map(self.params, batch))
         return [
-            dict(zip(new.columns, row, strict=True)) for row in self.copy_rows(new, new.columns)
+            dict(zip(batch.columns, row, strict=True))
+            for row in self.copy_rows(batch, batch.columns)
         ]
 
     def bind(self, cls: type, declared: Sequence[str], params: Mapping[str, Any]) -> dict[str, Any]:

@@ -23,7 +23,6 @@ from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from .. import _retry
-from .._new_rows import NewRows
 from .._outage import PROBE_TIMEOUT, Outage
 from .._pipeline import Operation, Shape, runs
 from .._postgres import (
@@ -314,11 +313,11 @@ class PostgresExecutor:
         return [load(row) for row in rows]
 
     def _batch(self, op: Operation, statement: Any, params: dict[str, Any]) -> int:
-        """A batch of new entities (``NewRows``, read once), all or none: in a
-        transaction of its own if need be. A ``COPY ... FROM STDIN`` statement
-        gets the rows in its columns' order; a ``*!`` one runs once per row,
-        pipelined."""
-        new: NewRows = params["entities"]
+        """A batch (new entities' ``NewRows``, read once, or whole entities), all
+        or none: in a transaction of its own if need be. A ``COPY ... FROM
+        STDIN`` statement gets the rows in its columns' order; a ``*!`` one runs
+        once per row, pipelined."""
+        batch = params["entities"]
         columns = copy_columns(statement.sql)
         with self.transaction() as tx:
             conn = tx.connection
@@ -326,17 +325,19 @@ class PostgresExecutor:
             try:
                 if columns is None:
                     count: int = statement(
-                        conn.vault_cursor(), self.converter.row_params(new)
+                        conn.vault_cursor(), self.converter.row_params(batch)
                     )
                     return count
                 # Each row is written as it is made: the server stores the first
                 # rows while the next are validated. A record refused on the way
                 # aborts the COPY, and the batch with it.
+                count = 0
                 with conn.cursor().copy(statement.sql) as copy:
                     write_row = copy.write_row
-                    for row in self.converter.copy_rows(new, columns):
+                    for row in self.converter.copy_rows(batch, columns):
                         write_row(row)
-                return new.count
+                        count += 1
+                return count
             except DRIVER_ERRORS as exc:
                 raise self._error(exc, op) from exc
 
