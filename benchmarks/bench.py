@@ -5,6 +5,7 @@
     python benchmarks/bench.py --mongo-uri URI       # a MongoDB database it may wipe
     python benchmarks/bench.py --backend mongodb     # one backend only
     python benchmarks/bench.py --backend none        # the pipeline's own cost only
+    python benchmarks/bench.py --bulk-only           # PostgreSQL's bulk_insert row only
     tox -e bench
 
 First, with no database (``--no-pipeline`` skips it), the cost of the operation
@@ -31,7 +32,10 @@ On PostgreSQL it loads 100k vaults (COPY), then times, in alternating rounds:
   connection, for the same change: a random vault, a random LTV from 1.00 to
   99.99 (target 1.3x); each statement commits on its own on both sides;
 
-all in the sync and the async API (against psycopg's sync and async connection).
+all in the sync and the async API (against psycopg's sync and async connection);
+and, in at most 5 rounds, ``update_metrics_many`` and ``bulk_insert`` against
+vaultstore's own statements sent raw (``bench_batch_update``, ``bench_bulk_insert``;
+target 1.25x each; ``--bulk-only`` runs the last alone, with no vaults loaded).
 On MongoDB it loads 100k vault documents and compares ``find_by_id`` with
 pymongo's ``find_one`` (target 1.1x) and ``find_high_risk_vaults`` with ``find``
 (sort, limit; target 1.3x) on the same collection, in a server process of its own
@@ -309,10 +313,12 @@ def bench_bulk_insert(url: str, rounds: int, count: int = 100_000) -> list[dict[
                 for row in rows:
                     copy.write_row(row)
             raw.append(time.perf_counter() - start)
+            assert BENCH_SQL.count_market_data(conn) == count
             BENCH_SQL.truncate_market_data(conn)
             start = time.perf_counter()
             assert store.market_data.bulk_insert(records) == count
             ours.append(time.perf_counter() - start)
+            assert BENCH_SQL.count_market_data(conn) == count
     return [_report(f"bulk_insert, {count} prices", raw, ours, 1.25)]
 
 
@@ -702,6 +708,11 @@ def main() -> int:
     )
     parser.add_argument("--no-async", action="store_true")
     parser.add_argument(
+        "--bulk-only",
+        action="store_true",
+        help="PostgreSQL's bulk_insert row only (no vaults loaded, no other rows)",
+    )
+    parser.add_argument(
         "--no-pipeline", action="store_true", help="skip the pipeline's cost on a stub executor"
     )
     parser.add_argument(
@@ -725,7 +736,7 @@ def main() -> int:
     args = parser.parse_args()
     threshold = Decimal(80)
     results: list[dict[str, Any]] = []
-    if not args.no_pipeline:
+    if not (args.no_pipeline or args.bulk_only):
         pipeline_calls = 100 * args.calls
         print(
             f"Pipeline on a stub executor (no database): "
@@ -736,6 +747,9 @@ def main() -> int:
         with database(args.database or os.environ.get("VAULTSTORE_BENCH_POSTGRES_URL")) as url:
             vaultstore.rollback_migrations(url)
             vaultstore.apply_migrations(url)
+            if args.bulk_only:
+                results += bench_bulk_insert(url, min(args.rounds, 5))
+                return 0 if all(r["ok"] for r in results) else 1
             start = time.perf_counter()
             ids = load(url, args.vaults)
             with psycopg.connect(url) as conn:

@@ -34,6 +34,10 @@ RETURNING *;
 -- Between the rounds of the bulk insert benchmark.
 TRUNCATE market_data;
 
+-- name: count_market_data()$
+-- After each side of the bulk insert benchmark: both stored every price.
+SELECT count(*) FROM market_data;
+
 -- name: commit_settings()^
 -- What an autocommitted UPDATE waits for at commit (printed with the results).
 SELECT

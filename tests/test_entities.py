@@ -4,9 +4,13 @@ describe create() and update(), and ids."""
 from __future__ import annotations
 
 import itertools
+import os
+import random
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import IntEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
@@ -16,6 +20,7 @@ from vaultstore import (
     Agent,
     AgentChanges,
     AlertChanges,
+    ChainId,
     CredibilityTier,
     CreditVault,
     LiquidationChanges,
@@ -35,8 +40,10 @@ from vaultstore import (
     TokenAmount,
     ValidationError,
     VaultChanges,
+    _ids,
+    _values,
 )
-from vaultstore._ids import encode, id_timestamp_ms
+from vaultstore._ids import encode, id_timestamp_ms, new_ids
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -105,6 +112,73 @@ def test_non_numbers_are_refused(given: Any) -> None:
     with pytest.raises(ValidationError) as info:
         amount(given)
     assert info.value.field == "amount"
+
+
+def _decimal_corpus() -> list[Decimal]:
+    """Decimals at and around every limit of the 34-digit, Decimal128 rules, and
+    random ones of 1 to 40 digits with exponents from -6,200 to +40."""
+    edges = [
+        "0", "-0", "0E+100", "0E-6176", "0E-6177", "-0E-3", "1E+3", "1E+33", "1E+34",
+        "9" * 34, "9" * 35, "9" * 34 + "E+1", "1E-6176", "1E-6177", "9" * 34 + "E-6176",
+        "9" * 34 + "E-6143", "9" * 34 + "E-6142", "1." + "0" * 33, "1." + "0" * 34,
+        "12.50", "-7.25", "123E-6150", "1E+6111", "1E+6112",
+    ]  # fmt: skip
+    rng = random.Random(9)
+    randoms = []
+    for _ in range(5_000):
+        digits = rng.randrange(10 ** rng.randrange(1, 41))
+        randoms.append(f"{rng.choice('-+')}{digits}E{rng.randrange(-6200, 41)}")
+    return [Decimal(text) for text in edges + randoms]
+
+
+def test_decimals_checked_in_c_are_judged_as_by_their_digits() -> None:
+    """to_decimal's check in C (a decimal context that traps) accepts only what
+    the rules by digits and exponent accept, and keeps it as those rules do."""
+    for value in _decimal_corpus():
+        by_digits = _values.fitted(value, value)
+        result = _values.to_decimal(value)
+        if isinstance(by_digits, _values.Invalid):
+            assert isinstance(result, _values.Invalid), value
+            assert result.reason == by_digits.reason
+        else:
+            assert not isinstance(result, _values.Invalid), value
+            assert str(result) == str(by_digits), value
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        datetime(2026, 1, 1, 0, 0, 0, 123456, tzinfo=UTC),
+        datetime(2026, 1, 1, 0, 0, 0, 123000, tzinfo=UTC),
+        datetime(2026, 1, 1, tzinfo=UTC),
+        datetime(1, 1, 1, 0, 0, 0, 999, tzinfo=UTC),
+        datetime.fromisoformat("2026-01-01T02:00:00.123456+02:00"),
+        datetime(2026, 3, 29, 1, 30, 0, 999999, tzinfo=ZoneInfo("Europe/Paris")),
+    ],
+)
+def test_timestamps_in_utc_are_cut_as_others_are(given: datetime) -> None:
+    """to_utc's short way for a datetime already in UTC gives what moving it to
+    UTC and cutting it with replace() gives."""
+    moved = given.astimezone(UTC)
+    expected = moved.replace(microsecond=moved.microsecond // 1000 * 1000)
+    result = _values.to_utc(given)
+    assert result == expected
+    assert result.tzinfo is UTC
+    assert type(result) is datetime
+
+
+class _OtherEnum(IntEnum):
+    ONE = 1
+
+
+@pytest.mark.parametrize("given", [1, ChainId.ETHEREUM, _OtherEnum.ONE])
+def test_an_enum_member_is_found_by_its_value_or_as_itself(given: Any) -> None:
+    assert _values.enum_member(ChainId, given) is ChainId.ETHEREUM
+
+
+@pytest.mark.parametrize("given", [True, False, 1.5, "1", [1], None])
+def test_a_bool_or_another_type_is_no_enum_member(given: Any) -> None:
+    assert isinstance(_values.enum_member(ChainId, given), _values.Invalid)
 
 
 def test_protection_threshold_above_max_ltv_is_refused_when_building_a_vault() -> None:
@@ -282,6 +356,35 @@ def test_ids_made_in_a_row_are_unique_and_increasing() -> None:
     assert len(set(ids)) == len(ids)
     assert ids == sorted(ids)
     assert all(a < b for a, b in itertools.pairwise(ids))
+
+
+def test_ids_made_in_bulk_follow_the_ids_made_before_and_precede_those_after() -> None:
+    before = vaultstore.new_id()
+    ids = new_ids(5_000)
+    after = vaultstore.new_id()
+    assert len(set(ids)) == len(ids) == 5_000
+    assert {len(i) for i in ids} == {26}
+    assert [before, *ids, after] == sorted([before, *ids, after])
+    assert before < ids[0]
+    assert ids[-1] < after
+
+
+def test_ids_made_in_bulk_count_up_across_their_shared_prefix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The 22 leading characters are encoded once per 2**20 ids: ids that cross
+    such a boundary (and the next) are still the encoding of consecutive values."""
+    first = (1 << 20) - 3
+    monkeypatch.setattr(_ids, "_last_ms", -1)  # a fresh millisecond: the random start is used
+    monkeypatch.setattr(os, "urandom", lambda n: (first << 1).to_bytes(n, "big"))
+    ids = new_ids((1 << 20) + 10)
+    start = id_timestamp_ms(ids[0]) << 80 | first
+    for offset in [0, 1, 2, 3, 4, 1 << 19, (1 << 20) + 2, (1 << 20) + 3, (1 << 20) + 9]:
+        assert ids[offset] == encode(start + offset), offset
+
+
+def test_no_ids_made_in_bulk_for_none_asked() -> None:
+    assert new_ids(0) == []
 
 
 @pytest.mark.parametrize(

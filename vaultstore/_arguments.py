@@ -3,13 +3,18 @@ values, and batches of new entities."""
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar
 
 from . import _values
 from ._convert import EntityConverter
+from ._ids import new_ids
+from ._new_rows import NewRows, Row, RowMaker
 from .errors import ValidationError
 
 T = TypeVar("T")
@@ -96,36 +101,86 @@ def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
+_END = object()
+CHUNK = 1024
+"""Records are validated (and their ids made) this many at a time, or fewer at
+the end of a batch: a few records do not pay for a batch's worth of ids, and a
+backend sends the first rows of a batch while the next are made."""
+
+
 def entity_batches(
     converter: EntityConverter,
-    cls: type[T],
+    cls: type,
     records: object,
     settable: frozenset[str],
     batch_size: int,
     *,
     id_prefix: str = "",
-    defaults: Any = dict,
-) -> Iterator[list[T]]:
-    """New entities, ``batch_size`` at a time, from ``records`` (any iterable of
-    dicts, read as it goes): each built and validated before its batch is given
-    out; the error names the record by its place in the whole
-    (``records[12345].price_usd``). ``defaults(record)`` fills in what the caller
-    may leave out. What is not an iterable is refused here, before any I/O."""
+    now_fields: Collection[str] = (),
+) -> Iterator[NewRows]:
+    """New entities as batches of at most ``batch_size`` rows, from ``records``
+    (any iterable of dicts, read as it goes; no batch is empty). Each record is
+    validated, as ``converter.new`` would validate it, when its batch is read,
+    before the row is given out; the error names the record by its place in the
+    whole (``records[12345].price_usd``). The ``now_fields`` the caller leaves
+    out take the batch's time, as ``created_at`` and ``updated_at`` do. Read each
+    batch to its end before the next. What is not an iterable is refused here,
+    before any I/O."""
     given = _iterable(records, "records", "records (dicts)")
+    maker = RowMaker(converter, cls, settable, now_fields)
 
-    def entities() -> Iterator[T]:
-        for i, fields in enumerate(given):
-            if not isinstance(fields, Mapping):
-                raise ValidationError(
-                    f"expected a record (dict), got {type(fields).__name__}",
-                    field=f"records[{i}]",
-                )
+    def refused(i: int, fields: object, id: str, now: datetime) -> Row:
+        """The record at ``i`` built the slow way: its exact error, or its row."""
+        if not isinstance(fields, Mapping):
+            raise ValidationError(
+                f"expected a record (dict), got {type(fields).__name__}", field=f"records[{i}]"
+            )
+        try:
+            return maker.slow(fields, id, now)
+        except ValidationError as exc:
+            raise ValidationError(exc.message, field=f"records[{i}].{exc.field}") from exc
+
+    def chunk_rows(chunk: list[Any], index: int, now: datetime) -> list[Row]:
+        """The rows of ``chunk``, the records from ``index`` on, ids made for them."""
+        ids = new_ids(len(chunk))
+        if id_prefix:
+            ids = [id_prefix + id for id in ids]
+        fast = maker.fast if maker.made_are_valid(ids[0], now) else None
+        if fast is not None:
             try:
-                yield converter.new(cls, defaults(fields), settable, id_prefix)
-            except ValidationError as exc:
-                raise ValidationError(exc.message, field=f"records[{i}].{exc.field}") from exc
+                return list(map(fast, chunk, ids, itertools.repeat(now, len(chunk))))
+            except Exception:  # noqa: BLE001, S110 - one was refused: judged one by one below
+                pass
+        rows = []
+        for i, (fields, id) in enumerate(zip(chunk, ids, strict=True), index):
+            row = None
+            if fast is not None:
+                with contextlib.suppress(Exception):  # refused: the slow way says why
+                    row = fast(fields, id, now)
+            rows.append(refused(i, fields, id, now) if row is None else row)
+        return rows
 
-    return batched(entities(), batch_size)
+    items = iter(given)
+    read = 0  # records taken from items
+
+    def chunks(first: Any) -> Iterator[list[Row]]:
+        """The rows of one batch, a chunk at a time, the first record given."""
+        nonlocal read
+        now = _values.utc_now()  # one time for the batch
+        taken = 0
+        chunk = [first, *itertools.islice(items, min(CHUNK, batch_size) - 1)]
+        while chunk:
+            index = read
+            read += len(chunk)
+            taken += len(chunk)
+            yield chunk_rows(chunk, index, now)
+            chunk = list(itertools.islice(items, min(CHUNK, batch_size - taken)))
+
+    def batches() -> Iterator[NewRows]:
+        while (first := next(items, _END)) is not _END:
+            yield maker.rows(chunks(first))
+
+    return batches()
 
 
 _METRICS = ("id", "ltv", "health_factor")

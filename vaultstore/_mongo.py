@@ -26,6 +26,7 @@ from pymongo import monitoring
 
 from . import _values
 from ._convert import EntityConverter, column_field
+from ._new_rows import NewRows
 from ._settings import Settings
 from .errors import (
     CommitUnknownError,
@@ -195,6 +196,7 @@ class MongoConverter(EntityConverter):
         )
         self._loaders: dict[type, Callable[[Mapping[str, Any]], Any]] = {}  # type: ignore[assignment]
         self._documents: dict[type, Callable[[Any], dict[str, Any]]] = {}
+        self._row_documents: dict[type, Callable[[Sequence[Any]], dict[str, Any]]] = {}
 
     def document(self, entity: Any) -> dict[str, Any]:
         """The BSON document of an entity."""
@@ -206,12 +208,56 @@ class MongoConverter(EntityConverter):
             )
         return fn(entity)
 
+    def row_documents(self, new: NewRows) -> list[dict[str, Any]]:
+        """The BSON documents of new entities given as rows (what ``document``
+        gives for each entity), by a function generated once per entity."""
+        fn = self._row_documents.get(new.cls)
+        if fn is None:
+            fn = self._row_documents[new.cls] = self._make_row_document(new.cls, new.columns)
+        return list(map(fn, new))
+
+    def _make_row_document(
+        self, cls: type, columns: tuple[str, ...]
+    ) -> Callable[[Sequence[Any]], dict[str, Any]]:
+        position = {name: i for i, name in enumerate(columns)}
+        bound: dict[str, Any] = {"_decimal128": Decimal128}
+
+        def document(cl: type, prefix: str) -> str:
+            items = []
+            for field in attrs.fields(attrs.resolve_types(cl)):
+                key = "_id" if (field.name == "id" and not prefix) else field.name
+                if isinstance(field.type, type) and attrs.has(field.type):
+                    expr = document(field.type, f"{prefix}{field.name}_")
+                else:
+                    expr = f"row[{position[prefix + field.name]}]"
+                    if _is_decimal(field.type):
+                        value = f"_decimal128({expr})"
+                        expr = (
+                            f"(None if {expr} is None else {value})"
+                            if _optional(field.type)
+                            else value
+                        )
+                items.append(f"{key!r}: {expr}")
+            return "{" + ", ".join(items) + "}"
+
+        name = f"document_of_{cls.__name__}_row"
+        defaults = ", ".join(f"{key}={key}" for key in bound)
+        source = f"def {name}(row, {defaults}):\n    return {document(cls, '')}\n"
+        filename = f"<vaultstore generated {name}>"
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        namespace = dict(bound)
+        exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - generated from attrs fields
+        return cast("Callable[[Sequence[Any]], dict[str, Any]]", namespace[name])
+
     def value(self, value: Any) -> Any:
-        """A single value as it is stored (a Decimal as Decimal128, an enum as its value)."""
+        """A single value as it is stored (a Decimal as Decimal128, an enum as its
+        value); new entities' rows as their documents."""
         if isinstance(value, Decimal):
             return Decimal128(value)
         if isinstance(value, Enum):
             return value.value
+        if isinstance(value, NewRows):
+            return self.row_documents(value)
         return value
 
     def document_loader(self, cls: type[T]) -> Callable[[Mapping[str, Any]], T]:

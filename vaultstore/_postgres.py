@@ -13,7 +13,7 @@ import functools
 import math
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import psycopg
@@ -23,6 +23,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import PoolClosed, PoolTimeout
 
 from ._convert import EntityConverter, MissingColumnsError, column_field
+from ._new_rows import NewRows
 from ._registry import REGISTRY
 from ._settings import Settings, is_secret, postgres_params
 from .errors import (
@@ -90,6 +91,30 @@ class PostgresConverter(EntityConverter):
                 ) from None
             self._statement_loaders[key] = loader
         return loader
+
+    def copy_rows(self, batch: Any, columns: tuple[str, ...]) -> Iterable[tuple[Any, ...]]:
+        """A batch's rows as a COPY of ``columns`` takes them (JSON as jsonb): the
+        batch is new entities' rows (``NewRows``), or whole entities."""
+        if not isinstance(batch, NewRows):
+            return (tuple(row[c] for c in columns) for row in map(self.params, batch))
+        rows = batch.in_columns(columns)
+        json = {i for i, column in enumerate(columns) if column in batch.json_columns}
+        if not json:
+            return rows
+        return (
+            tuple(Jsonb(value) if i in json else value for i, value in enumerate(row))
+            for row in rows
+        )
+
+    def row_params(self, batch: Any) -> list[dict[str, Any]]:
+        """A batch (``NewRows`` or whole entities) as the parameters of a
+        statement run once per row."""
+        if not isinstance(batch, NewRows):
+            return list(map(self.params, batch))
+        return [
+            dict(zip(batch.columns, row, strict=True))
+            for row in self.copy_rows(batch, batch.columns)
+        ]
 
     def bind(self, cls: type, declared: Sequence[str], params: Mapping[str, Any]) -> dict[str, Any]:
         """A statement's parameters from an operation's: ``entity`` spreads over its

@@ -312,24 +312,29 @@ class AsyncPostgresExecutor:
         return [load(row) for row in rows]
 
     async def _batch(self, op: Operation, statement: Any, params: dict[str, Any]) -> int:
-        """A batch, all or none: in a transaction of its own if need be. A ``COPY
-        ... FROM STDIN`` statement gets the rows in its columns' order; a ``*!``
-        one runs once per row, pipelined."""
-        params_of = self.converter.params
+        """A batch (new entities' ``NewRows``, read once, or whole entities), all
+        or none: in a transaction of its own if need be. A ``COPY ... FROM
+        STDIN`` statement gets the rows in its columns' order; a ``*!`` one runs
+        once per row, pipelined."""
+        batch = params["entities"]
         columns = copy_columns(statement.sql)
         async with self.transaction() as tx:
             conn = tx.connection
             assert conn is not None
             try:
                 if columns is None:
-                    rows = [params_of(record) for record in params["entities"]]
-                    count: int = await statement(conn.vault_cursor(), rows)
+                    count: int = await statement(
+                        conn.vault_cursor(), self.converter.row_params(batch)
+                    )
                     return count
+                # Each row is written as it is made: the server stores the first
+                # rows while the next are validated. A record refused on the way
+                # aborts the COPY, and the batch with it.
                 count = 0
                 async with conn.cursor().copy(statement.sql) as copy:
-                    for record in params["entities"]:
-                        row = params_of(record)
-                        await copy.write_row([row[column] for column in columns])
+                    write_row = copy.write_row
+                    for row in self.converter.copy_rows(batch, columns):
+                        await write_row(row)
                         count += 1
                 return count
             except DRIVER_ERRORS as exc:

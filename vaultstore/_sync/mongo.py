@@ -199,7 +199,8 @@ class MongoExecutor:
             ) from None
 
     def _bson(self, value: Any) -> Any:
-        """A parameter as BSON: Decimal128, enums as values, entities as documents."""
+        """A parameter as BSON: Decimal128, enums as values, entities (and new
+        entities' rows) as documents."""
         if type(value) is str:
             return value  # ids and keys: most parameters
         if isinstance(value, dict):

@@ -57,6 +57,7 @@ from .._entities import (
     RiskAlert,
     VaultChanges,
 )
+from .._new_rows import NewRows
 from .._paging import (
     Page,
     after_id,
@@ -636,10 +637,12 @@ class Prices(RepositoryBase[MarketData]):
     ) -> int:
         """Store many prices (``insert_many``: COPY on PostgreSQL, ``insert_many``
         on MongoDB), from any iterable, read as it goes: ``batch_size`` records at
-        a time, each validated before its batch is sent, so that millions take the
-        memory of one batch. All or none, in one transaction; with ``atomic=False``
-        each batch commits on its own, and an error's ``stored`` says how many
-        were stored before it. Returns how many were stored."""
+        a time, so that millions take the memory of one batch. Each record is
+        validated before it is sent, and a batch holding one that is refused is
+        not stored. All or none, in one transaction; with ``atomic=False`` each
+        batch commits on its own, and an error's ``stored`` says how many were
+        stored before it. ``recorded_at`` defaults to the time its batch began.
+        Returns how many were stored."""
         size = check_batch_size(batch_size)
         entity = self._entity
         batches = entity_batches(
@@ -649,7 +652,7 @@ class Prices(RepositoryBase[MarketData]):
             entity.settable,
             size,
             id_prefix=entity.id_prefix,
-            defaults=with_recorded_at,
+            now_fields=("recorded_at",),
         )
         if atomic:
             with self._executor.transaction() as tx:
@@ -658,7 +661,7 @@ class Prices(RepositoryBase[MarketData]):
         return self._insert_batches(batches, count_stored=True)
 
     def _insert_batches(
-        self, batches: Iterable[list[MarketData]], *, count_stored: bool = False
+        self, batches: Iterable[NewRows], *, count_stored: bool = False
     ) -> int:
         stored = 0
         try:
