@@ -57,7 +57,6 @@ from .._entities import (
     RiskAlert,
     VaultChanges,
 )
-from .._new_rows import NewRows
 from .._paging import (
     Page,
     after_id,
@@ -223,20 +222,26 @@ class RepositoryBase(Generic[T]):
         stored. Returns how many were stored."""
         size = check_batch_size(batch_size)
         batches: Iterator[list[T]] = entity_batches_of(self._entity.cls, entities, size)
-        if atomic:
-            with self._executor.transaction() as tx:
-                repository = self if tx is self._executor else self._in(tx)
-                return repository._store_batches("copy_in", batches)
-        return self._store_batches("copy_in", batches, count_stored=True)
+        return self._store_batches("copy_in", batches, atomic=atomic)
 
     def _in(self, executor: Executor) -> RepositoryBase[T]:
         """This repository on another executor (a transaction's), same statistics."""
         return type(self)(self._entity, executor, self._counters)
 
-    def _store_batches(
-        self, name: str, batches: Iterable[list[T]], *, count_stored: bool = False
+    def _store_batches(self, name: str, batches: Iterable[Any], *, atomic: bool) -> int:
+        """Run the batch operation ``name`` on each batch, all in one transaction
+        when ``atomic``; how many were stored."""
+        if not atomic:
+            return self._each_batch(name, batches, count_stored=True)
+        with self._executor.transaction() as tx:
+            repository = self if tx is self._executor else self._in(tx)
+            return repository._each_batch(name, batches)
+
+    def _each_batch(
+        self, name: str, batches: Iterable[Any], *, count_stored: bool = False
     ) -> int:
-        """Run the batch operation ``name`` on each batch; how many were stored."""
+        """Each batch in turn; with ``count_stored``, an error says in ``stored``
+        how many were stored (committed) before it."""
         stored = 0
         try:
             for batch in batches:
@@ -654,25 +659,7 @@ class Prices(RepositoryBase[MarketData]):
             id_prefix=entity.id_prefix,
             now_fields=("recorded_at",),
         )
-        if atomic:
-            with self._executor.transaction() as tx:
-                prices = self if tx is self._executor else type(self)(entity, tx, self._counters)
-                return prices._insert_batches(batches)
-        return self._insert_batches(batches, count_stored=True)
-
-    def _insert_batches(
-        self, batches: Iterable[NewRows], *, count_stored: bool = False
-    ) -> int:
-        stored = 0
-        try:
-            for batch in batches:
-                count: int = self._run("insert_many", Shape.COUNT, {"entities": batch})
-                stored += count
-        except VaultStoreError as exc:
-            if count_stored:
-                exc.stored = stored
-            raise
-        return stored
+        return self._store_batches("insert_many", batches, atomic=atomic)
 
     @runs("latest_price")
     def latest_price(self, token: str, chain_id: ChainId | int) -> MarketData | None:
