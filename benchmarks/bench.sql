@@ -1,5 +1,6 @@
--- Statements of the benchmark only: bulk loading with COPY, and the raw update
--- that store.vaults.update(id, ltv=...) is measured against.
+-- Statements of the benchmark only: bulk loading with COPY, the raw update that
+-- store.vaults.update(id, ltv=...) is measured against, and the other way to update
+-- many vaults' metrics (COPY into a temporary table, then UPDATE ... FROM it).
 
 -- name: copy_agents#
 -- COPY target for the generated agents.
@@ -66,3 +67,28 @@ DROP DATABASE IF EXISTS vaultstore_bench_copy WITH (FORCE);
 -- name: create_copy_target#
 -- The copy benchmark's target database, on the same server.
 CREATE DATABASE vaultstore_bench_copy;
+
+-- name: create_metrics_table#
+-- The other way to update many vaults' metrics (compared in bench_batch_update):
+-- COPY them into a temporary table, then one UPDATE ... FROM it. Dropped at commit.
+CREATE TEMPORARY TABLE bench_metrics (
+    id text PRIMARY KEY,
+    ltv numeric NOT NULL,
+    health_factor numeric NOT NULL
+) ON COMMIT DROP;
+
+-- name: copy_metrics#
+-- COPY target of that way: one row per vault.
+COPY bench_metrics (id, ltv, health_factor) FROM STDIN;
+
+-- name: update_from_metrics()
+-- The same change as vaults.update_metrics_many, from the temporary table: each
+-- vault's version counts up; returns the ids it updated.
+UPDATE credit_vaults AS vault
+SET
+    version = vault.version + 1,
+    ltv = metrics.ltv,
+    health_factor = metrics.health_factor
+FROM bench_metrics AS metrics
+WHERE vault.id = metrics.id
+RETURNING vault.id;

@@ -9,14 +9,16 @@ the column at fault, and from it the entity field, is read off the constraint.
 
 from __future__ import annotations
 
+import enum
 import functools
 import math
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import psycopg
+from aiosql.types import SQLOperationType
 from psycopg import errors as pg
 from psycopg.conninfo import make_conninfo
 from psycopg.types.json import Jsonb
@@ -116,17 +118,20 @@ class PostgresConverter(EntityConverter):
             for row in self.copy_rows(batch, batch.columns)
         ]
 
-    def bind(self, cls: type, declared: Sequence[str], params: Mapping[str, Any]) -> dict[str, Any]:
-        """A statement's parameters from an operation's: ``entity`` spreads over its
-        columns, ``changes`` over the columns it changes (the others None) and
-        ``changed`` names them; a dict goes as jsonb."""
-        if (
-            "entity" not in params
-            and "changes" not in params
-            and dict not in map(type, params.values())
-        ):
-            return dict(params)  # the common case: nothing to spread or wrap
-        bound: dict[str, Any] = dict.fromkeys(declared) if "changes" in params else {}
+    def bind(self, cls: type, plan: Plan, params: dict[str, Any]) -> dict[str, Any]:
+        """The parameters of ``plan``'s statement from an operation's: ``entity``
+        spreads over its columns, ``changes`` over the columns it changes (the others
+        None) and ``changed`` names them; a dict goes as jsonb. Parameters with none
+        of these are given back as they are (the repositories make a dict per call)."""
+        if plan.attributes is not None:
+            params = plan.spread(params)
+        if "entity" not in params and "changes" not in params:
+            for value in params.values():
+                if isinstance(value, dict):
+                    break
+            else:
+                return params  # the common case: nothing to spread or wrap
+        bound: dict[str, Any] = dict.fromkeys(plan.parameters) if "changes" in params else {}
         for name, value in params.items():
             if name == "entity":
                 bound.update(self.params(value))
@@ -139,6 +144,65 @@ class PostgresConverter(EntityConverter):
             else:
                 bound[name] = value
         return bound
+
+
+class Result(enum.Enum):
+    """What running a statement gives back, as aiosql's adapter would give it for
+    the statement's suffix; the executor fetches it from the cursor itself."""
+
+    ROWS = "rows"
+    """Every row (no suffix: a select)."""
+    ROW = "row"
+    """The first row or None (``^``, ``<!``)."""
+    VALUE = "value"
+    """The first column of the first row, or None (``$``)."""
+    ROWCOUNT = "rowcount"
+    """How many rows the statement wrote (``!``)."""
+    STATUS = "status"
+    """The server's status message (``#``, run without parameters)."""
+
+
+_RESULTS = {
+    SQLOperationType.SELECT: Result.ROWS,
+    SQLOperationType.SELECT_ONE: Result.ROW,
+    SQLOperationType.INSERT_RETURNING: Result.ROW,
+    SQLOperationType.SELECT_VALUE: Result.VALUE,
+    SQLOperationType.INSERT_UPDATE_DELETE: Result.ROWCOUNT,
+    SQLOperationType.SCRIPT: Result.STATUS,
+}
+
+
+class Plan:
+    """How an operation's aiosql statement is run, worked out on its first call so
+    that the next ones look up nothing else: its SQL (as aiosql loaded it from
+    ``queries/<entity>.sql``), what it gives back, its declared parameters, and
+    whether it is a batch (``*!``, or a ``COPY ... FROM STDIN``) or a read (which
+    may run again on a fresh connection when its connection turns out dead)."""
+
+    __slots__ = ("attributes", "batch", "parameters", "read", "result", "sql", "statement")
+
+    def __init__(self, statement: Any) -> None:
+        operation = statement.operation
+        self.statement = statement
+        self.sql: str = statement.sql
+        self.parameters: tuple[str, ...] = tuple(statement.parameters or ())
+        self.attributes: dict[str, dict[str, str]] | None = statement.attributes or None
+        self.batch = (
+            operation is SQLOperationType.INSERT_UPDATE_DELETE_MANY
+            or copy_columns(statement.sql) is not None
+        )
+        self.read = operation.name.startswith("SELECT")
+        self.result = _RESULTS.get(operation, Result.STATUS)
+
+    def spread(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``:obj.attr`` references in the SQL, as aiosql passes them: parameter
+        ``obj`` becomes one ``obj__attr`` per attribute the statement reads."""
+        spread = dict(params)
+        for name, attributes in (self.attributes or {}).items():
+            value = spread.pop(name)
+            for attribute, variable in attributes.items():
+                spread[variable] = getattr(value, attribute)
+        return spread
 
 
 def connection_kwargs(settings: Settings) -> tuple[str, dict[str, Any]]:

@@ -16,7 +16,6 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar, cast
 
 import psycopg
-from aiosql.types import SQLOperationType
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
@@ -27,7 +26,9 @@ from .._pipeline import Operation, Shape, runs
 from .._postgres import (
     DRIVER_ERRORS,
     NOT_MIGRATED,
+    Plan,
     PostgresConverter,
+    Result,
     connection_kwargs,
     connection_lost,
     copy_columns,
@@ -93,7 +94,7 @@ class AsyncPostgresExecutor:
         self.converter = converter
         self.connection = connection
         # Shared with the executors of this store's transactions.
-        self.plans: dict[str, tuple[Any, bool, tuple[str, ...]]] = {}
+        self.plans: dict[str, Plan] = {}
         self.loaders: dict[str, Callable[[Any], Any]] = {}
         self.outage = Outage()
         self._tables = registry.tables
@@ -153,14 +154,9 @@ class AsyncPostgresExecutor:
         """The aiosql statement that runs ``op``."""
         return getattr(getattr(self.queries, op.entity.name), op.name)
 
-    def _plan(self, op: Operation) -> tuple[Any, bool, tuple[str, ...]]:
-        """``op``'s statement, whether it is a batch, and its parameters; once per
-        operation and store, so that a call looks up nothing else."""
-        statement = self.statement(op)
-        batch = statement.operation is SQLOperationType.INSERT_UPDATE_DELETE_MANY
-        if copy_columns(statement.sql) is not None:  # COPY ... FROM STDIN: a batch too
-            batch = True
-        plan = self.plans[op.key] = (statement, batch, tuple(statement.parameters or ()))
+    def _plan(self, op: Operation) -> Plan:
+        """How ``op`` runs; once per operation and store."""
+        plan = self.plans[op.key] = Plan(self.statement(op))
         return plan
 
     async def execute(self, op: Operation, params: dict[str, Any]) -> Any:
@@ -170,20 +166,20 @@ class AsyncPostgresExecutor:
         server restarted, a failover, a killed backend) runs once more on a fresh
         one, after the pool has dropped its dead connections; a write is never run
         twice, and its error says the outcome is unknown."""
-        statement, batch, declared = self.plans.get(op.key) or self._plan(op)
-        if batch:
-            return await self._batch(op, statement, params)
-        bound = self.converter.bind(op.entity.cls, declared, params)
+        plan = self.plans.get(op.key) or self._plan(op)
+        if plan.batch:
+            return await self._batch(op, plan.statement, params)
+        bound = self.converter.bind(op.entity.cls, plan, params)
         if self.connection is not None:
-            return await self._in_transaction(self.connection, op, statement, bound)
-        read = statement.operation.name.startswith("SELECT")
+            return await self._in_transaction(self.connection, op, plan, bound)
+        read = plan.read
         retried = False
         error: VaultStoreError | None = None  # one that says the schema is behind
         while True:
             conn = await self.getconn()  # nothing was sent yet if this raises: safe to retry
             lost = False
             try:
-                return await self._run(conn, op, statement, bound)
+                return await self._run(conn, op, plan, bound)
             except DRIVER_ERRORS as exc:
                 lost = connection_lost(exc)
                 if not (read and not retried and lost):
@@ -278,10 +274,10 @@ class AsyncPostgresExecutor:
         return cast("str", self.pool.conninfo), cast("dict[str, Any]", self.pool.kwargs)
 
     async def _in_transaction(
-        self, conn: AsyncPgConnection, op: Operation, statement: Any, bound: dict[str, Any]
+        self, conn: AsyncPgConnection, op: Operation, plan: Plan, bound: dict[str, Any]
     ) -> Any:
         try:
-            return await self._run(conn, op, statement, bound)
+            return await self._run(conn, op, plan, bound)
         except DRIVER_ERRORS as exc:
             if connection_lost(exc):
                 await _retry.awithin(self._try_server, PROBE_TIMEOUT)
@@ -290,25 +286,36 @@ class AsyncPostgresExecutor:
                 raise not_migrated(translated, await self.pending_migrations()) from exc
             raise translated from exc
 
-    async def _run(
-        self, conn: AsyncPgConnection, op: Operation, statement: Any, bound: dict[str, Any]
+    async def _run(  # noqa: PLR0911 - one return per kind of result reads best
+        self, conn: AsyncPgConnection, op: Operation, plan: Plan, bound: dict[str, Any]
     ) -> Any:
+        """Run ``plan``'s SQL on the connection's cursor and fetch what aiosql's
+        adapter would give back for it (without aiosql's call wrapper, which checks
+        and copies the parameters again), shaped as ``op`` says."""
         cur = conn.vault_cursor()
+        result = plan.result
+        if result is Result.STATUS:
+            await cur.execute(plan.sql)
+            return cur.statusmessage or ""
+        await cur.execute(plan.sql, bound)
         shape = op.shape
-        if shape is Shape.ONE:
-            row = await statement(cur, **bound)
-            if row is None:
-                return None
-            return (self.loaders.get(op.key) or self._loader(op, statement, cur))(row)
-        if shape is Shape.COUNT:
-            return await statement(cur, **bound)
-        rows = [row async for row in statement(cur, **bound)]
+        if result is Result.ROW:
+            row = await cur.fetchone()
+            if shape is not Shape.ONE or row is None:
+                return row
+            return (self.loaders.get(op.key) or self._loader(op, plan.statement, cur))(row)
+        if result is Result.ROWCOUNT:
+            return cur.rowcount
+        if result is Result.VALUE:
+            row = await cur.fetchone()
+            return None if row is None else row[0]
+        rows = await cur.fetchall()
         if shape is Shape.ROWS:
             names = [column.name for column in cur.description or ()]
             return [dict(zip(names, row, strict=True)) for row in rows]
-        if not rows:
-            return []
-        load = self.loaders.get(op.key) or self._loader(op, statement, cur)
+        if shape is not Shape.MANY or not rows:
+            return rows
+        load = self.loaders.get(op.key) or self._loader(op, plan.statement, cur)
         return [load(row) for row in rows]
 
     async def _batch(self, op: Operation, statement: Any, params: dict[str, Any]) -> int:

@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
 import psycopg
-from aiosql.types import SQLOperationType
 from psycopg import Connection, Cursor
 from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
@@ -28,7 +27,9 @@ from .._pipeline import Operation, Shape, runs
 from .._postgres import (
     DRIVER_ERRORS,
     NOT_MIGRATED,
+    Plan,
     PostgresConverter,
+    Result,
     connection_kwargs,
     connection_lost,
     copy_columns,
@@ -94,7 +95,7 @@ class PostgresExecutor:
         self.converter = converter
         self.connection = connection
         # Shared with the executors of this store's transactions.
-        self.plans: dict[str, tuple[Any, bool, tuple[str, ...]]] = {}
+        self.plans: dict[str, Plan] = {}
         self.loaders: dict[str, Callable[[Any], Any]] = {}
         self.outage = Outage()
         self._tables = registry.tables
@@ -154,14 +155,9 @@ class PostgresExecutor:
         """The aiosql statement that runs ``op``."""
         return getattr(getattr(self.queries, op.entity.name), op.name)
 
-    def _plan(self, op: Operation) -> tuple[Any, bool, tuple[str, ...]]:
-        """``op``'s statement, whether it is a batch, and its parameters; once per
-        operation and store, so that a call looks up nothing else."""
-        statement = self.statement(op)
-        batch = statement.operation is SQLOperationType.INSERT_UPDATE_DELETE_MANY
-        if copy_columns(statement.sql) is not None:  # COPY ... FROM STDIN: a batch too
-            batch = True
-        plan = self.plans[op.key] = (statement, batch, tuple(statement.parameters or ()))
+    def _plan(self, op: Operation) -> Plan:
+        """How ``op`` runs; once per operation and store."""
+        plan = self.plans[op.key] = Plan(self.statement(op))
         return plan
 
     def execute(self, op: Operation, params: dict[str, Any]) -> Any:
@@ -171,20 +167,20 @@ class PostgresExecutor:
         server restarted, a failover, a killed backend) runs once more on a fresh
         one, after the pool has dropped its dead connections; a write is never run
         twice, and its error says the outcome is unknown."""
-        statement, batch, declared = self.plans.get(op.key) or self._plan(op)
-        if batch:
-            return self._batch(op, statement, params)
-        bound = self.converter.bind(op.entity.cls, declared, params)
+        plan = self.plans.get(op.key) or self._plan(op)
+        if plan.batch:
+            return self._batch(op, plan.statement, params)
+        bound = self.converter.bind(op.entity.cls, plan, params)
         if self.connection is not None:
-            return self._in_transaction(self.connection, op, statement, bound)
-        read = statement.operation.name.startswith("SELECT")
+            return self._in_transaction(self.connection, op, plan, bound)
+        read = plan.read
         retried = False
         error: VaultStoreError | None = None  # one that says the schema is behind
         while True:
             conn = self.getconn()  # nothing was sent yet if this raises: safe to retry
             lost = False
             try:
-                return self._run(conn, op, statement, bound)
+                return self._run(conn, op, plan, bound)
             except DRIVER_ERRORS as exc:
                 lost = connection_lost(exc)
                 if not (read and not retried and lost):
@@ -279,10 +275,10 @@ class PostgresExecutor:
         return cast("str", self.pool.conninfo), cast("dict[str, Any]", self.pool.kwargs)
 
     def _in_transaction(
-        self, conn: PgConnection, op: Operation, statement: Any, bound: dict[str, Any]
+        self, conn: PgConnection, op: Operation, plan: Plan, bound: dict[str, Any]
     ) -> Any:
         try:
-            return self._run(conn, op, statement, bound)
+            return self._run(conn, op, plan, bound)
         except DRIVER_ERRORS as exc:
             if connection_lost(exc):
                 _retry.within(self._try_server, PROBE_TIMEOUT)
@@ -291,25 +287,36 @@ class PostgresExecutor:
                 raise not_migrated(translated, self.pending_migrations()) from exc
             raise translated from exc
 
-    def _run(
-        self, conn: PgConnection, op: Operation, statement: Any, bound: dict[str, Any]
+    def _run(  # noqa: PLR0911 - one return per kind of result reads best
+        self, conn: PgConnection, op: Operation, plan: Plan, bound: dict[str, Any]
     ) -> Any:
+        """Run ``plan``'s SQL on the connection's cursor and fetch what aiosql's
+        adapter would give back for it (without aiosql's call wrapper, which checks
+        and copies the parameters again), shaped as ``op`` says."""
         cur = conn.vault_cursor()
+        result = plan.result
+        if result is Result.STATUS:
+            cur.execute(plan.sql)
+            return cur.statusmessage or ""
+        cur.execute(plan.sql, bound)
         shape = op.shape
-        if shape is Shape.ONE:
-            row = statement(cur, **bound)
-            if row is None:
-                return None
-            return (self.loaders.get(op.key) or self._loader(op, statement, cur))(row)
-        if shape is Shape.COUNT:
-            return statement(cur, **bound)
-        rows = [row for row in statement(cur, **bound)]
+        if result is Result.ROW:
+            row = cur.fetchone()
+            if shape is not Shape.ONE or row is None:
+                return row
+            return (self.loaders.get(op.key) or self._loader(op, plan.statement, cur))(row)
+        if result is Result.ROWCOUNT:
+            return cur.rowcount
+        if result is Result.VALUE:
+            row = cur.fetchone()
+            return None if row is None else row[0]
+        rows = cur.fetchall()
         if shape is Shape.ROWS:
             names = [column.name for column in cur.description or ()]
             return [dict(zip(names, row, strict=True)) for row in rows]
-        if not rows:
-            return []
-        load = self.loaders.get(op.key) or self._loader(op, statement, cur)
+        if shape is not Shape.MANY or not rows:
+            return rows
+        load = self.loaders.get(op.key) or self._loader(op, plan.statement, cur)
         return [load(row) for row in rows]
 
     def _batch(self, op: Operation, statement: Any, params: dict[str, Any]) -> int:
