@@ -18,6 +18,7 @@ from vaultstore import (
     CreditVault,
     DatabaseError,
     LiquidationProtection,
+    NotFoundError,
     StoredDocument,
     TokenAmount,
     ValidationError,
@@ -124,9 +125,8 @@ async def test_what_is_not_an_entity_of_the_repository_is_refused_before_any_io(
 
 
 async def test_a_vault_of_an_agent_that_is_not_there_is_refused(store: AsyncStore) -> None:
-    with pytest.raises(Exception) as info:  # noqa: PT011 - the kind is checked below
+    with pytest.raises(NotFoundError):
         await store.vaults.restore([vault(1, "agt_missing")])
-    assert type(info.value).__name__ == "NotFoundError"
     assert await store.vaults.count() == 0
 
 

@@ -19,6 +19,7 @@ from vaultstore import (
     CreditVault,
     DatabaseError,
     LiquidationProtection,
+    NotFoundError,
     StoredDocument,
     TokenAmount,
     ValidationError,
@@ -125,9 +126,8 @@ def test_what_is_not_an_entity_of_the_repository_is_refused_before_any_io(
 
 
 def test_a_vault_of_an_agent_that_is_not_there_is_refused(store: Store) -> None:
-    with pytest.raises(Exception) as info:  # noqa: PT011 - the kind is checked below
+    with pytest.raises(NotFoundError):
         store.vaults.restore([vault(1, "agt_missing")])
-    assert type(info.value).__name__ == "NotFoundError"
     assert store.vaults.count() == 0
 
 

@@ -202,14 +202,9 @@ def _copy_entities(
             done = target.count()
     progress.start(name, source.count(), done)
     written = 0
-    while True:
-        page = source.list(limit=batch_size, after=after)
-        if page:
-            written += target.restore(page, batch_size=batch_size)
-            progress.advance(len(page))
-        if page.next_cursor is None:
-            break
-        after = page.next_cursor
+    for page in pages(source, batch_size, after):
+        written += target.restore(page, batch_size=batch_size)
+        progress.advance(len(page))
     progress.finish()
     return written
 
@@ -221,18 +216,13 @@ def _copy_documents(source: Store, target: Store, progress: Progress, *, resume:
     done = target.documents.count() if resume else 0
     progress.start(DOCUMENTS, source.documents.count(), done)
     written = 0
-    after: str | None = None
-    while True:
-        page = source.documents.list(limit=DOCUMENT_PAGE, after=after)
+    for page in pages(source.documents, DOCUMENT_PAGE):
         for document in page:
             if resume and target.documents.find_by_id(document.id) is not None:
                 continue
             target.documents.restore(document, source.documents.chunks(document.id))
             written += 1
             progress.advance(1)
-        if page.next_cursor is None:
-            break
-        after = page.next_cursor
     progress.finish()
     return written
 
@@ -326,16 +316,22 @@ def tally(entities: Iterable[Any]) -> Tally:
     return Tally(count, f"{total:064x}")
 
 
-def every(store: Store, name: str, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[Any]:
-    """Every stored entity ``name`` (or document description), a page at a time."""
-    repository = _repository(store, name)
-    after: str | None = None
+def pages(repository: Any, size: int, after: str | None = None) -> Iterator[Sequence[Any]]:
+    """The non-empty pages of ``repository.list()``, ``size`` at a time, from the
+    cursor ``after`` on (the start when None)."""
     while True:
-        page = repository.list(limit=batch_size, after=after)
-        yield from page
+        page = repository.list(limit=size, after=after)
+        if page:
+            yield page
         if page.next_cursor is None:
             return
         after = page.next_cursor
+
+
+def every(store: Store, name: str, batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[Any]:
+    """Every stored entity ``name`` (or document description), a page at a time."""
+    for page in pages(_repository(store, name), batch_size):
+        yield from page
 
 
 def compare(
