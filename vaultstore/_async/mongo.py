@@ -264,7 +264,9 @@ class AsyncMongoExecutor:
                 if call == "insert_one":
                     await collection.insert_one(argument, session=session)
                     return 1
-                await collection.insert_many(argument, ordered=True, session=session)
+                # Unordered: the server may apply them in any order (and in parallel);
+                # the transaction around every insert_many keeps it all or none.
+                await collection.insert_many(argument, ordered=False, session=session)
                 return len(argument)
             if call == "find_one":
                 doc = await collection.find_one(

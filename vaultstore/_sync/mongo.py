@@ -265,7 +265,9 @@ class MongoExecutor:
                 if call == "insert_one":
                     collection.insert_one(argument, session=session)
                     return 1
-                collection.insert_many(argument, ordered=True, session=session)
+                # Unordered: the server may apply them in any order (and in parallel);
+                # the transaction around every insert_many keeps it all or none.
+                collection.insert_many(argument, ordered=False, session=session)
                 return len(argument)
             if call == "find_one":
                 doc = collection.find_one(
