@@ -44,6 +44,7 @@ from vaultstore._settings import resolve_settings
 from vaultstore._sync.adapter import QueryAdapter
 from vaultstore._sync.mongo import MongoExecutor
 from vaultstore._sync.store import VaultStore
+from vaultstore.admin.partitions import create_partitions
 from vaultstore.admin.schema import dump_schema
 
 from .databases import fresh_database
@@ -164,6 +165,7 @@ def loaded(postgres_url: str) -> Iterator[dict[str, Any]]:
     rng = random.Random(4)
     with fresh_database(postgres_url) as url:
         vaultstore.apply_migrations(url)
+        create_partitions(url, [START.date()])
         schema_before = dump_schema(url)
         with psycopg.connect(url, autocommit=True) as conn:
             PLANS.more_memory_for_index_builds(conn)

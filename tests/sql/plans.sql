@@ -30,6 +30,8 @@ LEFT JOIN pg_constraint AS k
 WHERE
     n.nspname = 'public'
     AND t.relname NOT IN ('_yoyo_log', '_yoyo_migration', '_yoyo_version', 'yoyo_lock')
+    -- a partition's indexes go and come with its partitioned table's
+    AND NOT t.relispartition
     AND NOT x.indisprimary
     AND NOT EXISTS (
         SELECT FROM pg_constraint AS f
