@@ -270,7 +270,10 @@ def test_hot_path_statement_plans_without_a_sequential_scan(
     statement = getattr(getattr(QUERIES, file), name).sql
     with psycopg.connect(loaded["url"]) as conn:
         ((plan,),) = conn.execute(EXPLAIN + statement, params).fetchall()
-    assert seq_scans(plan[0]["Plan"]) == [], json.dumps(plan, indent=1)
+        empty = {row[0] for row in PLANS.empty_partitions(conn)}
+    assert [r for r in seq_scans(plan[0]["Plan"]) if r not in empty] == [], json.dumps(
+        plan, indent=1
+    )
 
 
 @pytest.mark.parametrize(
