@@ -41,17 +41,32 @@ COLLECTIONS: dict[str, Any] = {
     name: spec for step in STEPS.values() for name, spec in step.get("collections", {}).items()
 }
 """The collections the steps create, each as the latest step defining it says."""
-INDEXES: dict[str, dict[str, Any]] = {}
-"""Every index the steps make, by collection and name: those of the collections
-they create and those they add to collections they do not (a GridFS bucket's)."""
-for _step in STEPS.values():
-    for _name, _spec in _step.get("collections", {}).items():
-        INDEXES.setdefault(_name, {}).update({i["name"]: i for i in _spec.get("indexes", ())})
-    for _name, _indexes in _step.get("indexes", {}).items():
-        INDEXES.setdefault(_name, {}).update({i["name"]: i for i in _indexes})
+
+
+def indexes_of(step_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Every index the steps ``step_ids`` leave, by collection and name: those of
+    the collections they create and those they add to collections they do not (a
+    GridFS bucket's), less those a later step replaces (its "drop_indexes")."""
+    indexes: dict[str, dict[str, Any]] = {}
+    for step in (STEPS[id] for id in step_ids):
+        for name, spec in step.get("collections", {}).items():
+            indexes.setdefault(name, {}).update({i["name"]: i for i in spec.get("indexes", ())})
+        for name, made in step.get("indexes", {}).items():
+            indexes.setdefault(name, {}).update({i["name"]: i for i in made})
+        for name, dropped in step.get("drop_indexes", {}).items():
+            for index in dropped:
+                del indexes[name][index["name"]]
+    return indexes
+
+
+INDEXES = indexes_of(STEP_IDS)
+"""Every index the steps leave, by collection and name."""
 BUCKET_COLLECTIONS = sorted(set(INDEXES) - set(COLLECTIONS))
 """Collections the steps index but do not create: rolling back leaves them."""
 DOCUMENTS_STEP_ID = "0002.documents"
+SHARD_KEYS_STEP_ID = "0003.shard-key-unique-indexes"
+SINCE_DOCUMENTS = STEP_IDS[STEP_IDS.index(DOCUMENTS_STEP_ID) :]
+"""The documents step and those after it: what rolling it back rolls back."""
 GRIDFS_INDEXES: dict[str, dict[str, dict[str, Any]]] = {
     "documents.files": {
         "_id_": {"key": [("_id", 1)]},
@@ -358,16 +373,19 @@ def test_the_documents_step_leaves_a_bucket_indexed_on_first_use_unchanged(
     assert {name: index_information(fresh_db, name) for name in GRIDFS_INDEXES} == before
 
 
-def test_rolling_back_the_documents_step_rolls_back_only_it(migrated_uri: str) -> None:
-    assert STEP_IDS[-1] == DOCUMENTS_STEP_ID  # else count=1 would roll back a later step
-    assert vaultstore.rollback_migrations(migrated_uri, count=1) == [DOCUMENTS_STEP_ID]
-    assert vaultstore.pending_migrations(migrated_uri) == [DOCUMENTS_STEP_ID]
+def test_rolling_back_the_documents_step_rolls_back_only_it_and_the_later_ones(
+    migrated_uri: str,
+) -> None:
+    assert vaultstore.rollback_migrations(migrated_uri, count=len(SINCE_DOCUMENTS)) == list(
+        reversed(SINCE_DOCUMENTS)
+    )
+    assert vaultstore.pending_migrations(migrated_uri) == SINCE_DOCUMENTS
 
 
 def test_rolling_back_the_documents_step_drops_the_bucket_indexes(
     migrated_uri: str, fresh_db: Database[Any]
 ) -> None:
-    vaultstore.rollback_migrations(migrated_uri, count=1)
+    vaultstore.rollback_migrations(migrated_uri, count=len(SINCE_DOCUMENTS))
     assert {name: index_information(fresh_db, name) for name in GRIDFS_INDEXES} == {
         name: {"_id_": {"key": [("_id", 1)]}} for name in GRIDFS_INDEXES
     }
@@ -376,9 +394,10 @@ def test_rolling_back_the_documents_step_drops_the_bucket_indexes(
 def test_rolling_back_the_documents_step_keeps_the_other_collections_and_indexes(
     migrated_uri: str, fresh_db: Database[Any]
 ) -> None:
-    vaultstore.rollback_migrations(migrated_uri, count=1)
+    vaultstore.rollback_migrations(migrated_uri, count=len(SINCE_DOCUMENTS))
+    before = indexes_of(STEP_IDS[: STEP_IDS.index(DOCUMENTS_STEP_ID)])
     assert {name: set(fresh_db[name].index_information()) for name in COLLECTIONS} == {
-        name: set(INDEXES[name]) | {"_id_"} for name in COLLECTIONS
+        name: set(before[name]) | {"_id_"} for name in COLLECTIONS
     }
 
 
@@ -387,7 +406,7 @@ def test_rolling_back_the_documents_step_keeps_the_stored_documents(
 ) -> None:
     fresh_db["documents.files"].insert_one({"_id": "doc-1", "filename": "report.pdf"})
     fresh_db["documents.chunks"].insert_one({"files_id": "doc-1", "n": 0, "data": b"x"})
-    vaultstore.rollback_migrations(migrated_uri, count=1)
+    vaultstore.rollback_migrations(migrated_uri, count=len(SINCE_DOCUMENTS))
     assert fresh_db["documents.files"].count_documents({}) == 1
     assert fresh_db["documents.chunks"].count_documents({}) == 1
 
@@ -396,7 +415,9 @@ def test_rolling_back_the_documents_step_after_an_index_was_dropped_by_hand(
     migrated_uri: str, fresh_db: Database[Any]
 ) -> None:
     fresh_db["documents.chunks"].drop_index("files_id_1_n_1")
-    assert vaultstore.rollback_migrations(migrated_uri, count=1) == [DOCUMENTS_STEP_ID]
+    assert vaultstore.rollback_migrations(migrated_uri, count=len(SINCE_DOCUMENTS)) == list(
+        reversed(SINCE_DOCUMENTS)
+    )
     for name in GRIDFS_INDEXES:
         assert set(fresh_db[name].index_information()) == {"_id_"}
 
@@ -404,9 +425,62 @@ def test_rolling_back_the_documents_step_after_an_index_was_dropped_by_hand(
 def test_the_documents_step_applies_again_after_its_rollback(
     migrated_uri: str, fresh_db: Database[Any]
 ) -> None:
-    vaultstore.rollback_migrations(migrated_uri, count=1)
-    assert vaultstore.apply_migrations(migrated_uri) == [DOCUMENTS_STEP_ID]
+    vaultstore.rollback_migrations(migrated_uri, count=len(SINCE_DOCUMENTS))
+    assert vaultstore.apply_migrations(migrated_uri) == SINCE_DOCUMENTS
     assert {name: index_information(fresh_db, name) for name in GRIDFS_INDEXES} == GRIDFS_INDEXES
+
+
+# -- the shard keys' unique indexes (step 0003) ----------------------------------------
+
+
+def unique_indexes(db: Database[Any], name: str) -> dict[str, list[tuple[str, int]]]:
+    return {
+        index: info["key"]
+        for index, info in db[name].index_information().items()
+        if info.get("unique")
+    }
+
+
+def test_the_shard_key_step_replaces_the_unique_indexes_with_ones_starting_with_the_key(
+    migrated_uri: str, fresh_db: Database[Any]
+) -> None:
+    assert unique_indexes(fresh_db, "liquidation_events") == {
+        "liquidation_events_vault_id_tx_hash_key": [
+            ("vault_id", 1),
+            ("chain_id", 1),
+            ("tx_hash", 1),
+        ]
+    }
+    assert unique_indexes(fresh_db, "market_data") == {
+        "market_data_token_chain_id_recorded_at_source_key": [
+            ("token", 1),
+            ("chain_id", 1),
+            ("recorded_at", 1),
+            ("source", 1),
+        ]
+    }
+
+
+def test_rolling_back_the_shard_key_step_restores_the_unique_indexes_it_replaced(
+    migrated_uri: str, fresh_db: Database[Any]
+) -> None:
+    assert STEP_IDS[-1] == SHARD_KEYS_STEP_ID  # else count=1 would roll back a later step
+    assert vaultstore.rollback_migrations(migrated_uri, count=1) == [SHARD_KEYS_STEP_ID]
+    assert unique_indexes(fresh_db, "liquidation_events") == {
+        "liquidation_events_tx_hash_key": [("chain_id", 1), ("tx_hash", 1), ("vault_id", 1)]
+    }
+    assert unique_indexes(fresh_db, "market_data") == {
+        "market_data_recorded_key": [
+            ("token", 1),
+            ("chain_id", 1),
+            ("source", 1),
+            ("recorded_at", 1),
+        ]
+    }
+    assert vaultstore.apply_migrations(migrated_uri) == [SHARD_KEYS_STEP_ID]
+    assert set(unique_indexes(fresh_db, "market_data")) == {
+        "market_data_token_chain_id_recorded_at_source_key"
+    }
 
 
 # -- validators ----------------------------------------------------------------------
@@ -662,7 +736,7 @@ UNIQUE_KEYS = [
     UniqueKey("agents", "agents_name_key", {"name": "twin"}),
     UniqueKey(
         "liquidation_events",
-        "liquidation_events_tx_hash_key",
+        "liquidation_events_vault_id_tx_hash_key",
         {"chain_id": 1, "tx_hash": "0xdup", "vault_id": "01VAULTDUP0000000000000000"},
     ),
     UniqueKey(
@@ -672,7 +746,7 @@ UNIQUE_KEYS = [
     ),
     UniqueKey(
         "market_data",
-        "market_data_recorded_key",
+        "market_data_token_chain_id_recorded_at_source_key",
         {"token": "DUP", "chain_id": 1, "source": "twin", "recorded_at": NOW},
     ),
     UniqueKey("documents.chunks", "files_id_1_n_1", {"files_id": "01DOCDUP", "n": 0}),

@@ -30,12 +30,13 @@ def test_a_partly_migrated_database_names_what_is_pending(empty_url: str) -> Non
     vaultstore.apply_migrations(empty_url)
     with vaultstore.connect(empty_url) as store:
         store.agents.create(name="stored_before", credibility_score=1)
-    vaultstore.rollback_migrations(empty_url, count=3)  # 0012, 0011, then 0010.versions
+    vaultstore.rollback_migrations(empty_url, count=4)  # 0013 ... 0011, then 0010.versions
     with vaultstore.connect(empty_url) as store:
         assert store.pending_migrations() == [
             "0010.versions",
             "0011.documents-follow-owners",
             "0012.market-data-partitions",
+            "0013.distribution-keys",
         ]
         with pytest.raises(DatabaseError) as reading:
             store.agents.list()  # the rows lack the version column
@@ -54,4 +55,8 @@ def test_a_migrated_database_has_nothing_pending(clean_db: str, clean_mongo: str
 def test_an_unmigrated_mongodb_database_lists_its_pending_steps(mongo_uri: str) -> None:
     uri = urlsplit(mongo_uri)._replace(path=f"/unmigrated_{uuid.uuid4().hex[:8]}").geturl()
     with vaultstore.connect(uri) as store:
-        assert store.pending_migrations() == ["0001.collections", "0002.documents"]
+        assert store.pending_migrations() == [
+            "0001.collections",
+            "0002.documents",
+            "0003.shard-key-unique-indexes",
+        ]

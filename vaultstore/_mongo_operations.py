@@ -140,6 +140,9 @@ class MongoOperation:
     after: Callable[[Mapping[str, Any]], dict[str, Any] | None] | None = None
     each: Mapping[str, str] | None = None
     """bulk_update: each item's field, and the array parameter it is read from."""
+    declared: Any = attrs.field(default=None, eq=False)
+    """The call's first argument as declared (``":name"`` strings unbound): what
+    tools read, such as the routing of ``vaultstore queries``."""
 
     def items(self, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         """bulk_update: the items, the arrays of ``each`` read in step."""
@@ -211,6 +214,7 @@ def parse_operation(name: str, spec: object) -> MongoOperation:
         update=compile_template(spec["update"]) if "update" in spec else None,
         after=after,
         each=each,
+        declared=spec[call],
     )
 
 

@@ -56,14 +56,16 @@ class SchemaStep:
     """One versioned step of ``migrations/mongodb``: the collections it creates,
     with their validators and indexes (``"collections"``), and indexes on
     collections it does not create, such as a GridFS bucket's (``"indexes"``:
-    collection name to a list of indexes as ``"collections"`` writes them).
-    Applying it again changes nothing."""
+    collection name to a list of indexes as ``"collections"`` writes them), and
+    indexes it replaces (``"drop_indexes"``, written the same way, in full so that
+    rolling the step back can make them again). Applying it again changes nothing."""
 
     id: str
     description: str
     collections: Mapping[str, Any]
     checksum: str
     indexes: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
+    drop_indexes: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
 
 
 def schema_steps(folder: Path | None = None) -> list[SchemaStep]:
@@ -79,6 +81,7 @@ def schema_steps(folder: Path | None = None) -> list[SchemaStep]:
                 description=data.get("description", ""),
                 collections=data.get("collections", {}),
                 indexes=data.get("indexes", {}),
+                drop_indexes=data.get("drop_indexes", {}),
                 checksum=hashlib.sha256(text.encode()).hexdigest(),
             )
         )

@@ -29,6 +29,7 @@ from .._mongo_operations import DeclarationError, MongoOperation, parse_operatio
 from .._pipeline import operations_run
 from .._queries import MONGODB_SUFFIX, StatementLoader
 from .._registry import REGISTRY, Registry
+from .distribution import sql_routing, sql_routing_note, statement_mongodb_routing
 
 KINDS: Mapping[SQLOperationType, tuple[str, str]] = {
     SQLOperationType.SELECT: ("select many", ""),
@@ -101,6 +102,18 @@ class Statement:
     @property
     def location(self) -> str:
         return f"{self.file}:{self.line}"
+
+    @property
+    def routing(self) -> str:
+        """Where it runs on Citus as vaultstore distributes the tables: ``one
+        shard``, ``by row``, ``fans out``, ``reference`` or ``local``
+        (:func:`vaultstore.admin.distribution.sql_routing`)."""
+        return sql_routing(self.sql)
+
+    @property
+    def mongodb_routing(self) -> str | None:
+        """Where its MongoDB twin runs on a sharded cluster, None without one."""
+        return statement_mongodb_routing(self)
 
     def problem(self, message: str) -> str:
         """A report line: ``queries/vaults.sql:28 vaults.find_by_id: message``."""
@@ -179,9 +192,15 @@ class Catalog:
                     "doc": s.doc,
                     "sql": s.sql,
                     "callers": [_caller_json(c) for c in s.callers],
+                    "routing": s.routing,
+                    "routing_note": sql_routing_note(s.sql),
                     "mongodb": None
                     if s.mongodb is None
-                    else {"call": s.mongodb.call, "doc": s.mongodb.doc},
+                    else {
+                        "call": s.mongodb.call,
+                        "doc": s.mongodb.doc,
+                        "routing": s.mongodb_routing,
+                    },
                 }
                 for s in self.statements
             ],
@@ -206,8 +225,11 @@ class Catalog:
         for statement, row in zip(self.statements, rows, strict=True):
             lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
             lines.append(f"{indent}params: {', '.join(statement.params) or '(none)'}")
+            lines.append(f"{indent}routing: {statement.routing}")
             if statement.mongodb is not None:
-                lines.append(f"{indent}mongodb: {statement.mongodb.call}")
+                lines.append(
+                    f"{indent}mongodb: {statement.mongodb.call} ({statement.mongodb_routing})"
+                )
             lines.extend(f"{indent}{doc}" for doc in statement.doc.splitlines())
         lines.extend(f"error: {error}" for error in self.errors)
         return "\n".join(lines)

@@ -39,6 +39,7 @@ from .copy import (
     copy_order,
     stored_counts,
 )
+from .distribution import citus_script, distribution_check, mongodb_script
 from .migrate import (
     applied_migrations,
     apply_migrations,
@@ -287,8 +288,14 @@ def _check_on(database: str | None, folders: Folders, out: logging.Logger) -> li
         len(catalog.statements),
         folders.queries,
     )
-    # check() reads drift before it applies pending migrations, then prepares.
-    return check(settings, folders, catalog=catalog)
+    # check() reads drift before it applies pending migrations, then prepares; then
+    # the distribution design is judged on the migrated schema and the MongoDB steps.
+    return check(
+        settings,
+        folders,
+        catalog=catalog,
+        extra_checks=[lambda s, f: distribution_check(s, f.migrations)],
+    )
 
 
 def _schema(database: str | None) -> str:
@@ -522,6 +529,21 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print what would be done, doing nothing",
     )
+    distribution_cmd = command(
+        "distribution",
+        "print the calls that distribute a migrated database as vaultstore is designed "
+        "to be: Citus's create_reference_table / create_distributed_table (SQL for the "
+        "coordinator), or with --mongodb the sh.shardCollection calls (mongosh)",
+    )
+    distribution_cmd.add_argument(
+        "--mongodb", action="store_true", help="the MongoDB calls instead of Citus's"
+    )
+    distribution_cmd.add_argument(
+        "--mongodb-database",
+        default="vaultstore",
+        metavar="NAME",
+        help="the MongoDB database to shard (default vaultstore)",
+    )
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log vaultstore's debug output"
     )
@@ -565,6 +587,11 @@ def _demo_command(args: argparse.Namespace, out: logging.Logger) -> int:
     return 0
 
 
+def _distribution(args: argparse.Namespace, out: logging.Logger) -> int:
+    sys.stdout.write(mongodb_script(args.mongodb_database) if args.mongodb else citus_script())
+    return 0
+
+
 def _schema_command(args: argparse.Namespace, out: logging.Logger) -> int:
     sys.stdout.write(_schema(args.database))
     return 0
@@ -581,6 +608,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, logging.Logger], int]] = {
     "schema": _schema_command,
     "copy": _copy,
     "partitions": _partitions,
+    "distribution": _distribution,
 }
 
 

@@ -17,7 +17,10 @@ them, documents and all. ``"indexes"`` are indexes on collections the step does
 not create, such as GridFS's ``documents.files`` and ``documents.chunks`` (the
 driver makes them on the first write): applying creates the indexes (and an
 empty collection if there is none yet), rolling back drops only those indexes.
-Either key may be left out."""
+``"drop_indexes"`` are indexes a step replaces, written in full: applying drops
+them after creating the step's own (so that a unique rule is never left
+unchecked), rolling back makes them again before dropping the step's. Any key may
+be left out."""
 
 from __future__ import annotations
 
@@ -81,18 +84,25 @@ def _apply_step(db: Database[Any], step: SchemaStep) -> None:
         _create_indexes(db[name], spec.get("indexes", ()))
     for name, indexes in step.indexes.items():
         _create_indexes(db[name], indexes)
+    for name, indexes in step.drop_indexes.items():
+        _drop_indexes(db[name], indexes)
+
+
+def _drop_indexes(collection: Collection[Any], indexes: Iterable[Mapping[str, Any]]) -> None:
+    for index in indexes:
+        try:
+            collection.drop_index(index["name"])
+        except OperationFailure as exc:
+            # Already gone (dropped by hand, or with its collection): the aim is met.
+            if exc.code not in {_NAMESPACE_NOT_FOUND, _INDEX_NOT_FOUND}:
+                raise
 
 
 def _rollback_step(db: Database[Any], step: SchemaStep) -> None:
+    for name, indexes in step.drop_indexes.items():
+        _create_indexes(db[name], indexes)
     for name, indexes in step.indexes.items():
-        for index in indexes:
-            try:
-                db[name].drop_index(index["name"])
-            except OperationFailure as exc:
-                # Already gone (dropped by hand, or with its collection): the
-                # rollback's aim is met.
-                if exc.code not in {_NAMESPACE_NOT_FOUND, _INDEX_NOT_FOUND}:
-                    raise
+        _drop_indexes(db[name], indexes)
     for name in step.collections:
         db.drop_collection(name)
 
