@@ -14,6 +14,10 @@ ORDER BY migration_id;
 -- store.transaction(timeout=...): how long each statement of this transaction
 -- may run, waiting for a lock included, instead of the store's operation
 -- timeout. Local to the transaction: the pooled connection keeps its own.
+-- Behind a transaction pooler (transaction_pooling), where a session setting
+-- would stay on a server connection that other clients share, it also carries
+-- the store's operation timeout: at the start of each transaction, and before
+-- each statement outside one, in the same implicit transaction (one pipeline).
 SELECT set_config('statement_timeout', cast(:milliseconds AS text), true);
 
 -- name: configure_session(timezone, statement_timeout)!
@@ -27,3 +31,11 @@ FROM
     ) AS ours (name, setting)
 INNER JOIN pg_settings ON ours.name = pg_settings.name
 WHERE pg_settings.source <> 'client';
+
+-- name: set_session_time_zone(timezone)!
+-- Each new pooled connection behind a transaction pooler (transaction_pooling):
+-- timestamps in UTC. The server reports TimeZone to its client, so a pooler
+-- such as PgBouncer keeps it per client, setting it again on whichever server
+-- connection serves the next transaction; the operation timeout, which no
+-- pooler keeps, is set in every transaction instead (set_operation_timeout).
+SELECT set_config('TimeZone', :timezone, false);

@@ -213,6 +213,8 @@ def connection_kwargs(settings: Settings) -> tuple[str, dict[str, Any]]:
     timeout are set once connected (:func:`session_defaults`), not here, so that a
     ``-c`` in the string's ``options`` or in PGOPTIONS wins."""
     params = postgres_params(settings.dsn)
+    if settings.pool.transaction_pooling:
+        _refuse_startup_options(params)
     secrets = {key: params.pop(key) for key in list(params) if is_secret(key)}
     elsewhere = "service" in params or "PGSERVICE" in os.environ
     if not (elsewhere or "PGAPPNAME" in os.environ):
@@ -225,6 +227,31 @@ def connection_kwargs(settings: Settings) -> tuple[str, dict[str, Any]]:
         **secrets,
     }
     return make_conninfo("", **params), kwargs
+
+
+def _refuse_startup_options(params: dict[str, str]) -> None:
+    """Behind a transaction pooler, what a connection's startup ``options`` set
+    would not hold: PgBouncer refuses them, or, told to ignore them
+    (``ignore_startup_parameters``), drops them without a word. Raise, rather
+    than run without the settings the caller asked for."""
+    for name, given in (
+        ("options", params.get("options")),
+        ("PGOPTIONS", os.environ.get("PGOPTIONS")),
+    ):
+        if given and given.strip():
+            raise ValidationError(
+                "startup options (-c ...) do not reach the server through a pooler in "
+                "transaction mode: set those parameters on the role or the database "
+                "(ALTER ROLE ... SET) instead",
+                field=name,
+            )
+
+
+def operation_timeout_params(settings: Settings, timeout: float | None = None) -> dict[str, int]:
+    """The parameters of ``health.set_operation_timeout``: ``timeout`` seconds, or
+    the store's operation timeout."""
+    seconds = settings.pool.operation_timeout if timeout is None else timeout
+    return {"milliseconds": _milliseconds(seconds)}
 
 
 def session_defaults(settings: Settings) -> dict[str, str]:

@@ -23,6 +23,7 @@ async def connect(
     idle_timeout: float = UNSET,
     operation_timeout: float = UNSET,
     prepare_threshold: int | None = UNSET,
+    transaction_pooling: bool = UNSET,
     registry: Registry = REGISTRY,
 ) -> AsyncStore:
     """Open a store on the database named by ``url``, or by the environment
@@ -33,7 +34,10 @@ async def connect(
     ``min_pool_size``, ``connect_timeout``, ``idle_timeout`` and
     ``operation_timeout`` (the most any one statement may take) in seconds, and
     ``prepare_threshold`` (executions before a statement is prepared on the
-    server; None never prepares, as PgBouncer in transaction mode needs).
+    server; None never prepares). ``transaction_pooling=True``: PostgreSQL is
+    reached through a pooler in transaction mode, such as PgBouncer's (no
+    session state kept, no statement prepared unless ``prepare_threshold`` says
+    so; see the README).
     ``registry`` replaces vaultstore's entities (see "Adding an entity").
     Raises UnavailableError when the database cannot be reached.
     """
@@ -46,6 +50,7 @@ async def connect(
         idle_timeout=idle_timeout,
         operation_timeout=operation_timeout,
         prepare_threshold=prepare_threshold,
+        transaction_pooling=transaction_pooling,
     )
     executor: AsyncExecutor
     if settings.backend == "mongodb":

@@ -33,6 +33,7 @@ from .._postgres import (
     connection_lost,
     copy_columns,
     not_migrated,
+    operation_timeout_params,
     server_answered,
     session_defaults,
     translate,
@@ -99,11 +100,21 @@ class AsyncPostgresExecutor:
         self.outage = Outage()
         self._tables = registry.tables
         self._connection_errors = 0  # psycopg_pool's count, when last seen
+        # Behind a transaction pooler: the statement and parameters that give each
+        # transaction the operation timeout (no session setting holds there).
+        self._timeout_first: tuple[str, dict[str, Any]] | None = (
+            (queries.health.set_operation_timeout.sql, operation_timeout_params(settings))
+            if settings.pool.transaction_pooling
+            else None
+        )
 
     @classmethod
-    @runs("health.configure_session")
+    @runs("health.configure_session", "health.set_session_time_zone")
     async def open(cls, settings: Settings, registry: Registry) -> AsyncPostgresExecutor:
-        """Connect, check the server answers, and fill the pool's minimum."""
+        """Connect, check the server answers, and fill the pool's minimum. Each new
+        connection gets vaultstore's session defaults (``health.configure_session``);
+        behind a transaction pooler only the time zone, which the pooler keeps per
+        client (``health.set_session_time_zone``)."""
         conninfo, kwargs = connection_kwargs(settings)
         try:
             probe = await AsyncPgConnection.connect(conninfo, **kwargs)
@@ -119,11 +130,14 @@ class AsyncPostgresExecutor:
         async def configure(conn: AsyncPgConnection) -> None:
             await queries.health.configure_session(conn.cursor(), **defaults)
 
+        async def configure_pooled(conn: AsyncPgConnection) -> None:
+            await queries.health.set_session_time_zone(conn.cursor(), timezone=defaults["timezone"])
+
         pool = AsyncConnectionPool(
             conninfo,
             connection_class=AsyncPgConnection,
             kwargs=kwargs,
-            configure=configure,
+            configure=configure_pooled if settings.pool.transaction_pooling else configure,
             min_size=settings.pool.min_size,
             max_size=settings.pool.max_size,
             timeout=settings.pool.connect_timeout,
@@ -179,7 +193,7 @@ class AsyncPostgresExecutor:
             conn = await self.getconn()  # nothing was sent yet if this raises: safe to retry
             lost = False
             try:
-                return await self._run(conn, op, plan, bound)
+                return await self._run(conn, op, plan, bound, self._timeout_first)
             except DRIVER_ERRORS as exc:
                 lost = connection_lost(exc)
                 if not (read and not retried and lost):
@@ -287,17 +301,31 @@ class AsyncPostgresExecutor:
             raise translated from exc
 
     async def _run(  # noqa: PLR0911 - one return per kind of result reads best
-        self, conn: AsyncPgConnection, op: Operation, plan: Plan, bound: dict[str, Any]
+        self,
+        conn: AsyncPgConnection,
+        op: Operation,
+        plan: Plan,
+        bound: dict[str, Any],
+        first: tuple[str, dict[str, Any]] | None = None,
     ) -> Any:
         """Run ``plan``'s SQL on the connection's cursor and fetch what aiosql's
         adapter would give back for it (without aiosql's call wrapper, which checks
-        and copies the parameters again), shaped as ``op`` says."""
+        and copies the parameters again), shaped as ``op`` says. ``first``: a
+        statement sent before it in one pipeline, in the same implicit transaction
+        and round trip (the operation timeout, behind a transaction pooler)."""
         cur = conn.vault_cursor()
         result = plan.result
+        params = None if result is Result.STATUS else bound
+        if first is None:
+            await cur.execute(plan.sql, params)
+        else:
+            # Results are fetched after the pipeline's end: fetching inside it
+            # would cost a round trip more.
+            async with conn.pipeline():
+                await cur.execute(*first)
+                await cur.execute(plan.sql, params)
         if result is Result.STATUS:
-            await cur.execute(plan.sql)
             return cur.statusmessage or ""
-        await cur.execute(plan.sql, bound)
         shape = op.shape
         if result is Result.ROW:
             row = await cur.fetchone()
@@ -399,7 +427,7 @@ class AsyncPostgresExecutor:
                 conn = await self.getconn()
                 try:
                     async with conn.transaction():
-                        await self._set_timeout(conn, timeout)
+                        await self._set_timeout(conn, timeout, outermost=True)
                         tx = AsyncPostgresExecutor(
                             self.pool,
                             self.settings,
@@ -418,11 +446,15 @@ class AsyncPostgresExecutor:
             error = translate(exc, settings=self.settings)
             raise (commit_unknown(error) if committing else error) from exc
 
-    async def _set_timeout(self, conn: AsyncPgConnection, timeout: float | None) -> None:
-        if timeout is not None:
-            milliseconds = max(1, round(timeout * 1000))
+    async def _set_timeout(
+        self, conn: AsyncPgConnection, timeout: float | None, *, outermost: bool = False
+    ) -> None:
+        """``timeout`` for the transaction begun on ``conn``; behind a transaction
+        pooler, the store's operation timeout when none is given (the server
+        connection's session holds none of ours)."""
+        if timeout is not None or (outermost and self._timeout_first is not None):
             await self.queries.health.set_operation_timeout(
-                conn.cursor(), milliseconds=milliseconds
+                conn.cursor(), **operation_timeout_params(self.settings, timeout)
             )
 
     def documents(self) -> AsyncPostgresDocuments:
@@ -439,7 +471,14 @@ class AsyncPostgresExecutor:
         try:
             if conn is None:
                 conn = await self.getconn()
-            yield conn.vault_cursor()
+            if pooled and self._timeout_first is not None:
+                # Behind a transaction pooler the block's statements may each go
+                # to another server connection: one transaction, with the timeout.
+                async with conn.transaction():
+                    await conn.vault_cursor().execute(*self._timeout_first)
+                    yield conn.vault_cursor()
+            else:
+                yield conn.vault_cursor()
         except DRIVER_ERRORS as exc:
             raise translate(
                 exc, settings=self.settings, entity=entity, tables=self._tables, deleting=deleting

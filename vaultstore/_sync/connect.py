@@ -24,6 +24,7 @@ def connect(
     idle_timeout: float = UNSET,
     operation_timeout: float = UNSET,
     prepare_threshold: int | None = UNSET,
+    transaction_pooling: bool = UNSET,
     registry: Registry = REGISTRY,
 ) -> Store:
     """Open a store on the database named by ``url``, or by the environment
@@ -34,7 +35,10 @@ def connect(
     ``min_pool_size``, ``connect_timeout``, ``idle_timeout`` and
     ``operation_timeout`` (the most any one statement may take) in seconds, and
     ``prepare_threshold`` (executions before a statement is prepared on the
-    server; None never prepares, as PgBouncer in transaction mode needs).
+    server; None never prepares). ``transaction_pooling=True``: PostgreSQL is
+    reached through a pooler in transaction mode, such as PgBouncer's (no
+    session state kept, no statement prepared unless ``prepare_threshold`` says
+    so; see the README).
     ``registry`` replaces vaultstore's entities (see "Adding an entity").
     Raises UnavailableError when the database cannot be reached.
     """
@@ -47,6 +51,7 @@ def connect(
         idle_timeout=idle_timeout,
         operation_timeout=operation_timeout,
         prepare_threshold=prepare_threshold,
+        transaction_pooling=transaction_pooling,
     )
     executor: Executor
     if settings.backend == "mongodb":

@@ -34,6 +34,7 @@ from .._postgres import (
     connection_lost,
     copy_columns,
     not_migrated,
+    operation_timeout_params,
     server_answered,
     session_defaults,
     translate,
@@ -100,11 +101,21 @@ class PostgresExecutor:
         self.outage = Outage()
         self._tables = registry.tables
         self._connection_errors = 0  # psycopg_pool's count, when last seen
+        # Behind a transaction pooler: the statement and parameters that give each
+        # transaction the operation timeout (no session setting holds there).
+        self._timeout_first: tuple[str, dict[str, Any]] | None = (
+            (queries.health.set_operation_timeout.sql, operation_timeout_params(settings))
+            if settings.pool.transaction_pooling
+            else None
+        )
 
     @classmethod
-    @runs("health.configure_session")
+    @runs("health.configure_session", "health.set_session_time_zone")
     def open(cls, settings: Settings, registry: Registry) -> PostgresExecutor:
-        """Connect, check the server answers, and fill the pool's minimum."""
+        """Connect, check the server answers, and fill the pool's minimum. Each new
+        connection gets vaultstore's session defaults (``health.configure_session``);
+        behind a transaction pooler only the time zone, which the pooler keeps per
+        client (``health.set_session_time_zone``)."""
         conninfo, kwargs = connection_kwargs(settings)
         try:
             probe = PgConnection.connect(conninfo, **kwargs)
@@ -120,11 +131,14 @@ class PostgresExecutor:
         def configure(conn: PgConnection) -> None:
             queries.health.configure_session(conn.cursor(), **defaults)
 
+        def configure_pooled(conn: PgConnection) -> None:
+            queries.health.set_session_time_zone(conn.cursor(), timezone=defaults["timezone"])
+
         pool = ConnectionPool(
             conninfo,
             connection_class=PgConnection,
             kwargs=kwargs,
-            configure=configure,
+            configure=configure_pooled if settings.pool.transaction_pooling else configure,
             min_size=settings.pool.min_size,
             max_size=settings.pool.max_size,
             timeout=settings.pool.connect_timeout,
@@ -180,7 +194,7 @@ class PostgresExecutor:
             conn = self.getconn()  # nothing was sent yet if this raises: safe to retry
             lost = False
             try:
-                return self._run(conn, op, plan, bound)
+                return self._run(conn, op, plan, bound, self._timeout_first)
             except DRIVER_ERRORS as exc:
                 lost = connection_lost(exc)
                 if not (read and not retried and lost):
@@ -288,17 +302,31 @@ class PostgresExecutor:
             raise translated from exc
 
     def _run(  # noqa: PLR0911 - one return per kind of result reads best
-        self, conn: PgConnection, op: Operation, plan: Plan, bound: dict[str, Any]
+        self,
+        conn: PgConnection,
+        op: Operation,
+        plan: Plan,
+        bound: dict[str, Any],
+        first: tuple[str, dict[str, Any]] | None = None,
     ) -> Any:
         """Run ``plan``'s SQL on the connection's cursor and fetch what aiosql's
         adapter would give back for it (without aiosql's call wrapper, which checks
-        and copies the parameters again), shaped as ``op`` says."""
+        and copies the parameters again), shaped as ``op`` says. ``first``: a
+        statement sent before it in one pipeline, in the same implicit transaction
+        and round trip (the operation timeout, behind a transaction pooler)."""
         cur = conn.vault_cursor()
         result = plan.result
+        params = None if result is Result.STATUS else bound
+        if first is None:
+            cur.execute(plan.sql, params)
+        else:
+            # Results are fetched after the pipeline's end: fetching inside it
+            # would cost a round trip more.
+            with conn.pipeline():
+                cur.execute(*first)
+                cur.execute(plan.sql, params)
         if result is Result.STATUS:
-            cur.execute(plan.sql)
             return cur.statusmessage or ""
-        cur.execute(plan.sql, bound)
         shape = op.shape
         if result is Result.ROW:
             row = cur.fetchone()
@@ -400,7 +428,7 @@ class PostgresExecutor:
                 conn = self.getconn()
                 try:
                     with conn.transaction():
-                        self._set_timeout(conn, timeout)
+                        self._set_timeout(conn, timeout, outermost=True)
                         tx = PostgresExecutor(
                             self.pool,
                             self.settings,
@@ -419,11 +447,15 @@ class PostgresExecutor:
             error = translate(exc, settings=self.settings)
             raise (commit_unknown(error) if committing else error) from exc
 
-    def _set_timeout(self, conn: PgConnection, timeout: float | None) -> None:
-        if timeout is not None:
-            milliseconds = max(1, round(timeout * 1000))
+    def _set_timeout(
+        self, conn: PgConnection, timeout: float | None, *, outermost: bool = False
+    ) -> None:
+        """``timeout`` for the transaction begun on ``conn``; behind a transaction
+        pooler, the store's operation timeout when none is given (the server
+        connection's session holds none of ours)."""
+        if timeout is not None or (outermost and self._timeout_first is not None):
             self.queries.health.set_operation_timeout(
-                conn.cursor(), milliseconds=milliseconds
+                conn.cursor(), **operation_timeout_params(self.settings, timeout)
             )
 
     def documents(self) -> PostgresDocuments:
@@ -440,7 +472,14 @@ class PostgresExecutor:
         try:
             if conn is None:
                 conn = self.getconn()
-            yield conn.vault_cursor()
+            if pooled and self._timeout_first is not None:
+                # Behind a transaction pooler the block's statements may each go
+                # to another server connection: one transaction, with the timeout.
+                with conn.transaction():
+                    conn.vault_cursor().execute(*self._timeout_first)
+                    yield conn.vault_cursor()
+            else:
+                yield conn.vault_cursor()
         except DRIVER_ERRORS as exc:
             raise translate(
                 exc, settings=self.settings, entity=entity, tables=self._tables, deleting=deleting
