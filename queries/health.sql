@@ -17,7 +17,7 @@ ORDER BY migration_id;
 -- Behind a transaction pooler (transaction_pooling), where a session setting
 -- would stay on a server connection that other clients share, it also carries
 -- the store's operation timeout: at the start of each transaction, and before
--- each statement outside one, in the same implicit transaction (one pipeline).
+-- each statement outside one, in the same query and implicit transaction.
 SELECT set_config('statement_timeout', cast(:milliseconds AS text), true);
 
 -- name: configure_session(timezone, statement_timeout)!

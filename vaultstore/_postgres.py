@@ -179,7 +179,16 @@ class Plan:
     whether it is a batch (``*!``, or a ``COPY ... FROM STDIN``) or a read (which
     may run again on a fresh connection when its connection turns out dead)."""
 
-    __slots__ = ("attributes", "batch", "parameters", "read", "result", "sql", "statement")
+    __slots__ = (
+        "attributes",
+        "batch",
+        "parameters",
+        "pooled_sql",
+        "read",
+        "result",
+        "sql",
+        "statement",
+    )
 
     def __init__(self, statement: Any) -> None:
         operation = statement.operation
@@ -193,6 +202,9 @@ class Plan:
         )
         self.read = operation.name.startswith("SELECT")
         self.result = _RESULTS.get(operation, Result.STATUS)
+        self.pooled_sql: str | None = None
+        """Behind a transaction pooler: the operation timeout's statement, then
+        this one, sent as one query (see :func:`timeout_first`)."""
 
     def spread(self, params: dict[str, Any]) -> dict[str, Any]:
         """``:obj.attr`` references in the SQL, as aiosql passes them: parameter
@@ -245,6 +257,18 @@ def _refuse_startup_options(params: dict[str, str]) -> None:
                 "(ALTER ROLE ... SET) instead",
                 field=name,
             )
+
+
+def timeout_first(sql: str, settings: Settings) -> str:
+    """``health.set_operation_timeout`` (``sql``, as aiosql loaded it) with the
+    store's operation timeout written in, to go before a statement in one query:
+    behind a transaction pooler a statement outside a transaction is sent with it
+    as one simple-protocol message (its parameters bound by psycopg on the client),
+    so that both run in one implicit transaction, on one server connection, in one
+    round trip. (A psycopg pipeline does the same with parameters bound on the
+    server, but costs about a round trip more on the client.)"""
+    milliseconds = operation_timeout_params(settings)["milliseconds"]
+    return sql.replace("%(milliseconds)s", str(milliseconds)) + "\n"
 
 
 def operation_timeout_params(settings: Settings, timeout: float | None = None) -> dict[str, int]:

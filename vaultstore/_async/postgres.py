@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar, cast
 
 import psycopg
-from psycopg import AsyncConnection, AsyncCursor
+from psycopg import AsyncClientCursor, AsyncConnection, AsyncCursor
 from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
@@ -36,6 +36,7 @@ from .._postgres import (
     operation_timeout_params,
     server_answered,
     session_defaults,
+    timeout_first,
     translate,
 )
 from .._queries import load_queries
@@ -63,12 +64,21 @@ class AsyncPgConnection(AsyncConnection[Any]):
     that a call does not pay for a new cursor."""
 
     _vault_cursor: AsyncCursor[Any] | None = None
+    _client_cursor: AsyncClientCursor[Any] | None = None
 
     def vault_cursor(self) -> AsyncCursor[Any]:
         """The connection's long-lived cursor, with tuple rows (built in C)."""
         cursor = self._vault_cursor
         if cursor is None or cursor.closed:
             cursor = self._vault_cursor = self.cursor()
+        return cursor
+
+    def client_cursor(self) -> AsyncClientCursor[Any]:
+        """A long-lived cursor binding parameters on the client, which can send
+        several statements in one query (behind a transaction pooler)."""
+        cursor = self._client_cursor
+        if cursor is None or cursor.closed:
+            cursor = self._client_cursor = AsyncClientCursor(self)
         return cursor
 
 
@@ -100,10 +110,10 @@ class AsyncPostgresExecutor:
         self.outage = Outage()
         self._tables = registry.tables
         self._connection_errors = 0  # psycopg_pool's count, when last seen
-        # Behind a transaction pooler: the statement and parameters that give each
+        # Behind a transaction pooler: what gives each statement outside a
         # transaction the operation timeout (no session setting holds there).
-        self._timeout_first: tuple[str, dict[str, Any]] | None = (
-            (queries.health.set_operation_timeout.sql, operation_timeout_params(settings))
+        self._timeout_first: str | None = (
+            timeout_first(queries.health.set_operation_timeout.sql, settings)
             if settings.pool.transaction_pooling
             else None
         )
@@ -306,24 +316,23 @@ class AsyncPostgresExecutor:
         op: Operation,
         plan: Plan,
         bound: dict[str, Any],
-        first: tuple[str, dict[str, Any]] | None = None,
+        first: str | None = None,
     ) -> Any:
         """Run ``plan``'s SQL on the connection's cursor and fetch what aiosql's
         adapter would give back for it (without aiosql's call wrapper, which checks
         and copies the parameters again), shaped as ``op`` says. ``first``: a
-        statement sent before it in one pipeline, in the same implicit transaction
-        and round trip (the operation timeout, behind a transaction pooler)."""
-        cur = conn.vault_cursor()
+        statement sent before it in the same query, implicit transaction and round
+        trip (the operation timeout, behind a transaction pooler)."""
         result = plan.result
         params = None if result is Result.STATUS else bound
+        cur: AsyncCursor[Any]
         if first is None:
+            cur = conn.vault_cursor()
             await cur.execute(plan.sql, params)
         else:
-            # Results are fetched after the pipeline's end: fetching inside it
-            # would cost a round trip more.
-            async with conn.pipeline():
-                await cur.execute(*first)
-                await cur.execute(plan.sql, params)
+            cur = conn.client_cursor()
+            await cur.execute(plan.pooled_sql or self._pooled_sql(plan, first), params)
+            cur.nextset()  # the statement's result, after the timeout's
         if result is Result.STATUS:
             return cur.statusmessage or ""
         shape = op.shape
@@ -345,6 +354,11 @@ class AsyncPostgresExecutor:
             return rows
         load = self.loaders.get(op.key) or self._loader(op, plan.statement, cur)
         return [load(row) for row in rows]
+
+    @staticmethod
+    def _pooled_sql(plan: Plan, first: str) -> str:
+        sql = plan.pooled_sql = first + plan.sql
+        return sql
 
     async def _batch(self, op: Operation, statement: Any, params: dict[str, Any]) -> int:
         """A batch (new entities' ``NewRows``, read once, or whole entities), all
@@ -475,7 +489,7 @@ class AsyncPostgresExecutor:
                 # Behind a transaction pooler the block's statements may each go
                 # to another server connection: one transaction, with the timeout.
                 async with conn.transaction():
-                    await conn.vault_cursor().execute(*self._timeout_first)
+                    await conn.vault_cursor().execute(self._timeout_first)
                     yield conn.vault_cursor()
             else:
                 yield conn.vault_cursor()
