@@ -25,7 +25,6 @@ from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
-import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 PGBOUNCER_ENV = "VAULTSTORE_TEST_PGBOUNCER"
@@ -177,6 +176,8 @@ def pgbouncer_for_tests(server_url: str, *, pool_size: int = 2) -> Iterator[PgBo
     """The PgBouncer ``VAULTSTORE_TEST_PGBOUNCER`` names, or one started in front
     of ``server_url``'s server with ``pool_size`` server connections per database;
     the test skips when there is neither."""
+    import pytest  # noqa: PLC0415 - benchmarks/bench.py imports this module without pytest
+
     given = given_pgbouncer()
     if given is not None:
         yield given
