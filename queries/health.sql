@@ -32,6 +32,19 @@ FROM
 INNER JOIN pg_settings ON ours.name = pg_settings.name
 WHERE pg_settings.source <> 'client';
 
+-- name: replica_position()^
+-- A read replica, checked before it serves reads (once a second, and while a
+-- read waits for it to replay this store's latest write): how far it has
+-- replayed the primary's WAL, in bytes, and whether it is a standby at all.
+SELECT
+    cast(pg_wal_lsn_diff(pg_last_wal_replay_lsn(), '0/0') AS bigint) AS replayed,
+    pg_is_in_recovery() AS in_recovery;
+
+-- name: primary_position()$
+-- The primary's WAL position in bytes, after a store's writes (what its reads
+-- on a replica must see) and to measure how far each replica lags behind.
+SELECT cast(pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') AS bigint);
+
 -- name: set_session_time_zone(timezone)!
 -- Each new pooled connection behind a transaction pooler (transaction_pooling):
 -- timestamps in UTC. The server reports TimeZone to its client, so a pooler

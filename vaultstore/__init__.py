@@ -49,7 +49,14 @@ from ._ids import new_id
 from ._paging import Page
 from ._pipeline import StatementStats
 from ._registry import REGISTRY, EntityType, Reference, Registry
-from ._settings import PoolOptions, Settings, settings_from_env, settings_from_url
+from ._replicas import ReplicaStats
+from ._settings import (
+    PoolOptions,
+    ReplicaOptions,
+    Settings,
+    settings_from_env,
+    settings_from_url,
+)
 from ._sync.connect import connect
 from ._sync.contracts import (
     AgentRepository,
@@ -148,6 +155,8 @@ __all__ = [
     "ProtectionRuleRepository",
     "Reference",
     "Registry",
+    "ReplicaOptions",
+    "ReplicaStats",
     "Repositories",
     "RiskAlert",
     "Settings",

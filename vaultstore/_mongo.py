@@ -413,9 +413,9 @@ def translate(  # noqa: PLR0911 - one return per kind of error reads best
     details: Mapping[str, Any] = {}
     code = getattr(exc, "code", None)
     if isinstance(exc, mongo_errors.BulkWriteError):
-        # insert_many: the first failed write says why (later ones were not tried).
+        # insert_many (unordered): the failed write of the lowest index says why.
         write_errors = (exc.details or {}).get("writeErrors") or [{}]
-        details = write_errors[0]
+        details = min(write_errors, key=lambda error: error.get("index", 0))
         code = details.get("code")
     elif isinstance(exc, mongo_errors.WriteError | mongo_errors.OperationFailure):
         details = exc.details or {}  # find_one_and_update reports an OperationFailure

@@ -48,6 +48,9 @@ class Operation:
     """The statement's name in ``queries/<entity>.sql`` and the declared
     operation's in ``queries/<entity>.mongodb.json``."""
     shape: Shape
+    primary: bool = False
+    """A read that must see the latest state (the check after a refused write):
+    never sent to a read replica."""
     key: str = attrs.field(init=False, eq=False)
     """``<entity>.<name>``: how statistics, logs and errors name it."""
 

@@ -200,7 +200,7 @@ class Plan:
             operation is SQLOperationType.INSERT_UPDATE_DELETE_MANY
             or copy_columns(statement.sql) is not None
         )
-        self.read = operation.name.startswith("SELECT")
+        self.read = operation.name.startswith("SELECT") and reads_only(statement.sql)
         self.result = _RESULTS.get(operation, Result.STATUS)
         self.pooled_sql: str | None = None
         """Behind a transaction pooler: the operation timeout's statement, then
@@ -215,6 +215,23 @@ class Plan:
             for attribute, variable in attributes.items():
                 spread[variable] = getattr(value, attribute)
         return spread
+
+
+_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
+_WRITES = re.compile(
+    r"\b(INSERT|UPDATE|DELETE|MERGE|COPY|CALL|FOR\s+(NO\s+KEY\s+|KEY\s+)?SHARE)\b", re.I
+)
+
+
+def reads_only(sql: str) -> bool:
+    """Whether ``sql`` only reads: a query that writes nothing and locks nothing
+    (no ``FOR UPDATE``), which may run again after its connection died and may
+    run on a read replica. A statement with a data-modifying CTE, or that names
+    a writing keyword in a string, counts as a write: the safe side."""
+    words = _COMMENT.sub(" ", sql).split(None, 1)
+    if not words or words[0].upper() not in {"SELECT", "WITH", "VALUES", "TABLE"}:
+        return False
+    return _WRITES.search(_COMMENT.sub(" ", sql)) is None
 
 
 def connection_kwargs(settings: Settings) -> tuple[str, dict[str, Any]]:

@@ -61,6 +61,31 @@ class PoolOptions:
         check_pool_options(self)
 
 
+@attrs.frozen(kw_only=True)
+class ReplicaOptions:
+    """How reads use PostgreSQL read replicas (hot standbys of the primary)."""
+
+    wait: float = 0.1
+    """Seconds a read waits for a replica to replay this store's latest write
+    (read-your-writes) before it goes to the primary instead."""
+    max_lag: int = 16 * 1024 * 1024
+    """Bytes of WAL a replica may be behind the primary and still serve reads."""
+
+    def __attrs_post_init__(self) -> None:
+        wait = self.wait
+        if (
+            isinstance(wait, bool)
+            or not isinstance(wait, int | float)
+            or not (math.isfinite(wait) and wait >= 0)
+        ):
+            raise ValidationError(
+                f"expected a number of seconds >= 0, got {wait!r}", field="replica_wait"
+            )
+        lag = self.max_lag
+        if isinstance(lag, bool) or not isinstance(lag, int) or lag < 0:
+            raise ValidationError(f"expected an int >= 0, got {lag!r}", field="replica_max_lag")
+
+
 # (option, environment variable) for error messages naming what the user set
 _POOL_NAMES = {
     "min_size": "DATABASE_POOL_MIN_SIZE",
@@ -161,6 +186,9 @@ class Settings:
     """The database the store uses: the dsn's (PostgreSQL: empty for libpq's
     default; MongoDB: ``vaultstore`` if the URI names none) unless given."""
     pool: PoolOptions = attrs.field(factory=PoolOptions)
+    replicas: tuple[Settings, ...] = ()
+    """PostgreSQL read replicas: where read-only calls go (see the README)."""
+    replica_options: ReplicaOptions = attrs.field(factory=ReplicaOptions)
     _parsed: _Parsed = attrs.field(init=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
@@ -175,6 +203,12 @@ class Settings:
         if not self.database:
             default = "vaultstore" if self.backend == "mongodb" else ""
             object.__setattr__(self, "database", parsed.database or default)
+        if self.replicas and self.backend == "mongodb":
+            raise ValidationError(
+                "read replicas are for PostgreSQL; MongoDB reads from secondaries as the "
+                "URI's readPreference says",
+                field="replicas",
+            )
 
     @property
     def hosts(self) -> tuple[tuple[str, int | None], ...]:
@@ -212,11 +246,18 @@ class Settings:
         return self._parsed.shown
 
     def __repr__(self) -> str:
-        return f"Settings(backend={self.backend!r}, url={self._parsed.shown!r}, pool={self.pool!r})"
+        replicas = f", replicas={[str(r) for r in self.replicas]!r}" if self.replicas else ""
+        return (
+            f"Settings(backend={self.backend!r}, url={self._parsed.shown!r}, "
+            f"pool={self.pool!r}{replicas})"
+        )
 
     def secrets(self) -> list[str]:
         """Strings that must never be shown (for scrubbing driver messages)."""
-        found = {s for value in self._parsed.secrets for s in (value, quote(value, safe=""))}
+        values = [*self._parsed.secrets]
+        for replica in self.replicas:
+            values.extend(replica._parsed.secrets)
+        found = {s for value in values for s in (value, quote(value, safe=""))}
         return sorted((s for s in found if s), key=len, reverse=True)
 
     def scrub(self, text: str) -> str:
@@ -646,18 +687,76 @@ def settings_from_env(env: Mapping[str, str] | None = None, **pool_overrides: An
 
 
 def resolve_settings(
-    url: str | Settings | None, env: Mapping[str, str] | None, **pool: Any
+    url: str | Settings | None,
+    env: Mapping[str, str] | None,
+    *,
+    replicas: Iterable[str] = _UNSET,
+    replica_wait: float = _UNSET,
+    replica_max_lag: int = _UNSET,
+    **pool: Any,
 ) -> Settings:
-    """What :func:`vaultstore.connect` connects to: the URL if given, else the environment."""
+    """What :func:`vaultstore.connect` connects to: the URL if given, else the
+    environment; and the read replicas given, else ``DATABASE_REPLICA_URLS``."""
+    replica_args = (replicas, replica_wait, replica_max_lag)
     if isinstance(url, Settings):
         given = {k: v for k, v in pool.items() if v is not _UNSET}
-        if not given:
-            return url
         if given.get("transaction_pooling") and not url.pool.transaction_pooling:
             given.setdefault("prepare_threshold", None)  # as PoolOptions defaults it
-        return attrs.evolve(url, pool=attrs.evolve(url.pool, **given))
+        if given:
+            url = attrs.evolve(url, pool=attrs.evolve(url.pool, **given))
+        return _with_replicas(url, {}, *replica_args)
+    env = os.environ if env is None else env
     if url is not None:
-        return settings_from_url(
-            url, pool=pool_from_env(env if env is not None else os.environ, **pool)
-        )
-    return settings_from_env(env, **pool)
+        settings = settings_from_url(url, pool=pool_from_env(env, **pool))
+    else:
+        settings = settings_from_env(env, **pool)
+    return _with_replicas(settings, env, *replica_args)
+
+
+_URL_START = re.compile(r",\s*(?=[A-Za-z][A-Za-z0-9+.-]*://)")
+"""Where one URL of a comma-separated list ends: a comma before a scheme (a
+multi-host URL holds commas of its own)."""
+
+
+def _with_replicas(
+    settings: Settings, env: Mapping[str, str], replicas: Any, wait: Any, max_lag: Any
+) -> Settings:
+    """``settings`` with the read replicas and their options given: keywords first,
+    then ``DATABASE_REPLICA_URLS``, ``DATABASE_REPLICA_WAIT`` (seconds) and
+    ``DATABASE_REPLICA_MAX_LAG`` (bytes)."""
+    # What an error names: the keyword, or the variable the value came from.
+    names = {name: name for name in ("replicas", "replica_wait", "replica_max_lag")}
+    if replicas is _UNSET:
+        raw = env.get("DATABASE_REPLICA_URLS", "").strip()
+        if raw:
+            replicas = [u.strip() for u in _URL_START.split(raw) if u.strip()]
+            names["replicas"] = "DATABASE_REPLICA_URLS"
+    if wait is _UNSET and env.get("DATABASE_REPLICA_WAIT", "").strip():
+        wait = _env_float(env, "DATABASE_REPLICA_WAIT")
+        names["replica_wait"] = "DATABASE_REPLICA_WAIT"
+    if max_lag is _UNSET and env.get("DATABASE_REPLICA_MAX_LAG", "").strip():
+        max_lag = _env_int(env, "DATABASE_REPLICA_MAX_LAG")
+        names["replica_max_lag"] = "DATABASE_REPLICA_MAX_LAG"
+    changes: dict[str, Any] = {}
+    if replicas is not _UNSET:
+        field = names["replicas"]
+        if isinstance(replicas, str | bytes) or not isinstance(replicas, Iterable):
+            raise ValidationError(
+                f"expected a list of URLs, got {type(replicas).__name__}", field=field
+            )
+        found = []
+        for i, replica in enumerate(replicas):
+            one = settings_from_url(replica, pool=settings.pool, name=f"{field}[{i}]")
+            if one.backend != "postgresql":
+                raise ValidationError("expected a postgresql:// URL", field=f"{field}[{i}]")
+            found.append(one)
+        changes["replicas"] = tuple(found)
+    options = {
+        key: value for key, value in (("wait", wait), ("max_lag", max_lag)) if value is not _UNSET
+    }
+    try:
+        if options:
+            changes["replica_options"] = attrs.evolve(settings.replica_options, **options)
+        return attrs.evolve(settings, **changes) if changes else settings
+    except ValidationError as exc:
+        raise ValidationError(exc.message, field=names.get(exc.field or "", exc.field)) from None

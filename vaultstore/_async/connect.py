@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from .._registry import REGISTRY, Registry
 from .._settings import UNSET, Settings, resolve_settings
@@ -24,6 +24,9 @@ async def connect(
     operation_timeout: float = UNSET,
     prepare_threshold: int | None = UNSET,
     transaction_pooling: bool = UNSET,
+    replicas: Iterable[str] = UNSET,
+    replica_wait: float = UNSET,
+    replica_max_lag: int = UNSET,
     registry: Registry = REGISTRY,
 ) -> AsyncStore:
     """Open a store on the database named by ``url``, or by the environment
@@ -38,6 +41,13 @@ async def connect(
     reached through a pooler in transaction mode, such as PgBouncer's (no
     session state kept, no statement prepared unless ``prepare_threshold`` says
     so; see the README).
+
+    PostgreSQL read replicas: ``replicas`` (URLs of hot standbys of the primary,
+    else ``DATABASE_REPLICA_URLS``, comma-separated) serve the read-only calls,
+    round robin among those serving; a store's reads after its own writes wait up
+    to ``replica_wait`` seconds (0.1) for the replica to replay them, else go to
+    the primary; a replica more than ``replica_max_lag`` bytes of WAL behind (16
+    MiB), down, or promoted is skipped until it is well again.
     ``registry`` replaces vaultstore's entities (see "Adding an entity").
     Raises UnavailableError when the database cannot be reached.
     """
@@ -51,6 +61,9 @@ async def connect(
         operation_timeout=operation_timeout,
         prepare_threshold=prepare_threshold,
         transaction_pooling=transaction_pooling,
+        replicas=replicas,
+        replica_wait=replica_wait,
+        replica_max_lag=replica_max_lag,
     )
     executor: AsyncExecutor
     if settings.backend == "mongodb":

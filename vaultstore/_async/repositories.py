@@ -70,6 +70,7 @@ from .._paging import (
 )
 from .._pipeline import Counter, Operation, Shape, StatementCounters, runs
 from .._registry import EntityType, Registry
+from .._replicas import ReplicaStats
 from .._settings import Settings
 from ..errors import ConflictError, NotFoundError, VaultStoreError, VersionConflictError
 from .documents import AsyncDocumentBackend
@@ -95,6 +96,7 @@ class AsyncExecutor(Protocol):
     async def ping(self) -> float: ...
     async def pending_migrations(self) -> list[str]: ...
     def pool_stats(self) -> dict[str, int]: ...
+    def replica_stats(self) -> list[ReplicaStats]: ...
     async def close(self) -> None: ...
 
 
@@ -113,13 +115,17 @@ class AsyncRepositoryBase(Generic[T]):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} on {self._executor.settings}>"
 
-    async def _run(self, name: str, shape: Shape, params: dict[str, Any]) -> Any:
+    async def _run(
+        self, name: str, shape: Shape, params: dict[str, Any], *, primary: bool = False
+    ) -> Any:
         """Run the operation ``name``: the pipeline every call passes through, where
-        what concerns every operation (today its statistics) is done once."""
-        found = self._operations.get(name)
+        what concerns every operation (today its statistics) is done once.
+        ``primary``: a read that must see the latest state, never on a replica."""
+        cached = name if not primary else f"{name} on the primary"
+        found = self._operations.get(cached)
         if found is None:
-            op = Operation(self._entity, name, shape)
-            found = self._operations[name] = (op, self._counters.counter(op.key))
+            op = Operation(self._entity, name, shape, primary)
+            found = self._operations[cached] = (op, self._counters.counter(op.key))
         op, counter = found
         start = perf_counter()
         try:
@@ -179,7 +185,7 @@ class AsyncRepositoryBase(Generic[T]):
         """Why a write found no row: NotFoundError if there is none, or
         VersionConflictError if it is not at ``expected``; else the entity as it is
         (a write that had nothing to do, such as acknowledging twice)."""
-        current: Any = await self.find_by_id(id)
+        current: Any = await self._run("find_by_id", Shape.ONE, {"id": id}, primary=True)
         if current is None:
             raise self._not_found(id)
         if expected is not None and current.version != expected:

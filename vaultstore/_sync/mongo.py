@@ -43,6 +43,7 @@ from .._outage import PROBE_TIMEOUT, Outage
 from .._pipeline import Operation, Shape
 from .._queries import load_mongodb_operations
 from .._registry import EntityType, Registry
+from .._replicas import ReplicaStats
 from .._resources import MIGRATIONS_RECORD, collection_validators, schema_steps
 from .._retry import commit_unknown
 from .._settings import Settings
@@ -265,7 +266,9 @@ class MongoExecutor:
                 if call == "insert_one":
                     collection.insert_one(argument, session=session)
                     return 1
-                collection.insert_many(argument, ordered=True, session=session)
+                # Unordered: the server may apply them in any order (and in parallel);
+                # the transaction around every insert_many keeps it all or none.
+                collection.insert_many(argument, ordered=False, session=session)
                 return len(argument)
             if call == "find_one":
                 doc = collection.find_one(
@@ -463,6 +466,10 @@ class MongoExecutor:
             start = time.perf_counter()
             self.client.admin.command("ping")
             return time.perf_counter() - start
+
+    def replica_stats(self) -> list[ReplicaStats]:
+        """None here: MongoDB reads from secondaries as the URI's readPreference says."""
+        return []
 
     def pool_stats(self) -> dict[str, int]:
         """The pool's gauges and counters, as psycopg_pool names them (pool_size,

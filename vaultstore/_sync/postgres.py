@@ -42,6 +42,7 @@ from .._postgres import (
 )
 from .._queries import load_queries
 from .._registry import Registry
+from .._replicas import Replica, Replicas, ReplicaStats
 from .._resources import migration_ids
 from .._retry import commit_unknown
 from .._settings import Settings
@@ -58,6 +59,13 @@ FIRST_WAIT = 0.25
 """Seconds a call waits for a pooled connection before it looks whether the pool
 fails to connect (then the server is tried), and waits on for the rest of the
 connect timeout."""
+REPLICA_WAIT = 0.25
+"""Seconds a read waits for a connection to a read replica before it goes to the
+primary instead (the replica counts as down if its pool fails to connect)."""
+FIRST_POLL = 0.0002
+"""Seconds between the first two checks of a replica that has not yet replayed a
+store's latest write; each later wait is twice the one before, up to LAST_POLL."""
+LAST_POLL = 0.01
 
 
 class PgConnection(Connection[Any]):
@@ -98,6 +106,7 @@ class PostgresExecutor:
         converter: PostgresConverter,
         *,
         connection: PgConnection | None = None,
+        replicas: Replicas | None = None,
     ) -> None:
         self.pool = pool
         self.settings = settings
@@ -109,6 +118,9 @@ class PostgresExecutor:
         self.plans: dict[str, Plan] = {}
         self.loaders: dict[str, Callable[[Any], Any]] = {}
         self.outage = Outage()
+        self.replicas = replicas or Replicas(
+            [], wait=settings.replica_options.wait, max_lag=settings.replica_options.max_lag
+        )
         self._tables = registry.tables
         self._connection_errors = 0  # psycopg_pool's count, when last seen
         # Behind a transaction pooler: what gives each statement outside a
@@ -139,34 +151,38 @@ class PostgresExecutor:
         defaults = session_defaults(settings)
 
         def configure(conn: PgConnection) -> None:
-            queries.health.configure_session(conn.cursor(), **defaults)
+            if settings.pool.transaction_pooling:
+                queries.health.set_session_time_zone(
+                    conn.cursor(), timezone=defaults["timezone"]
+                )
+            else:
+                queries.health.configure_session(conn.cursor(), **defaults)
 
-        def configure_pooled(conn: PgConnection) -> None:
-            queries.health.set_session_time_zone(conn.cursor(), timezone=defaults["timezone"])
-
-        pool = ConnectionPool(
-            conninfo,
-            connection_class=PgConnection,
-            kwargs=kwargs,
-            configure=configure_pooled if settings.pool.transaction_pooling else configure,
-            min_size=settings.pool.min_size,
-            max_size=settings.pool.max_size,
-            timeout=settings.pool.connect_timeout,
-            max_idle=settings.pool.idle_timeout,
-            # A connection that cannot be made is not tried again on a backoff of
-            # seconds (it would hold back the recovery): the next call asks anew.
-            reconnect_timeout=RECONNECT_TIMEOUT,
-            open=False,
-            name="vaultstore",
-        )
+        pool = _pool(conninfo, kwargs, configure, settings, "vaultstore")
         try:
             pool.open(wait=True, timeout=settings.pool.connect_timeout)
         except PoolTimeout as exc:
             pool.close()
             raise translate(exc, settings=settings) from None
+        replicas = []
+        for i, replica in enumerate(settings.replicas):
+            # A replica down now is skipped, not refused: reads go to the primary.
+            replica_info, replica_kwargs = connection_kwargs(replica)
+            name = f"vaultstore-replica-{i}"
+            replica_pool = _pool(replica_info, replica_kwargs, configure, settings, name)
+            replica_pool.open(wait=False)
+            replicas.append(Replica(str(replica), replica_pool))
         _quiet_pool_logger()
         logger.info("vaultstore connected to %s", settings)
-        return cls(pool, settings, registry, queries, PostgresConverter())
+        options = settings.replica_options
+        return cls(
+            pool,
+            settings,
+            registry,
+            queries,
+            PostgresConverter(),
+            replicas=Replicas(replicas, wait=options.wait, max_lag=options.max_lag),
+        )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.settings}>"
@@ -184,19 +200,30 @@ class PostgresExecutor:
         plan = self.plans[op.key] = Plan(self.statement(op))
         return plan
 
+    @runs("health.primary_position", "health.replica_position")  # reads, with replicas
     def execute(self, op: Operation, params: dict[str, Any]) -> Any:
         """Run ``op``'s statement with ``params`` and give back what its shape says.
 
-        Outside a transaction, a read whose pooled connection turns out dead (the
-        server restarted, a failover, a killed backend) runs once more on a fresh
-        one, after the pool has dropped its dead connections; a write is never run
-        twice, and its error says the outcome is unknown."""
+        Outside a transaction, a read goes to a read replica if the store has
+        any (:meth:`_on_replica`), else to the primary, where a read whose pooled
+        connection turns out dead (the server restarted, a failover, a killed
+        backend) runs once more on a fresh one, after the pool has dropped its
+        dead connections; a write is never run twice, and its error says the
+        outcome is unknown."""
         plan = self.plans.get(op.key) or self._plan(op)
         if plan.batch:
             return self._batch(op, plan.statement, params)
         bound = self.converter.bind(op.entity.cls, plan, params)
         if self.connection is not None:
             return self._in_transaction(self.connection, op, plan, bound)
+        read = plan.read
+        if read and self.replicas.replicas and not op.primary:
+            served, result = self._on_replica(op, plan, bound)
+            if served:
+                return result
+        return self._on_primary(op, plan, bound)
+
+    def _on_primary(self, op: Operation, plan: Plan, bound: dict[str, Any]) -> Any:
         read = plan.read
         retried = False
         error: VaultStoreError | None = None  # one that says the schema is behind
@@ -221,6 +248,8 @@ class PostgresExecutor:
                 error = exc
             finally:
                 self.pool.putconn(conn)
+                if not read:
+                    self.replicas.wrote()  # committed, or may have been
             if error is not None:
                 raise not_migrated(error, self.pending_migrations()) from error
             retried = True
@@ -452,11 +481,14 @@ class PostgresExecutor:
                             connection=conn,
                         )
                         tx.plans, tx.loaders, tx.outage = self.plans, self.loaders, self.outage
+                        tx.replicas = self.replicas
                         yield tx
                         _refuse_aborted(conn)
                         committing = True  # leaving the block commits
                 finally:
                     self.pool.putconn(conn)
+                    if committing:
+                        self.replicas.wrote()
         except DRIVER_ERRORS as exc:
             error = translate(exc, settings=self.settings)
             raise (commit_unknown(error) if committing else error) from exc
@@ -501,6 +533,8 @@ class PostgresExecutor:
         finally:
             if pooled and conn is not None:
                 self.pool.putconn(conn)
+                if deleting:
+                    self.replicas.wrote()
 
     def ping(self) -> float:
         """Seconds for one round trip to the server (``health.ping``)."""
@@ -510,13 +544,129 @@ class PostgresExecutor:
             return time.perf_counter() - start
 
     def pool_stats(self) -> dict[str, int]:
-        """psycopg_pool's gauges and counters (pool_size, pool_available, requests_waiting ...)."""
-        return self.pool.get_stats()
+        """psycopg_pool's gauges and counters (pool_size, pool_available, requests_waiting ...),
+        with the read replicas' counters when there are any."""
+        stats = self.pool.get_stats()
+        if self.replicas.replicas:
+            stats.update(self.replicas.stats())
+        return stats
+
+    def replica_stats(self) -> list[ReplicaStats]:
+        """What is known of each read replica: serving or skipped (and why), reads served, lag."""
+        return [replica.stats() for replica in self.replicas.replicas]
 
     def close(self) -> None:
-        """Close the pool; an executor inside a transaction leaves it to its owner."""
+        """Close the pools; an executor inside a transaction leaves them to its owner."""
         if self.connection is None:
             self.pool.close()
+            for replica in self.replicas.replicas:
+                replica.pool.close()
+
+    def _on_replica(
+        self, op: Operation, plan: Plan, bound: dict[str, Any]
+    ) -> tuple[bool, Any]:
+        """Run a read on a read replica, in round-robin order among those serving,
+        once the replica has replayed this store's latest write: (True, result);
+        or (False, None) when none could (down, lagging, or not caught up within
+        the wait), and the primary answers instead. A replica that fails is taken
+        out of service and the next one tried; an error of the statement itself
+        (a timeout, a bad value) is raised as it would be on the primary."""
+        replicas = self.replicas
+        target = self._read_target()
+        for replica in replicas.order():
+            conn = self._replica_connection(replica)
+            if conn is None:
+                continue
+            try:
+                if not self._caught_up(replica, conn, target):
+                    continue
+                result = self._run(conn, op, plan, bound, self._timeout_first)
+            except DRIVER_ERRORS as exc:
+                if not (
+                    connection_lost(exc) or isinstance(exc, psycopg.errors.ReadOnlySqlTransaction)
+                ):
+                    raise self._error(exc, op) from exc
+                replica.skip(
+                    f"{type(exc).__name__}: {self.settings.scrub(str(exc)).strip()}",
+                    time.monotonic(),
+                )
+                continue
+            except VaultStoreError as exc:
+                if exc.code not in NOT_MIGRATED:
+                    raise
+                # The replica has not replayed a migration yet: the primary answers.
+                replica.skip(f"not migrated: {exc.message}", time.monotonic())
+                continue
+            finally:
+                replica.pool.putconn(conn)
+            replica.served += 1
+            return True, result
+        replicas.primary_reads += 1
+        return False, None
+
+    def _read_target(self) -> int:
+        """The WAL position a read on a replica must see: the primary's, asked
+        after this store's latest write (once per write, by the first read after
+        it); and the primary's position, once a second, to measure lag."""
+        replicas = self.replicas
+        locate = replicas.must_locate()
+        if locate or replicas.primary_due():
+            with self.cursor() as cur:
+                position = self.queries.health.primary_position(cur)
+            if locate:
+                replicas.located(int(position))
+            else:
+                replicas.primary_at(int(position))
+        return replicas.target
+
+    def _replica_connection(self, replica: Replica) -> PgConnection | None:
+        """A connection to ``replica`` within REPLICA_WAIT, or None (and the
+        replica is skipped if its pool fails to connect)."""
+        pool = replica.pool
+        if replica.reason is not None:
+            # Its turn to be tried again: drop the connections it broke.
+            with contextlib.suppress(*DRIVER_ERRORS):
+                pool.check()
+        errors = pool.get_stats().get("connections_errors", 0)
+        try:
+            return cast("PgConnection", pool.getconn(timeout=REPLICA_WAIT))
+        except PoolTimeout:
+            if pool.get_stats().get("connections_errors", 0) > errors or replica.reason:
+                replica.skip("unreachable: no connection could be made", time.monotonic())
+            return None
+
+    def _caught_up(self, replica: Replica, conn: PgConnection, target: int) -> bool:
+        """Whether ``replica`` may serve a read that must see ``target``: checked
+        (once a second, or when it has not been seen at ``target``), a standby,
+        no further behind than the lag bound; waiting up to the store's replica
+        wait for it to replay ``target``."""
+        now = time.monotonic()
+        if not replica.due(now) and replica.replayed >= target:
+            return True
+        replicas = self.replicas
+        deadline = now + replicas.wait
+        pause = FIRST_POLL
+        while True:
+            row = self.queries.health.replica_position(conn.cursor())
+            replayed, in_recovery = row
+            now = time.monotonic()
+            if not in_recovery or replayed is None:
+                replica.skip("not a standby (promoted, or a primary)", now)
+                return False
+            lag = replicas.too_far_behind(replayed)
+            if lag is not None:
+                replica.lag = lag
+                replica.skip(
+                    f"{lag} bytes of WAL behind the primary (bound {replicas.max_lag})", now
+                )
+                return False
+            replica.checked(replayed, replicas.primary_position, now)
+            if replayed >= target:
+                return True
+            if now + pause > deadline:
+                return False  # not caught up in time: the primary answers this one
+            _retry.sleep(pause)
+            pause = min(pause * 2, LAST_POLL)
 
 
 def _refuse_aborted(conn: PgConnection) -> None:
@@ -529,6 +679,31 @@ def _refuse_aborted(conn: PgConnection) -> None:
             "inside a nested store.transaction() to keep going)",
             code="25P02",
         )
+
+
+def _pool(
+    conninfo: str,
+    kwargs: dict[str, Any],
+    configure: Callable[[PgConnection], Any],
+    settings: Settings,
+    name: str,
+) -> ConnectionPool[PgConnection]:
+    """A pool of connections configured as vaultstore's (opened by the caller)."""
+    return ConnectionPool(
+        conninfo,
+        connection_class=PgConnection,
+        kwargs=kwargs,
+        configure=configure,
+        min_size=settings.pool.min_size,
+        max_size=settings.pool.max_size,
+        timeout=settings.pool.connect_timeout,
+        max_idle=settings.pool.idle_timeout,
+        # A connection that cannot be made is not tried again on a backoff of
+        # seconds (it would hold back the recovery): the next call asks anew.
+        reconnect_timeout=RECONNECT_TIMEOUT,
+        open=False,
+        name=name,
+    )
 
 
 def _quiet_pool_logger() -> None:

@@ -71,6 +71,7 @@ from .._paging import (
 )
 from .._pipeline import Counter, Operation, Shape, StatementCounters, runs
 from .._registry import EntityType, Registry
+from .._replicas import ReplicaStats
 from .._settings import Settings
 from ..errors import ConflictError, NotFoundError, VaultStoreError, VersionConflictError
 from .documents import DocumentBackend
@@ -96,6 +97,7 @@ class Executor(Protocol):
     def ping(self) -> float: ...
     def pending_migrations(self) -> list[str]: ...
     def pool_stats(self) -> dict[str, int]: ...
+    def replica_stats(self) -> list[ReplicaStats]: ...
     def close(self) -> None: ...
 
 
@@ -114,13 +116,17 @@ class RepositoryBase(Generic[T]):
     def __repr__(self) -> str:
         return f"<{type(self).__name__} on {self._executor.settings}>"
 
-    def _run(self, name: str, shape: Shape, params: dict[str, Any]) -> Any:
+    def _run(
+        self, name: str, shape: Shape, params: dict[str, Any], *, primary: bool = False
+    ) -> Any:
         """Run the operation ``name``: the pipeline every call passes through, where
-        what concerns every operation (today its statistics) is done once."""
-        found = self._operations.get(name)
+        what concerns every operation (today its statistics) is done once.
+        ``primary``: a read that must see the latest state, never on a replica."""
+        cached = name if not primary else f"{name} on the primary"
+        found = self._operations.get(cached)
         if found is None:
-            op = Operation(self._entity, name, shape)
-            found = self._operations[name] = (op, self._counters.counter(op.key))
+            op = Operation(self._entity, name, shape, primary)
+            found = self._operations[cached] = (op, self._counters.counter(op.key))
         op, counter = found
         start = perf_counter()
         try:
@@ -180,7 +186,7 @@ class RepositoryBase(Generic[T]):
         """Why a write found no row: NotFoundError if there is none, or
         VersionConflictError if it is not at ``expected``; else the entity as it is
         (a write that had nothing to do, such as acknowledging twice)."""
-        current: Any = self.find_by_id(id)
+        current: Any = self._run("find_by_id", Shape.ONE, {"id": id}, primary=True)
         if current is None:
             raise self._not_found(id)
         if expected is not None and current.version != expected:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from .. import _values
 from .._arguments import check_timeout
 from .._pipeline import StatementCounters, StatementStats, runs
+from .._replicas import ReplicaStats
 from .._retry import Work, sleep, backoff
 from .._settings import Settings
 from ..errors import ValidationError, VaultStoreError
@@ -138,8 +139,16 @@ class VaultStore:
         return self._executor.pending_migrations()
 
     def pool_stats(self) -> dict[str, int]:
-        """The connection pool's gauges and counters."""
+        """The connection pool's gauges and counters; with read replicas, also
+        ``replica_reads``, ``replica_fallback_reads`` (reads the primary answered
+        for want of a replica serving and caught up), ``replicas_serving`` and
+        ``replicas_skipped``."""
         return self._executor.pool_stats()
+
+    def replica_stats(self) -> list[ReplicaStats]:
+        """Each PostgreSQL read replica: serving or skipped, and why; reads it
+        served; its lag when last checked; its pool. Empty without replicas."""
+        return self._executor.replica_stats()
 
     def statement_stats(self) -> dict[str, StatementStats]:
         """Per operation (``vaults.find_by_id``: the statement's file and name) since
