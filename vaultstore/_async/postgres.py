@@ -65,6 +65,8 @@ FIRST_POLL = 0.0002
 """Seconds between the first two checks of a replica that has not yet replayed a
 store's latest write; each later wait is twice the one before, up to LAST_POLL."""
 LAST_POLL = 0.01
+REPLICA_PROBE_WAIT = 0.05
+"""Seconds a read waits for a try of a skipped replica before it goes on without it."""
 
 
 class AsyncPgConnection(AsyncConnection[Any]):
@@ -622,10 +624,15 @@ class AsyncPostgresExecutor:
         """A connection to ``replica`` within REPLICA_WAIT, or None (and the
         replica is skipped if its pool fails to connect)."""
         pool = replica.pool
-        if replica.reason is not None:
-            # Its turn to be tried again: drop the connections it broke.
-            with contextlib.suppress(*DRIVER_ERRORS):
-                await pool.check()
+        if replica.reason is not None and not replica.reachable:
+            # Its turn to be tried again: a connection outside the pool, waited
+            # for REPLICA_PROBE_WAIT at most (a refused one fails at once; one
+            # that hangs goes on in the background), so that a replica down
+            # costs no read the pool's wait.
+            if replica.start_probe():
+                await _retry.awithin(lambda: self._probe_replica(replica), REPLICA_PROBE_WAIT)
+            if not replica.reachable:
+                return None
         errors = pool.get_stats().get("connections_errors", 0)
         try:
             return cast("AsyncPgConnection", await pool.getconn(timeout=REPLICA_WAIT))
@@ -633,6 +640,22 @@ class AsyncPostgresExecutor:
             if pool.get_stats().get("connections_errors", 0) > errors or replica.reason:
                 replica.skip("unreachable: no connection could be made", time.monotonic())
             return None
+
+    async def _probe_replica(self, replica: Replica) -> None:
+        """Connect to ``replica`` once outside its pool: if it answers, its pool
+        drops the connections it broke and it may be tried (:meth:`_caught_up`
+        then says whether it serves); if not, it stays skipped a while longer."""
+        conninfo, kwargs = cast("str", replica.pool.conninfo), replica.pool.kwargs or {}
+        try:
+            conn = await AsyncPgConnection.connect(conninfo, **kwargs)
+        except psycopg.Error as exc:
+            message = self.settings.scrub(str(exc)).strip().splitlines()[0]
+            replica.probed(False, f"unreachable: {message}", time.monotonic())
+            return
+        await conn.close()
+        with contextlib.suppress(*DRIVER_ERRORS):
+            await replica.pool.check()
+        replica.probed(True, None, time.monotonic())
 
     async def _caught_up(self, replica: Replica, conn: AsyncPgConnection, target: int) -> bool:
         """Whether ``replica`` may serve a read that must see ``target``: checked

@@ -66,6 +66,8 @@ FIRST_POLL = 0.0002
 """Seconds between the first two checks of a replica that has not yet replayed a
 store's latest write; each later wait is twice the one before, up to LAST_POLL."""
 LAST_POLL = 0.01
+REPLICA_PROBE_WAIT = 0.05
+"""Seconds a read waits for a try of a skipped replica before it goes on without it."""
 
 
 class PgConnection(Connection[Any]):
@@ -623,10 +625,15 @@ class PostgresExecutor:
         """A connection to ``replica`` within REPLICA_WAIT, or None (and the
         replica is skipped if its pool fails to connect)."""
         pool = replica.pool
-        if replica.reason is not None:
-            # Its turn to be tried again: drop the connections it broke.
-            with contextlib.suppress(*DRIVER_ERRORS):
-                pool.check()
+        if replica.reason is not None and not replica.reachable:
+            # Its turn to be tried again: a connection outside the pool, waited
+            # for REPLICA_PROBE_WAIT at most (a refused one fails at once; one
+            # that hangs goes on in the background), so that a replica down
+            # costs no read the pool's wait.
+            if replica.start_probe():
+                _retry.within(lambda: self._probe_replica(replica), REPLICA_PROBE_WAIT)
+            if not replica.reachable:
+                return None
         errors = pool.get_stats().get("connections_errors", 0)
         try:
             return cast("PgConnection", pool.getconn(timeout=REPLICA_WAIT))
@@ -634,6 +641,22 @@ class PostgresExecutor:
             if pool.get_stats().get("connections_errors", 0) > errors or replica.reason:
                 replica.skip("unreachable: no connection could be made", time.monotonic())
             return None
+
+    def _probe_replica(self, replica: Replica) -> None:
+        """Connect to ``replica`` once outside its pool: if it answers, its pool
+        drops the connections it broke and it may be tried (:meth:`_caught_up`
+        then says whether it serves); if not, it stays skipped a while longer."""
+        conninfo, kwargs = cast("str", replica.pool.conninfo), replica.pool.kwargs or {}
+        try:
+            conn = PgConnection.connect(conninfo, **kwargs)
+        except psycopg.Error as exc:
+            message = self.settings.scrub(str(exc)).strip().splitlines()[0]
+            replica.probed(False, f"unreachable: {message}", time.monotonic())
+            return
+        conn.close()
+        with contextlib.suppress(*DRIVER_ERRORS):
+            replica.pool.check()
+        replica.probed(True, None, time.monotonic())
 
     def _caught_up(self, replica: Replica, conn: PgConnection, target: int) -> bool:
         """Whether ``replica`` may serve a read that must see ``target``: checked
