@@ -696,7 +696,9 @@ def resolve_settings(
     **pool: Any,
 ) -> Settings:
     """What :func:`vaultstore.connect` connects to: the URL if given, else the
-    environment; and the read replicas given, else ``DATABASE_REPLICA_URLS``."""
+    environment; and the read replicas given, else, when the primary too comes
+    from the environment, ``DATABASE_REPLICA_URLS`` (the replicas of another
+    database are never attached to a URL given here)."""
     replica_args = (replicas, replica_wait, replica_max_lag)
     if isinstance(url, Settings):
         given = {k: v for k, v in pool.items() if v is not _UNSET}
@@ -710,7 +712,7 @@ def resolve_settings(
         settings = settings_from_url(url, pool=pool_from_env(env, **pool))
     else:
         settings = settings_from_env(env, **pool)
-    return _with_replicas(settings, env, *replica_args)
+    return _with_replicas(settings, env, *replica_args, env_replicas=url is None)
 
 
 _URL_START = re.compile(r",\s*(?=[A-Za-z][A-Za-z0-9+.-]*://)")
@@ -719,14 +721,20 @@ multi-host URL holds commas of its own)."""
 
 
 def _with_replicas(
-    settings: Settings, env: Mapping[str, str], replicas: Any, wait: Any, max_lag: Any
+    settings: Settings,
+    env: Mapping[str, str],
+    replicas: Any,
+    wait: Any,
+    max_lag: Any,
+    *,
+    env_replicas: bool = False,
 ) -> Settings:
     """``settings`` with the read replicas and their options given: keywords first,
-    then ``DATABASE_REPLICA_URLS``, ``DATABASE_REPLICA_WAIT`` (seconds) and
-    ``DATABASE_REPLICA_MAX_LAG`` (bytes)."""
+    then ``DATABASE_REPLICA_URLS`` (if ``env_replicas``), ``DATABASE_REPLICA_WAIT``
+    (seconds) and ``DATABASE_REPLICA_MAX_LAG`` (bytes)."""
     # What an error names: the keyword, or the variable the value came from.
     names = {name: name for name in ("replicas", "replica_wait", "replica_max_lag")}
-    if replicas is _UNSET:
+    if replicas is _UNSET and env_replicas:
         raw = env.get("DATABASE_REPLICA_URLS", "").strip()
         if raw:
             replicas = [u.strip() for u in _URL_START.split(raw) if u.strip()]
