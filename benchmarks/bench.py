@@ -6,6 +6,7 @@
     python benchmarks/bench.py --backend mongodb     # one backend only
     python benchmarks/bench.py --backend none        # the pipeline's own cost only
     python benchmarks/bench.py --bulk-only           # PostgreSQL's bulk_insert row only
+    python benchmarks/bench.py --pgbouncer [URL]     # find_by_id through PgBouncer only
     tox -e bench
 
 First, with no database (``--no-pipeline`` skips it), the cost of the operation
@@ -49,6 +50,18 @@ target); ``market_data.bulk_insert`` against one raw COPY (target 1.25x each;
 copy`` of the agents and vaults into a second database against each table's
 ``COPY ... TO STDOUT`` piped into vaultstore's own ``copy_in`` (``bench_copy``;
 no goal in the issue, a bound of 4x against regressions).
+With ``--pgbouncer``, only ``find_by_id`` through PgBouncer in transaction mode
+(``bench_pgbouncer``): one started in front of the database (the distribution's
+``pgbouncer`` package, as the tests start it: ``tests/pgbouncer.py``), or the
+running one at URL, which must pass the database on to the same server. Both
+sides go through the same PgBouncer with the same settings, nothing prepared:
+``vaultstore.connect(..., transaction_pooling=True)`` against psycopg executing
+the same statement, unprepared, with tuple rows, on one connection, in the sync
+and the async API (no target in the issue; a bound of 1.6x against
+regressions). Informing rows beside them: what the operation timeout sent with
+each call costs (vaultstore behind PgBouncer without ``transaction_pooling``,
+session settings and all, against with it), and what PgBouncer itself costs
+(the same raw lookup directly against through it).
 On MongoDB it loads 100k vault documents and compares ``find_by_id`` with
 pymongo's ``find_one`` (target 1.1x) and ``find_high_risk_vaults`` with ``find``
 (sort, limit; target 1.3x) on the same collection, in a server process of its own
@@ -106,6 +119,9 @@ LTVS = [Decimal(n) / 100 for n in range(100, 10000)]
 """The LTVs the update benchmark writes: 1.00 to 99.99 (ltv >= 0 is the only
 constraint on it; the protection threshold is checked against max_ltv)."""
 PIPELINE_TARGET_US = 2.0
+PGBOUNCER_BOUND = 1.6
+"""No goal in the issue for find_by_id through PgBouncer: a bound that catches a
+regression (the operation timeout sent with each call is part of it)."""
 
 
 @contextmanager
@@ -522,6 +538,156 @@ def bench_sync(
     return results
 
 
+@contextmanager
+def pgbouncer(url: str, given: str) -> Iterator[str]:
+    """``url``'s database through PgBouncer: the running one at ``given`` (its host
+    and port), or, with ``start``, one started as the tests start it."""
+    sys.path.insert(0, str(HERE.parent))  # the repository's tests/, for the helper
+    from tests.pgbouncer import PgBouncer, running_pgbouncer  # noqa: PLC0415 - only with --pgbouncer
+
+    if given != "start":
+        where = urlsplit(given)
+        yield PgBouncer(where.hostname or "127.0.0.1", where.port or 6432).url(url)
+        return
+    with (
+        tempfile.TemporaryDirectory(prefix="vaultstore-bench-pgbouncer-") as folder,
+        running_pgbouncer(url, Path(folder), pool_size=2) as bouncer,
+    ):
+        yield bouncer.url(url)
+
+
+def _interleaved(fns: list[Callable[[], object]], rounds: int, calls: int) -> list[list[float]]:
+    """Seconds per call of each of ``fns``, per round, the rounds alternating."""
+    for _ in range(10):  # warm up
+        for fn in fns:
+            fn()
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(rounds):
+        for fn, spent in zip(fns, times, strict=True):
+            spent.append(_per_call(fn, calls))
+    return times
+
+
+async def _ainterleaved(
+    fns: list[Callable[[], Awaitable[object]]], rounds: int, calls: int
+) -> list[list[float]]:
+    for _ in range(10):
+        for fn in fns:
+            await fn()
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(rounds):
+        for fn, spent in zip(fns, times, strict=True):
+            spent.append(await _aper_call(fn, calls))
+    return times
+
+
+def _pgbouncer_rows(api: str, times: list[list[float]]) -> list[dict[str, Any]]:
+    raw, ours, session, direct = times
+    return [
+        _report(
+            f"{api} find_by_id through PgBouncer",
+            raw,
+            ours,
+            PGBOUNCER_BOUND,
+            ("raw (PgBouncer)", "vaultstore (PgBouncer)"),
+        ),
+        _report(
+            f"{api} timeout per call (PgBouncer)",
+            session,
+            ours,
+            None,
+            ("session settings", "per call"),
+        ),
+        _report(f"{api} PgBouncer itself (raw)", direct, raw, None, ("direct", "PgBouncer")),
+    ]
+
+
+def bench_pgbouncer(
+    url: str, given: str, ids: list[str], rounds: int, calls: int
+) -> list[dict[str, Any]]:
+    """find_by_id through PgBouncer (``given``, see :func:`pgbouncer`): vaultstore
+    with transaction_pooling against raw psycopg, unprepared, both through it;
+    and, in the same rounds, vaultstore through it without transaction_pooling
+    (the session's settings, nothing prepared), and the raw lookup directly."""
+    with pgbouncer(url, given) as through:
+        return _bench_pgbouncer(url, through, ids, rounds, calls)
+
+
+def _bench_pgbouncer(
+    url: str, through: str, ids: list[str], rounds: int, calls: int
+) -> list[dict[str, Any]]:
+    by_id_sql = load_queries(AsyncQueryAdapter).vaults.find_by_id.sql
+    rng = random.Random(7)
+    with (
+        vaultstore.connect(through, transaction_pooling=True, pool_size=1) as store,
+        vaultstore.connect(through, prepare_threshold=None, pool_size=1) as session_store,
+        psycopg.connect(
+            through, autocommit=True, prepare_threshold=None, row_factory=tuple_row
+        ) as conn,
+        psycopg.connect(
+            url, autocommit=True, prepare_threshold=None, row_factory=tuple_row
+        ) as direct_conn,
+    ):
+        assert store.settings.pool.prepare_threshold is None
+        cur, direct_cur = conn.cursor(), direct_conn.cursor()
+
+        def raw() -> object:
+            cur.execute(by_id_sql, {"id": rng.choice(ids)}, prepare=False)
+            return cur.fetchone()
+
+        def ours() -> object:
+            return store.vaults.find_by_id(rng.choice(ids))
+
+        def session() -> object:
+            return session_store.vaults.find_by_id(rng.choice(ids))
+
+        def direct() -> object:
+            direct_cur.execute(by_id_sql, {"id": rng.choice(ids)}, prepare=False)
+            return direct_cur.fetchone()
+
+        rows = _pgbouncer_rows("sync", _interleaved([raw, ours, session, direct], rounds, calls))
+    return rows + asyncio.run(_abench_pgbouncer(url, through, ids, rounds, calls))
+
+
+async def _abench_pgbouncer(
+    url: str, through: str, ids: list[str], rounds: int, calls: int
+) -> list[dict[str, Any]]:
+    by_id_sql = load_queries(AsyncQueryAdapter).vaults.find_by_id.sql
+    rng = random.Random(7)
+    store = await vaultstore.aio.connect(through, transaction_pooling=True, pool_size=1)
+    session_store = await vaultstore.aio.connect(through, prepare_threshold=None, pool_size=1)
+    conn = await psycopg.AsyncConnection.connect(
+        through, autocommit=True, prepare_threshold=None, row_factory=tuple_row
+    )
+    direct_conn = await psycopg.AsyncConnection.connect(
+        url, autocommit=True, prepare_threshold=None, row_factory=tuple_row
+    )
+    try:
+        cur, direct_cur = conn.cursor(), direct_conn.cursor()
+
+        async def raw() -> object:
+            await cur.execute(by_id_sql, {"id": rng.choice(ids)}, prepare=False)
+            return await cur.fetchone()
+
+        async def ours() -> object:
+            return await store.vaults.find_by_id(rng.choice(ids))
+
+        async def session() -> object:
+            return await session_store.vaults.find_by_id(rng.choice(ids))
+
+        async def direct() -> object:
+            await direct_cur.execute(by_id_sql, {"id": rng.choice(ids)}, prepare=False)
+            return await direct_cur.fetchone()
+
+        times = await _ainterleaved([raw, ours, session, direct], rounds, calls)
+        return _pgbouncer_rows("async", times)
+    finally:
+        await direct_conn.close()
+        await conn.close()
+        await session_store.close()
+        await store.close()
+
+
 async def _asyncpg_by_id(url: str) -> tuple[Any, Callable[[str], Awaitable[object]]] | None:
     """An asyncpg connection and ``find_by_id`` as asyncpg runs it: the same statement
     from queries/vaults.sql, as aiosql's asyncpg adapter writes it (``$1``), prepared
@@ -799,6 +965,14 @@ def main() -> int:
         help="PostgreSQL's bulk_insert row only (no vaults loaded, no other rows)",
     )
     parser.add_argument(
+        "--pgbouncer",
+        nargs="?",
+        const="start",
+        metavar="URL",
+        help="only find_by_id through PgBouncer in transaction mode: one started in front of "
+        "the database (the pgbouncer package), or the running one at URL",
+    )
+    parser.add_argument(
         "--no-pipeline", action="store_true", help="skip the pipeline's cost on a stub executor"
     )
     parser.add_argument(
@@ -822,7 +996,7 @@ def main() -> int:
     args = parser.parse_args()
     threshold = Decimal(80)
     results: list[dict[str, Any]] = []
-    if not (args.no_pipeline or args.bulk_only):
+    if not (args.no_pipeline or args.bulk_only or args.pgbouncer):
         pipeline_calls = 100 * args.calls
         print(
             f"Pipeline on a stub executor (no database): "
@@ -847,6 +1021,9 @@ def main() -> int:
                 f"loaded {len(ids)} vaults in {time.perf_counter() - start:.1f} s; "
                 f"{args.rounds} rounds of {args.calls} calls"
             )
+            if args.pgbouncer:
+                results += bench_pgbouncer(url, args.pgbouncer, ids, args.rounds, args.calls)
+                return 0 if all(r["ok"] for r in results) else 1
             results += bench_sync(url, ids, args.rounds, args.calls, threshold)
             results += bench_batch_update(url, ids, min(args.rounds, 5))
             results += bench_bulk_insert(url, min(args.rounds, 5))

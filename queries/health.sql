@@ -14,6 +14,10 @@ ORDER BY migration_id;
 -- store.transaction(timeout=...): how long each statement of this transaction
 -- may run, waiting for a lock included, instead of the store's operation
 -- timeout. Local to the transaction: the pooled connection keeps its own.
+-- Behind a transaction pooler (transaction_pooling), where a session setting
+-- would stay on a server connection that other clients share, it also carries
+-- the store's operation timeout: at the start of each transaction, and before
+-- each statement outside one, in the same query and implicit transaction.
 SELECT set_config('statement_timeout', cast(:milliseconds AS text), true);
 
 -- name: configure_session(timezone, statement_timeout)!
@@ -40,3 +44,11 @@ SELECT
 -- The primary's WAL position in bytes, after a store's writes (what its reads
 -- on a replica must see) and to measure how far each replica lags behind.
 SELECT cast(pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') AS bigint);
+
+-- name: set_session_time_zone(timezone)!
+-- Each new pooled connection behind a transaction pooler (transaction_pooling):
+-- timestamps in UTC. The server reports TimeZone to its client, so a pooler
+-- such as PgBouncer keeps it per client, setting it again on whichever server
+-- connection serves the next transaction; the operation timeout, which no
+-- pooler keeps, is set in every transaction instead (set_operation_timeout).
+SELECT set_config('TimeZone', :timezone, false);

@@ -7,6 +7,13 @@ does the same for MongoDB (a real mongod, a replica set for transactions);
 without it, a SecantusDB server (PyPI secantusdb, MongoDB 8 wire protocol on
 WiredTiger) is started in-process. Every migration is rolled back and applied
 again first, so the schema is the one in migrations/.
+
+``pytest --pgbouncer`` runs the repository tests' PostgreSQL stores through a
+PgBouncer in transaction mode instead (``tests/pgbouncer.py``), with
+``POSTGRES_TRANSACTION_POOLING=true`` as an application behind one would set it,
+and deselects every other test (the MongoDB sides included) but those marked
+``pgbouncer``, which every run runs. Migrations and the tests' own checks go to
+the server directly.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import vaultstore
 from vaultstore import REGISTRY
 
 from .databases import empty_public_schema, fresh_database, with_test_partitions
+from .pgbouncer import PgBouncer, pgbouncer_for_tests
 
 # What the fixtures empty between tests: every table (collection) of the registry.
 TRUNCATE_ALL = sql.SQL("TRUNCATE {}").format(
@@ -35,6 +43,64 @@ MONGO_COLLECTIONS = (
     "documents.files",  # the GridFS bucket of store.documents
     "documents.chunks",
 )
+
+STORE_PARAMS = ("store", "backend")
+"""The fixtures whose ``postgresql`` side opens a store through PgBouncer with
+``--pgbouncer``."""
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--pgbouncer",
+        action="store_true",
+        help="run the repository tests' PostgreSQL stores through a PgBouncer in transaction "
+        "mode (started here, or VAULTSTORE_TEST_PGBOUNCER), and only those tests",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("pgbouncer"):
+        return
+    kept: list[pytest.Item] = []
+    deselected: list[pytest.Item] = []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        through = any(params.get(name) == "postgresql" for name in STORE_PARAMS)
+        (kept if through or item.get_closest_marker("pgbouncer") else deselected).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _transaction_pooling_with_pgbouncer(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With ``--pgbouncer``, every store opened is configured for a transaction
+    pooler by the environment, as an application's would be."""
+    if not request.config.getoption("pgbouncer"):
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("POSTGRES_TRANSACTION_POOLING", "true")
+        yield
+
+
+@pytest.fixture(scope="session")
+def pgbouncer(postgres_url: str) -> Iterator[PgBouncer]:
+    """A PgBouncer in transaction mode in front of the test server, two server
+    connections per database, shared by every client (or the running one
+    VAULTSTORE_TEST_PGBOUNCER names). Skips when there is no pgbouncer."""
+    with pgbouncer_for_tests(postgres_url) as bouncer:
+        yield bouncer
+
+
+@pytest.fixture
+def store_db(request: pytest.FixtureRequest, clean_db: str) -> str:
+    """``clean_db`` as the repository tests' stores reach it: directly, or with
+    ``--pgbouncer`` through PgBouncer."""
+    if not request.config.getoption("pgbouncer"):
+        return clean_db
+    bouncer: PgBouncer = request.getfixturevalue("pgbouncer")
+    return bouncer.url(clean_db)
 
 
 @pytest.fixture(scope="session")

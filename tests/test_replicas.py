@@ -251,14 +251,13 @@ def test_a_replica_that_is_not_there_leaves_reads_to_the_primary(
 
 
 def test_replica_settings_from_keywords_and_environment() -> None:
-    settings = resolve_settings(
-        "postgresql://app:s3cret@primary/risk",
-        {
-            "DATABASE_REPLICA_URLS": "postgresql://app:r1pw@r1,r2:5433/risk, postgres://app:r3pw@r3/risk",
-            "DATABASE_REPLICA_WAIT": "0.25",
-            "DATABASE_REPLICA_MAX_LAG": "1024",
-        },
-    )
+    env = {
+        "DATABASE_URL": "postgresql://app:s3cret@primary/risk",
+        "DATABASE_REPLICA_URLS": "postgresql://app:r1pw@r1,r2:5433/risk, postgres://app:r3pw@r3/risk",
+        "DATABASE_REPLICA_WAIT": "0.25",
+        "DATABASE_REPLICA_MAX_LAG": "1024",
+    }
+    settings = resolve_settings(None, env)
     assert [r.hosts for r in settings.replicas] == [(("r1", None), ("r2", 5433)), (("r3", None),)]
     assert settings.replica_options.wait == 0.25
     assert settings.replica_options.max_lag == 1024
@@ -267,13 +266,11 @@ def test_replica_settings_from_keywords_and_environment() -> None:
         assert secret not in shown
         assert secret in settings.secrets()
     # Keywords win over the environment.
-    keyword = resolve_settings(
-        "postgresql://primary/risk",
-        {"DATABASE_REPLICA_URLS": "postgresql://r1/risk"},
-        replicas=[],
-        replica_wait=0,
-    )
+    keyword = resolve_settings(None, env, replicas=[], replica_wait=0)
     assert keyword.replicas == ()
+    # The environment's replicas belong to the environment's primary: a URL
+    # given to connect() (another database, say `vaultstore copy --to`) gets none.
+    assert resolve_settings("postgresql://elsewhere/other", env).replicas == ()
     assert keyword.replica_options.wait == 0
 
 
@@ -282,7 +279,11 @@ def test_replica_settings_from_keywords_and_environment() -> None:
     [
         ({}, {"replicas": "postgresql://r1/risk"}, "replicas"),
         ({}, {"replicas": ["mongodb://r1/risk"]}, "replicas[0]"),
-        ({"DATABASE_REPLICA_URLS": "nonsense://r1"}, {}, "DATABASE_REPLICA_URLS[0]"),
+        (
+            {"DATABASE_URL": "postgresql://p/risk", "DATABASE_REPLICA_URLS": "nonsense://r1"},
+            {},
+            "DATABASE_REPLICA_URLS[0]",
+        ),
         ({"DATABASE_REPLICA_WAIT": "-1"}, {}, "DATABASE_REPLICA_WAIT"),
         ({"DATABASE_REPLICA_MAX_LAG": "lots"}, {}, "DATABASE_REPLICA_MAX_LAG"),
         ({}, {"replica_max_lag": 1.5}, "replica_max_lag"),
@@ -292,7 +293,7 @@ def test_bad_replica_settings_name_what_is_wrong(
     env: dict[str, str], keywords: dict[str, Any], field: str
 ) -> None:
     with pytest.raises(ValidationError) as caught:
-        resolve_settings("postgresql://primary/risk", env, **keywords)
+        resolve_settings(None if "DATABASE_URL" in env else "postgresql://p/risk", env, **keywords)
     assert caught.value.field == field
 
 

@@ -7,6 +7,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 import vaultstore
 from vaultstore import PoolOptions, Settings, ValidationError, settings_from_env, settings_from_url
+from vaultstore._settings import resolve_settings
 
 # -- the environment ---------------------------------------------------------------------
 
@@ -145,6 +146,57 @@ def test_pool_size_smaller_than_the_default_minimum_lowers_the_minimum() -> None
 def test_prepare_threshold_none_never_prepares(value: str) -> None:
     settings = settings_from_env(env={"POSTGRES_PREPARE_THRESHOLD": value})
     assert settings.pool.prepare_threshold is None
+
+
+@pytest.mark.parametrize(("value", "expected"), [("true", True), ("1", True), ("off", False)])
+def test_transaction_pooling_is_read_from_the_environment(value: str, expected: bool) -> None:
+    settings = settings_from_env(env={"POSTGRES_TRANSACTION_POOLING": value})
+    assert settings.pool.transaction_pooling is expected
+
+
+def test_transaction_pooling_means_no_prepared_statements_unless_asked_for() -> None:
+    assert PoolOptions(transaction_pooling=True).prepare_threshold is None
+    assert settings_from_env(env={"POSTGRES_TRANSACTION_POOLING": "true"}).pool == PoolOptions(
+        transaction_pooling=True, prepare_threshold=None
+    )
+    asked = {"POSTGRES_TRANSACTION_POOLING": "true", "POSTGRES_PREPARE_THRESHOLD": "5"}
+    assert settings_from_env(env=asked).pool.prepare_threshold == 5  # PgBouncer 1.21+
+    url = settings_from_url("postgresql://app@pgbouncer:6432/db")
+    pooled = resolve_settings(url, {}, transaction_pooling=True)
+    assert (pooled.pool.transaction_pooling, pooled.pool.prepare_threshold) == (True, None)
+
+
+@pytest.mark.parametrize("value", ["maybe", "2"])
+def test_a_bad_transaction_pooling_names_its_variable(value: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        settings_from_env(env={"POSTGRES_TRANSACTION_POOLING": value})
+    assert info.value.field == "POSTGRES_TRANSACTION_POOLING"
+
+
+def test_transaction_pooling_must_be_a_bool() -> None:
+    with pytest.raises(ValidationError) as info:
+        PoolOptions(transaction_pooling="yes")  # type: ignore[arg-type]
+    assert info.value.field == "transaction_pooling"
+
+
+@pytest.mark.parametrize(
+    ("url", "env", "field"),
+    [
+        ("postgresql://app@pgbouncer:6432/db?options=-c%20statement_timeout%3D5", {}, "options"),
+        ("postgresql://app@pgbouncer:6432/db", {"PGOPTIONS": "-c lock_timeout=5"}, "PGOPTIONS"),
+    ],
+)
+def test_startup_options_are_refused_behind_a_transaction_pooler_before_any_io(
+    url: str, env: dict[str, str], field: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PgBouncer refuses them, or with ignore_startup_parameters drops them: what
+    they set would not hold, so the store says so rather than run without it."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as info:
+        vaultstore.connect(url, transaction_pooling=True)  # pgbouncer:6432 is never tried
+    assert info.value.field == field
+    assert "5" not in info.value.message  # quotes nothing of them
 
 
 def test_keyword_overrides_win_over_pool_variables() -> None:

@@ -93,6 +93,51 @@ def client_options(settings: Settings) -> tuple[str, dict[str, Any]]:
     return settings.dsn, {**options, "tz_aware": True, "tzinfo": UTC}
 
 
+class CausalClock:
+    """The latest cluster and operation times a store's calls saw, so that each
+    later call runs causally after them (MongoDB's read-your-writes) when the URI
+    lets reads go to a secondary (``readPreference``) or read a majority-committed
+    view (``readConcernLevel``). A pymongo session must not serve two threads or
+    tasks at once, so each call has a causally consistent session of its own,
+    advanced to the store's clock: together, a causal session per store."""
+
+    __slots__ = ("_lock", "cluster_time", "operation_time")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.cluster_time: Mapping[str, Any] | None = None
+        self.operation_time: Any = None
+
+    @staticmethod
+    def needed(client: Any) -> bool:
+        """Whether ``client``'s reads could miss a write it just made."""
+        level = client.read_concern.level
+        return bool(client.read_preference.mode) or level not in (None, "local")
+
+    def start(self, session: Any) -> None:
+        """Advance a new session to what this store has seen."""
+        with self._lock:
+            cluster_time, operation_time = self.cluster_time, self.operation_time
+        if cluster_time is not None:
+            session.advance_cluster_time(cluster_time)
+        if operation_time is not None:
+            session.advance_operation_time(operation_time)
+
+    def saw(self, session: Any) -> None:
+        """Record what a session saw (the later of its times and the clock's)."""
+        cluster_time, operation_time = session.cluster_time, session.operation_time
+        with self._lock:
+            if cluster_time is not None and (
+                self.cluster_time is None
+                or cluster_time["clusterTime"] > self.cluster_time["clusterTime"]
+            ):
+                self.cluster_time = cluster_time
+            if operation_time is not None and (
+                self.operation_time is None or operation_time > self.operation_time
+            ):
+                self.operation_time = operation_time
+
+
 class PoolGauges(monitoring.ConnectionPoolListener):
     """The connection pool's gauges, counted from pymongo's pool events (summed
     over every server's pool), with the names psycopg_pool's ``get_stats()`` uses."""

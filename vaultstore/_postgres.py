@@ -179,7 +179,16 @@ class Plan:
     whether it is a batch (``*!``, or a ``COPY ... FROM STDIN``) or a read (which
     may run again on a fresh connection when its connection turns out dead)."""
 
-    __slots__ = ("attributes", "batch", "parameters", "read", "result", "sql", "statement")
+    __slots__ = (
+        "attributes",
+        "batch",
+        "parameters",
+        "pooled_sql",
+        "read",
+        "result",
+        "sql",
+        "statement",
+    )
 
     def __init__(self, statement: Any) -> None:
         operation = statement.operation
@@ -193,6 +202,9 @@ class Plan:
         )
         self.read = operation.name.startswith("SELECT") and reads_only(statement.sql)
         self.result = _RESULTS.get(operation, Result.STATUS)
+        self.pooled_sql: str | None = None
+        """Behind a transaction pooler: the operation timeout's statement, then
+        this one, sent as one query (see :func:`timeout_first`)."""
 
     def spread(self, params: dict[str, Any]) -> dict[str, Any]:
         """``:obj.attr`` references in the SQL, as aiosql passes them: parameter
@@ -230,6 +242,8 @@ def connection_kwargs(settings: Settings) -> tuple[str, dict[str, Any]]:
     timeout are set once connected (:func:`session_defaults`), not here, so that a
     ``-c`` in the string's ``options`` or in PGOPTIONS wins."""
     params = postgres_params(settings.dsn)
+    if settings.pool.transaction_pooling:
+        _refuse_startup_options(params)
     secrets = {key: params.pop(key) for key in list(params) if is_secret(key)}
     elsewhere = "service" in params or "PGSERVICE" in os.environ
     if not (elsewhere or "PGAPPNAME" in os.environ):
@@ -242,6 +256,43 @@ def connection_kwargs(settings: Settings) -> tuple[str, dict[str, Any]]:
         **secrets,
     }
     return make_conninfo("", **params), kwargs
+
+
+def _refuse_startup_options(params: dict[str, str]) -> None:
+    """Behind a transaction pooler, what a connection's startup ``options`` set
+    would not hold: PgBouncer refuses them, or, told to ignore them
+    (``ignore_startup_parameters``), drops them without a word. Raise, rather
+    than run without the settings the caller asked for."""
+    for name, given in (
+        ("options", params.get("options")),
+        ("PGOPTIONS", os.environ.get("PGOPTIONS")),
+    ):
+        if given and given.strip():
+            raise ValidationError(
+                "startup options (-c ...) do not reach the server through a pooler in "
+                "transaction mode: set those parameters on the role or the database "
+                "(ALTER ROLE ... SET) instead",
+                field=name,
+            )
+
+
+def timeout_first(sql: str, settings: Settings) -> str:
+    """``health.set_operation_timeout`` (``sql``, as aiosql loaded it) with the
+    store's operation timeout written in, to go before a statement in one query:
+    behind a transaction pooler a statement outside a transaction is sent with it
+    as one simple-protocol message (its parameters bound by psycopg on the client),
+    so that both run in one implicit transaction, on one server connection, in one
+    round trip. (A psycopg pipeline does the same with parameters bound on the
+    server, but costs about a round trip more on the client.)"""
+    milliseconds = operation_timeout_params(settings)["milliseconds"]
+    return sql.replace("%(milliseconds)s", str(milliseconds)) + "\n"
+
+
+def operation_timeout_params(settings: Settings, timeout: float | None = None) -> dict[str, int]:
+    """The parameters of ``health.set_operation_timeout``: ``timeout`` seconds, or
+    the store's operation timeout."""
+    seconds = settings.pool.operation_timeout if timeout is None else timeout
+    return {"milliseconds": _milliseconds(seconds)}
 
 
 def session_defaults(settings: Settings) -> dict[str, str]:

@@ -51,10 +51,13 @@ class Replica:
     """One read replica: its connection pool (the executor's) and its state."""
 
     __slots__ = (
+        "_lock",
         "checked_at",
         "lag",
         "name",
         "pool",
+        "probing",
+        "reachable",
         "reason",
         "replayed",
         "retry_at",
@@ -74,6 +77,10 @@ class Replica:
         self.lag: int | None = None
         self.served = 0
         self.skipped = 0
+        self.reachable = False
+        """Skipped, but a try since found it answering: the next read may check it."""
+        self.probing = False
+        self._lock = threading.Lock()
 
     def usable(self, now: float) -> bool:
         """Whether a read may try it: it serves, or its time to be tried again came."""
@@ -89,7 +96,25 @@ class Replica:
             self.skipped += 1
             logger.warning("vaultstore: read replica %s skipped: %s", self.name, reason)
         self.reason = reason
+        self.reachable = False
         self.retry_at = now + RETRY_INTERVAL
+
+    def start_probe(self) -> bool:
+        """Whether the caller is to try it now (no other try is under way)."""
+        with self._lock:
+            if self.probing:
+                return False
+            self.probing = True
+            return True
+
+    def probed(self, answered: bool, reason: str | None, now: float) -> None:
+        """What a try found: it answers (a read may check it now), or not (``reason``)."""
+        with self._lock:
+            self.probing = False
+            self.reachable = answered
+            if not answered:
+                self.reason = reason
+                self.retry_at = now + RETRY_INTERVAL
 
     def checked(self, replayed: int, primary: int | None, now: float) -> None:
         """Record a check that found it a standby, replayed up to ``replayed``
@@ -101,6 +126,7 @@ class Replica:
         if self.reason is not None:
             logger.info("vaultstore: read replica %s serves again", self.name)
             self.reason = None
+            self.reachable = False
 
     def stats(self) -> ReplicaStats:
         return ReplicaStats(

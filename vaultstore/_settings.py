@@ -43,9 +43,19 @@ class PoolOptions:
     """Seconds any one statement or operation may take, waiting for a lock
     included, before the server cancels it (PostgreSQL's statement_timeout,
     MongoDB's timeoutMS): no call blocks forever."""
-    prepare_threshold: int | None = 5
+    transaction_pooling: bool = False
+    """PostgreSQL: the store connects through a pooler in transaction mode (such
+    as PgBouncer's ``pool_mode = transaction``), which hands each transaction to
+    whichever server connection is free. vaultstore then keeps no session state
+    that matters: the operation timeout is set in the transaction of every
+    statement, statements are not prepared (unless ``prepare_threshold`` says
+    otherwise), and a connection string's startup ``options`` are refused."""
+    prepare_threshold: int | None = attrs.field(
+        default=attrs.Factory(lambda self: None if self.transaction_pooling else 5, takes_self=True)
+    )
     """PostgreSQL: executions of a statement before psycopg prepares it on the server;
-    None never prepares (needed behind PgBouncer in transaction mode)."""
+    None never prepares. 5 by default; None with ``transaction_pooling``, since a
+    pooler in transaction mode before PgBouncer 1.21 loses prepared statements."""
 
     def __attrs_post_init__(self) -> None:
         check_pool_options(self)
@@ -84,6 +94,7 @@ _POOL_NAMES = {
     "idle_timeout": "DATABASE_IDLE_TIMEOUT",
     "operation_timeout": "DATABASE_OPERATION_TIMEOUT",
     "prepare_threshold": "POSTGRES_PREPARE_THRESHOLD",
+    "transaction_pooling": "POSTGRES_TRANSACTION_POOLING",
 }
 
 
@@ -112,6 +123,10 @@ def check_pool_options(pool: PoolOptions, names: Mapping[str, str] | None = None
             or not (math.isfinite(value) and value > 0)
         ):
             raise fail(option, f"expected a positive number of seconds, got {value!r}")
+    if not isinstance(pool.transaction_pooling, bool):
+        raise fail(
+            "transaction_pooling", f"expected True or False, got {pool.transaction_pooling!r}"
+        )
     threshold = pool.prepare_threshold
     if threshold is not None and (
         isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0
@@ -495,6 +510,13 @@ def pool_from_env(env: Mapping[str, str], **overrides: Any) -> PoolOptions:
         values["prepare_threshold"] = None
     elif threshold:
         values["prepare_threshold"] = _env_int(env, "POSTGRES_PREPARE_THRESHOLD")
+    pooling = env.get("POSTGRES_TRANSACTION_POOLING", "").strip().lower()
+    if pooling:
+        if pooling not in _TRUE | _FALSE:
+            raise ValidationError(
+                f"expected true or false, got {pooling!r}", field="POSTGRES_TRANSACTION_POOLING"
+            )
+        values["transaction_pooling"] = pooling in _TRUE
     from_env = set(values)
     given = {k: v for k, v in overrides.items() if v is not _UNSET}
     values.update(given)
@@ -674,21 +696,23 @@ def resolve_settings(
     **pool: Any,
 ) -> Settings:
     """What :func:`vaultstore.connect` connects to: the URL if given, else the
-    environment; and the read replicas given, else ``DATABASE_REPLICA_URLS``."""
+    environment; and the read replicas given, else, when the primary too comes
+    from the environment, ``DATABASE_REPLICA_URLS`` (the replicas of another
+    database are never attached to a URL given here)."""
     replica_args = (replicas, replica_wait, replica_max_lag)
     if isinstance(url, Settings):
-        if any(v is not _UNSET for v in pool.values()):
-            url = attrs.evolve(
-                url,
-                pool=attrs.evolve(url.pool, **{k: v for k, v in pool.items() if v is not _UNSET}),
-            )
+        given = {k: v for k, v in pool.items() if v is not _UNSET}
+        if given.get("transaction_pooling") and not url.pool.transaction_pooling:
+            given.setdefault("prepare_threshold", None)  # as PoolOptions defaults it
+        if given:
+            url = attrs.evolve(url, pool=attrs.evolve(url.pool, **given))
         return _with_replicas(url, {}, *replica_args)
     env = os.environ if env is None else env
     if url is not None:
         settings = settings_from_url(url, pool=pool_from_env(env, **pool))
     else:
         settings = settings_from_env(env, **pool)
-    return _with_replicas(settings, env, *replica_args)
+    return _with_replicas(settings, env, *replica_args, env_replicas=url is None)
 
 
 _URL_START = re.compile(r",\s*(?=[A-Za-z][A-Za-z0-9+.-]*://)")
@@ -697,14 +721,20 @@ multi-host URL holds commas of its own)."""
 
 
 def _with_replicas(
-    settings: Settings, env: Mapping[str, str], replicas: Any, wait: Any, max_lag: Any
+    settings: Settings,
+    env: Mapping[str, str],
+    replicas: Any,
+    wait: Any,
+    max_lag: Any,
+    *,
+    env_replicas: bool = False,
 ) -> Settings:
     """``settings`` with the read replicas and their options given: keywords first,
-    then ``DATABASE_REPLICA_URLS``, ``DATABASE_REPLICA_WAIT`` (seconds) and
-    ``DATABASE_REPLICA_MAX_LAG`` (bytes)."""
+    then ``DATABASE_REPLICA_URLS`` (if ``env_replicas``), ``DATABASE_REPLICA_WAIT``
+    (seconds) and ``DATABASE_REPLICA_MAX_LAG`` (bytes)."""
     # What an error names: the keyword, or the variable the value came from.
     names = {name: name for name in ("replicas", "replica_wait", "replica_max_lag")}
-    if replicas is _UNSET:
+    if replicas is _UNSET and env_replicas:
         raw = env.get("DATABASE_REPLICA_URLS", "").strip()
         if raw:
             replicas = [u.strip() for u in _URL_START.split(raw) if u.strip()]

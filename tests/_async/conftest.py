@@ -1,5 +1,6 @@
 """The store fixture for the repository tests, async source of tests/_sync/conftest.py:
-every test using it runs once on PostgreSQL and once on MongoDB."""
+every test using it runs once on PostgreSQL and once on MongoDB (on PostgreSQL
+through PgBouncer with ``pytest --pgbouncer``, see tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[AsyncStore]:
     """An open store on an empty, migrated database of each backend. Afterwards,
     every operation the test ran must be one a repository method declares with
     ``@runs`` (what ``vaultstore queries`` and ``vaultstore check`` read)."""
-    url = request.getfixturevalue("clean_db" if request.param == "postgresql" else "clean_mongo")
+    url = request.getfixturevalue("store_db" if request.param == "postgresql" else "clean_mongo")
     async with await connect(url, pool_size=4) as opened:
         yield opened
         undeclared = set(opened.statement_stats()) - DECLARED

@@ -180,8 +180,8 @@ async def mongo_database(mongo_daemon_uri: str) -> AsyncIterator[AsyncDatabase[A
 @pytest.fixture(params=["postgresql", "mongodb"])
 async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
     if request.param == "postgresql":
-        url = request.getfixturevalue("clean_db")
-        async with await connect(url, pool_size=4) as store:
+        url = request.getfixturevalue("clean_db")  # the tests' own checks: directly
+        async with await connect(request.getfixturevalue("store_db"), pool_size=4) as store:
             yield PostgresBackend(store, url)
     else:
         uri = request.getfixturevalue("mongo_daemon_uri")

@@ -181,8 +181,8 @@ def mongo_database(mongo_daemon_uri: str) -> Iterator[Database[Any]]:  # noqa: F
 @pytest.fixture(params=["postgresql", "mongodb"])
 def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     if request.param == "postgresql":
-        url = request.getfixturevalue("clean_db")
-        with connect(url, pool_size=4) as store:
+        url = request.getfixturevalue("clean_db")  # the tests' own checks: directly
+        with connect(request.getfixturevalue("store_db"), pool_size=4) as store:
             yield PostgresBackend(store, url)
     else:
         uri = request.getfixturevalue("mongo_daemon_uri")

@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from typing import Any, TypeVar, cast
 
 import psycopg
-from psycopg import AsyncConnection, AsyncCursor
+from psycopg import AsyncClientCursor, AsyncConnection, AsyncCursor
 from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
@@ -33,8 +33,10 @@ from .._postgres import (
     connection_lost,
     copy_columns,
     not_migrated,
+    operation_timeout_params,
     server_answered,
     session_defaults,
+    timeout_first,
     translate,
 )
 from .._queries import load_queries
@@ -63,6 +65,8 @@ FIRST_POLL = 0.0002
 """Seconds between the first two checks of a replica that has not yet replayed a
 store's latest write; each later wait is twice the one before, up to LAST_POLL."""
 LAST_POLL = 0.01
+REPLICA_PROBE_WAIT = 0.05
+"""Seconds a read waits for a try of a skipped replica before it goes on without it."""
 
 
 class AsyncPgConnection(AsyncConnection[Any]):
@@ -70,12 +74,21 @@ class AsyncPgConnection(AsyncConnection[Any]):
     that a call does not pay for a new cursor."""
 
     _vault_cursor: AsyncCursor[Any] | None = None
+    _client_cursor: AsyncClientCursor[Any] | None = None
 
     def vault_cursor(self) -> AsyncCursor[Any]:
         """The connection's long-lived cursor, with tuple rows (built in C)."""
         cursor = self._vault_cursor
         if cursor is None or cursor.closed:
             cursor = self._vault_cursor = self.cursor()
+        return cursor
+
+    def client_cursor(self) -> AsyncClientCursor[Any]:
+        """A long-lived cursor binding parameters on the client, which can send
+        several statements in one query (behind a transaction pooler)."""
+        cursor = self._client_cursor
+        if cursor is None or cursor.closed:
+            cursor = self._client_cursor = AsyncClientCursor(self)
         return cursor
 
 
@@ -111,11 +124,21 @@ class AsyncPostgresExecutor:
         )
         self._tables = registry.tables
         self._connection_errors = 0  # psycopg_pool's count, when last seen
+        # Behind a transaction pooler: what gives each statement outside a
+        # transaction the operation timeout (no session setting holds there).
+        self._timeout_first: str | None = (
+            timeout_first(queries.health.set_operation_timeout.sql, settings)
+            if settings.pool.transaction_pooling
+            else None
+        )
 
     @classmethod
-    @runs("health.configure_session")
+    @runs("health.configure_session", "health.set_session_time_zone")
     async def open(cls, settings: Settings, registry: Registry) -> AsyncPostgresExecutor:
-        """Connect, check the server answers, and fill the pool's minimum."""
+        """Connect, check the server answers, and fill the pool's minimum. Each new
+        connection gets vaultstore's session defaults (``health.configure_session``);
+        behind a transaction pooler only the time zone, which the pooler keeps per
+        client (``health.set_session_time_zone``)."""
         conninfo, kwargs = connection_kwargs(settings)
         try:
             probe = await AsyncPgConnection.connect(conninfo, **kwargs)
@@ -129,7 +152,12 @@ class AsyncPostgresExecutor:
         defaults = session_defaults(settings)
 
         async def configure(conn: AsyncPgConnection) -> None:
-            await queries.health.configure_session(conn.cursor(), **defaults)
+            if settings.pool.transaction_pooling:
+                await queries.health.set_session_time_zone(
+                    conn.cursor(), timezone=defaults["timezone"]
+                )
+            else:
+                await queries.health.configure_session(conn.cursor(), **defaults)
 
         pool = _pool(conninfo, kwargs, configure, settings, "vaultstore")
         try:
@@ -204,7 +232,7 @@ class AsyncPostgresExecutor:
             conn = await self.getconn()  # nothing was sent yet if this raises: safe to retry
             lost = False
             try:
-                return await self._run(conn, op, plan, bound)
+                return await self._run(conn, op, plan, bound, self._timeout_first)
             except DRIVER_ERRORS as exc:
                 lost = connection_lost(exc)
                 if not (read and not retried and lost):
@@ -314,17 +342,30 @@ class AsyncPostgresExecutor:
             raise translated from exc
 
     async def _run(  # noqa: PLR0911 - one return per kind of result reads best
-        self, conn: AsyncPgConnection, op: Operation, plan: Plan, bound: dict[str, Any]
+        self,
+        conn: AsyncPgConnection,
+        op: Operation,
+        plan: Plan,
+        bound: dict[str, Any],
+        first: str | None = None,
     ) -> Any:
         """Run ``plan``'s SQL on the connection's cursor and fetch what aiosql's
         adapter would give back for it (without aiosql's call wrapper, which checks
-        and copies the parameters again), shaped as ``op`` says."""
-        cur = conn.vault_cursor()
+        and copies the parameters again), shaped as ``op`` says. ``first``: a
+        statement sent before it in the same query, implicit transaction and round
+        trip (the operation timeout, behind a transaction pooler)."""
         result = plan.result
+        params = None if result is Result.STATUS else bound
+        cur: AsyncCursor[Any]
+        if first is None:
+            cur = conn.vault_cursor()
+            await cur.execute(plan.sql, params)
+        else:
+            cur = conn.client_cursor()
+            await cur.execute(plan.pooled_sql or self._pooled_sql(plan, first), params)
+            cur.nextset()  # the statement's result, after the timeout's
         if result is Result.STATUS:
-            await cur.execute(plan.sql)
             return cur.statusmessage or ""
-        await cur.execute(plan.sql, bound)
         shape = op.shape
         if result is Result.ROW:
             row = await cur.fetchone()
@@ -344,6 +385,11 @@ class AsyncPostgresExecutor:
             return rows
         load = self.loaders.get(op.key) or self._loader(op, plan.statement, cur)
         return [load(row) for row in rows]
+
+    @staticmethod
+    def _pooled_sql(plan: Plan, first: str) -> str:
+        sql = plan.pooled_sql = first + plan.sql
+        return sql
 
     async def _batch(self, op: Operation, statement: Any, params: dict[str, Any]) -> int:
         """A batch (new entities' ``NewRows``, read once, or whole entities), all
@@ -426,7 +472,7 @@ class AsyncPostgresExecutor:
                 conn = await self.getconn()
                 try:
                     async with conn.transaction():
-                        await self._set_timeout(conn, timeout)
+                        await self._set_timeout(conn, timeout, outermost=True)
                         tx = AsyncPostgresExecutor(
                             self.pool,
                             self.settings,
@@ -448,11 +494,15 @@ class AsyncPostgresExecutor:
             error = translate(exc, settings=self.settings)
             raise (commit_unknown(error) if committing else error) from exc
 
-    async def _set_timeout(self, conn: AsyncPgConnection, timeout: float | None) -> None:
-        if timeout is not None:
-            milliseconds = max(1, round(timeout * 1000))
+    async def _set_timeout(
+        self, conn: AsyncPgConnection, timeout: float | None, *, outermost: bool = False
+    ) -> None:
+        """``timeout`` for the transaction begun on ``conn``; behind a transaction
+        pooler, the store's operation timeout when none is given (the server
+        connection's session holds none of ours)."""
+        if timeout is not None or (outermost and self._timeout_first is not None):
             await self.queries.health.set_operation_timeout(
-                conn.cursor(), milliseconds=milliseconds
+                conn.cursor(), **operation_timeout_params(self.settings, timeout)
             )
 
     def documents(self) -> AsyncPostgresDocuments:
@@ -469,7 +519,14 @@ class AsyncPostgresExecutor:
         try:
             if conn is None:
                 conn = await self.getconn()
-            yield conn.vault_cursor()
+            if pooled and self._timeout_first is not None:
+                # Behind a transaction pooler the block's statements may each go
+                # to another server connection: one transaction, with the timeout.
+                async with conn.transaction():
+                    await conn.vault_cursor().execute(self._timeout_first)
+                    yield conn.vault_cursor()
+            else:
+                yield conn.vault_cursor()
         except DRIVER_ERRORS as exc:
             raise translate(
                 exc, settings=self.settings, entity=entity, tables=self._tables, deleting=deleting
@@ -524,7 +581,7 @@ class AsyncPostgresExecutor:
             try:
                 if not await self._caught_up(replica, conn, target):
                     continue
-                result = await self._run(conn, op, plan, bound)
+                result = await self._run(conn, op, plan, bound, self._timeout_first)
             except DRIVER_ERRORS as exc:
                 if not (
                     connection_lost(exc) or isinstance(exc, psycopg.errors.ReadOnlySqlTransaction)
@@ -567,10 +624,15 @@ class AsyncPostgresExecutor:
         """A connection to ``replica`` within REPLICA_WAIT, or None (and the
         replica is skipped if its pool fails to connect)."""
         pool = replica.pool
-        if replica.reason is not None:
-            # Its turn to be tried again: drop the connections it broke.
-            with contextlib.suppress(*DRIVER_ERRORS):
-                await pool.check()
+        if replica.reason is not None and not replica.reachable:
+            # Its turn to be tried again: a connection outside the pool, waited
+            # for REPLICA_PROBE_WAIT at most (a refused one fails at once; one
+            # that hangs goes on in the background), so that a replica down
+            # costs no read the pool's wait.
+            if replica.start_probe():
+                await _retry.awithin(lambda: self._probe_replica(replica), REPLICA_PROBE_WAIT)
+            if not replica.reachable:
+                return None
         errors = pool.get_stats().get("connections_errors", 0)
         try:
             return cast("AsyncPgConnection", await pool.getconn(timeout=REPLICA_WAIT))
@@ -578,6 +640,22 @@ class AsyncPostgresExecutor:
             if pool.get_stats().get("connections_errors", 0) > errors or replica.reason:
                 replica.skip("unreachable: no connection could be made", time.monotonic())
             return None
+
+    async def _probe_replica(self, replica: Replica) -> None:
+        """Connect to ``replica`` once outside its pool: if it answers, its pool
+        drops the connections it broke and it may be tried (:meth:`_caught_up`
+        then says whether it serves); if not, it stays skipped a while longer."""
+        conninfo, kwargs = cast("str", replica.pool.conninfo), replica.pool.kwargs or {}
+        try:
+            conn = await AsyncPgConnection.connect(conninfo, **kwargs)
+        except psycopg.Error as exc:
+            message = self.settings.scrub(str(exc)).strip().splitlines()[0]
+            replica.probed(False, f"unreachable: {message}", time.monotonic())
+            return
+        await conn.close()
+        with contextlib.suppress(*DRIVER_ERRORS):
+            await replica.pool.check()
+        replica.probed(True, None, time.monotonic())
 
     async def _caught_up(self, replica: Replica, conn: AsyncPgConnection, target: int) -> bool:
         """Whether ``replica`` may serve a read that must see ``target``: checked

@@ -24,6 +24,7 @@ def connect(
     idle_timeout: float = UNSET,
     operation_timeout: float = UNSET,
     prepare_threshold: int | None = UNSET,
+    transaction_pooling: bool = UNSET,
     replicas: Iterable[str] = UNSET,
     replica_wait: float = UNSET,
     replica_max_lag: int = UNSET,
@@ -37,7 +38,10 @@ def connect(
     ``min_pool_size``, ``connect_timeout``, ``idle_timeout`` and
     ``operation_timeout`` (the most any one statement may take) in seconds, and
     ``prepare_threshold`` (executions before a statement is prepared on the
-    server; None never prepares, as PgBouncer in transaction mode needs).
+    server; None never prepares). ``transaction_pooling=True``: PostgreSQL is
+    reached through a pooler in transaction mode, such as PgBouncer's (no
+    session state kept, no statement prepared unless ``prepare_threshold`` says
+    so; see the README).
 
     PostgreSQL read replicas: ``replicas`` (URLs of hot standbys of the primary,
     else ``DATABASE_REPLICA_URLS``, comma-separated) serve the read-only calls,
@@ -57,6 +61,7 @@ def connect(
         idle_timeout=idle_timeout,
         operation_timeout=operation_timeout,
         prepare_threshold=prepare_threshold,
+        transaction_pooling=transaction_pooling,
         replicas=replicas,
         replica_wait=replica_wait,
         replica_max_lag=replica_max_lag,

@@ -30,6 +30,7 @@ from pymongo.errors import ConfigurationError, PyMongoError, ServerSelectionTime
 from .. import _values
 from .._mongo import (
     CODEC_OPTIONS,
+    CausalClock,
     MongoConverter,
     PoolGauges,
     client_options,
@@ -150,6 +151,9 @@ class MongoExecutor:
         self.outage = Outage()  # shared with the executors of its transactions
         self.failed = False  # a nested block raised: the transaction must not commit
         self.timeout: float | None = None  # each operation's, in this transaction
+        # Shared with the executors of its transactions; None when reads see the
+        # store's writes without it (readPreference primary, readConcern local).
+        self.causal = CausalClock() if CausalClock.needed(client) else None
 
     @classmethod
     def open(cls, settings: Settings, registry: Registry) -> MongoExecutor:
@@ -230,7 +234,7 @@ class MongoExecutor:
             call in ("insert_one", "insert_many") and (entity.references or call == "insert_many")
         ):
             with self.transaction() as tx:
-                return tx._write(op, declared, bound)
+                return tx._write(op, declared, bound, tx.session)
         if call == "delete_one" and (
             entity.document_owner is not None or self.registry.dependents(entity.table)
         ):
@@ -238,7 +242,7 @@ class MongoExecutor:
                 return tx._delete(op, declared, bound)
         if self.session is None and call in _READS:
             try:
-                return self._write(op, declared, bound)
+                return self._call(op, declared, bound)
             except UnavailableError as exc:
                 if not connection_lost(exc.__cause__):
                     raise
@@ -247,16 +251,32 @@ class MongoExecutor:
             if self.outage.error is None or self.outage.must_probe():
                 self.probe()
             logger.info("vaultstore: a pooled connection was lost; %s runs again", op.key)
-        return self._write(op, declared, bound)
+        return self._call(op, declared, bound)
+
+    def _call(self, op: Operation, declared: MongoOperation, bound: dict[str, Any]) -> Any:
+        """Run ``op``: in this transaction's session; else, when the store needs
+        it, in a causally consistent session after the store's earlier calls."""
+        clock = self.causal
+        if clock is None or self.session is not None:
+            return self._write(op, declared, bound, self.session)
+        with self.client.start_session(causal_consistency=True) as session:
+            clock.start(session)
+            try:
+                return self._write(op, declared, bound, session)
+            finally:
+                clock.saw(session)
 
     def _write(  # noqa: PLR0911 - one return per call reads best
-        self, op: Operation, declared: MongoOperation, bound: dict[str, Any]
+        self,
+        op: Operation,
+        declared: MongoOperation,
+        bound: dict[str, Any],
+        session: ClientSession | None,
     ) -> Any:
         entity = op.entity
         collection = self.collections.get(entity.table)
         if collection is None:
             collection = self.collections[entity.table] = self.database[entity.table]
-        session = self.session
         call = declared.call
         argument: Any = None if call == "bulk_update" else declared.filter(bound)
         with self.errors(entity, write=call not in _READS):
@@ -359,7 +379,7 @@ class MongoExecutor:
                         f"{entity.cls.__name__} {_values.shown(id)} is still referenced "
                         f"by {other.table}"
                     )
-        count = self._write(op, declared, bound)
+        count = self._write(op, declared, bound, self.session)
         if count:
             with self.errors(entity):
                 for other, ref in dependents:
@@ -403,24 +423,28 @@ class MongoExecutor:
             finally:
                 self.timeout = outer
             return
+        clock = self.causal
         try:
-            with (
-                self.client.start_session() as session,
-                session.start_transaction(),
-            ):
-                tx = MongoExecutor(
-                    self.client,
-                    self.settings,
-                    self.registry,
-                    self.operations,
-                    self.converter,
-                    session=session,
-                )
-                tx.database, tx.collections, tx.state = self.database, self.collections, self.state
-                tx.gauges, tx.outage, tx.timeout = self.gauges, self.outage, timeout
-                yield tx
-                if tx.failed:
-                    raise _aborted()
+            with self.client.start_session() as session:
+                if clock is not None:
+                    clock.start(session)
+                with session.start_transaction():
+                    tx = MongoExecutor(
+                        self.client,
+                        self.settings,
+                        self.registry,
+                        self.operations,
+                        self.converter,
+                        session=session,
+                    )
+                    tx.database, tx.collections = self.database, self.collections
+                    tx.state, tx.causal = self.state, clock
+                    tx.gauges, tx.outage, tx.timeout = self.gauges, self.outage, timeout
+                    yield tx
+                    if tx.failed:
+                        raise _aborted()
+                if clock is not None:
+                    clock.saw(session)  # committed
         except PyMongoError as exc:
             raise translate(exc, settings=self.settings, closed=self.state["closed"]) from exc
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
 import psycopg
-from psycopg import Connection, Cursor
+from psycopg import ClientCursor, Connection, Cursor
 from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
@@ -34,8 +34,10 @@ from .._postgres import (
     connection_lost,
     copy_columns,
     not_migrated,
+    operation_timeout_params,
     server_answered,
     session_defaults,
+    timeout_first,
     translate,
 )
 from .._queries import load_queries
@@ -64,6 +66,8 @@ FIRST_POLL = 0.0002
 """Seconds between the first two checks of a replica that has not yet replayed a
 store's latest write; each later wait is twice the one before, up to LAST_POLL."""
 LAST_POLL = 0.01
+REPLICA_PROBE_WAIT = 0.05
+"""Seconds a read waits for a try of a skipped replica before it goes on without it."""
 
 
 class PgConnection(Connection[Any]):
@@ -71,12 +75,21 @@ class PgConnection(Connection[Any]):
     that a call does not pay for a new cursor."""
 
     _vault_cursor: Cursor[Any] | None = None
+    _client_cursor: ClientCursor[Any] | None = None
 
     def vault_cursor(self) -> Cursor[Any]:
         """The connection's long-lived cursor, with tuple rows (built in C)."""
         cursor = self._vault_cursor
         if cursor is None or cursor.closed:
             cursor = self._vault_cursor = self.cursor()
+        return cursor
+
+    def client_cursor(self) -> ClientCursor[Any]:
+        """A long-lived cursor binding parameters on the client, which can send
+        several statements in one query (behind a transaction pooler)."""
+        cursor = self._client_cursor
+        if cursor is None or cursor.closed:
+            cursor = self._client_cursor = ClientCursor(self)
         return cursor
 
 
@@ -112,11 +125,21 @@ class PostgresExecutor:
         )
         self._tables = registry.tables
         self._connection_errors = 0  # psycopg_pool's count, when last seen
+        # Behind a transaction pooler: what gives each statement outside a
+        # transaction the operation timeout (no session setting holds there).
+        self._timeout_first: str | None = (
+            timeout_first(queries.health.set_operation_timeout.sql, settings)
+            if settings.pool.transaction_pooling
+            else None
+        )
 
     @classmethod
-    @runs("health.configure_session")
+    @runs("health.configure_session", "health.set_session_time_zone")
     def open(cls, settings: Settings, registry: Registry) -> PostgresExecutor:
-        """Connect, check the server answers, and fill the pool's minimum."""
+        """Connect, check the server answers, and fill the pool's minimum. Each new
+        connection gets vaultstore's session defaults (``health.configure_session``);
+        behind a transaction pooler only the time zone, which the pooler keeps per
+        client (``health.set_session_time_zone``)."""
         conninfo, kwargs = connection_kwargs(settings)
         try:
             probe = PgConnection.connect(conninfo, **kwargs)
@@ -130,7 +153,12 @@ class PostgresExecutor:
         defaults = session_defaults(settings)
 
         def configure(conn: PgConnection) -> None:
-            queries.health.configure_session(conn.cursor(), **defaults)
+            if settings.pool.transaction_pooling:
+                queries.health.set_session_time_zone(
+                    conn.cursor(), timezone=defaults["timezone"]
+                )
+            else:
+                queries.health.configure_session(conn.cursor(), **defaults)
 
         pool = _pool(conninfo, kwargs, configure, settings, "vaultstore")
         try:
@@ -205,7 +233,7 @@ class PostgresExecutor:
             conn = self.getconn()  # nothing was sent yet if this raises: safe to retry
             lost = False
             try:
-                return self._run(conn, op, plan, bound)
+                return self._run(conn, op, plan, bound, self._timeout_first)
             except DRIVER_ERRORS as exc:
                 lost = connection_lost(exc)
                 if not (read and not retried and lost):
@@ -315,17 +343,30 @@ class PostgresExecutor:
             raise translated from exc
 
     def _run(  # noqa: PLR0911 - one return per kind of result reads best
-        self, conn: PgConnection, op: Operation, plan: Plan, bound: dict[str, Any]
+        self,
+        conn: PgConnection,
+        op: Operation,
+        plan: Plan,
+        bound: dict[str, Any],
+        first: str | None = None,
     ) -> Any:
         """Run ``plan``'s SQL on the connection's cursor and fetch what aiosql's
         adapter would give back for it (without aiosql's call wrapper, which checks
-        and copies the parameters again), shaped as ``op`` says."""
-        cur = conn.vault_cursor()
+        and copies the parameters again), shaped as ``op`` says. ``first``: a
+        statement sent before it in the same query, implicit transaction and round
+        trip (the operation timeout, behind a transaction pooler)."""
         result = plan.result
+        params = None if result is Result.STATUS else bound
+        cur: Cursor[Any]
+        if first is None:
+            cur = conn.vault_cursor()
+            cur.execute(plan.sql, params)
+        else:
+            cur = conn.client_cursor()
+            cur.execute(plan.pooled_sql or self._pooled_sql(plan, first), params)
+            cur.nextset()  # the statement's result, after the timeout's
         if result is Result.STATUS:
-            cur.execute(plan.sql)
             return cur.statusmessage or ""
-        cur.execute(plan.sql, bound)
         shape = op.shape
         if result is Result.ROW:
             row = cur.fetchone()
@@ -345,6 +386,11 @@ class PostgresExecutor:
             return rows
         load = self.loaders.get(op.key) or self._loader(op, plan.statement, cur)
         return [load(row) for row in rows]
+
+    @staticmethod
+    def _pooled_sql(plan: Plan, first: str) -> str:
+        sql = plan.pooled_sql = first + plan.sql
+        return sql
 
     def _batch(self, op: Operation, statement: Any, params: dict[str, Any]) -> int:
         """A batch (new entities' ``NewRows``, read once, or whole entities), all
@@ -427,7 +473,7 @@ class PostgresExecutor:
                 conn = self.getconn()
                 try:
                     with conn.transaction():
-                        self._set_timeout(conn, timeout)
+                        self._set_timeout(conn, timeout, outermost=True)
                         tx = PostgresExecutor(
                             self.pool,
                             self.settings,
@@ -449,11 +495,15 @@ class PostgresExecutor:
             error = translate(exc, settings=self.settings)
             raise (commit_unknown(error) if committing else error) from exc
 
-    def _set_timeout(self, conn: PgConnection, timeout: float | None) -> None:
-        if timeout is not None:
-            milliseconds = max(1, round(timeout * 1000))
+    def _set_timeout(
+        self, conn: PgConnection, timeout: float | None, *, outermost: bool = False
+    ) -> None:
+        """``timeout`` for the transaction begun on ``conn``; behind a transaction
+        pooler, the store's operation timeout when none is given (the server
+        connection's session holds none of ours)."""
+        if timeout is not None or (outermost and self._timeout_first is not None):
             self.queries.health.set_operation_timeout(
-                conn.cursor(), milliseconds=milliseconds
+                conn.cursor(), **operation_timeout_params(self.settings, timeout)
             )
 
     def documents(self) -> PostgresDocuments:
@@ -470,7 +520,14 @@ class PostgresExecutor:
         try:
             if conn is None:
                 conn = self.getconn()
-            yield conn.vault_cursor()
+            if pooled and self._timeout_first is not None:
+                # Behind a transaction pooler the block's statements may each go
+                # to another server connection: one transaction, with the timeout.
+                with conn.transaction():
+                    conn.vault_cursor().execute(self._timeout_first)
+                    yield conn.vault_cursor()
+            else:
+                yield conn.vault_cursor()
         except DRIVER_ERRORS as exc:
             raise translate(
                 exc, settings=self.settings, entity=entity, tables=self._tables, deleting=deleting
@@ -525,7 +582,7 @@ class PostgresExecutor:
             try:
                 if not self._caught_up(replica, conn, target):
                     continue
-                result = self._run(conn, op, plan, bound)
+                result = self._run(conn, op, plan, bound, self._timeout_first)
             except DRIVER_ERRORS as exc:
                 if not (
                     connection_lost(exc) or isinstance(exc, psycopg.errors.ReadOnlySqlTransaction)
@@ -568,10 +625,15 @@ class PostgresExecutor:
         """A connection to ``replica`` within REPLICA_WAIT, or None (and the
         replica is skipped if its pool fails to connect)."""
         pool = replica.pool
-        if replica.reason is not None:
-            # Its turn to be tried again: drop the connections it broke.
-            with contextlib.suppress(*DRIVER_ERRORS):
-                pool.check()
+        if replica.reason is not None and not replica.reachable:
+            # Its turn to be tried again: a connection outside the pool, waited
+            # for REPLICA_PROBE_WAIT at most (a refused one fails at once; one
+            # that hangs goes on in the background), so that a replica down
+            # costs no read the pool's wait.
+            if replica.start_probe():
+                _retry.within(lambda: self._probe_replica(replica), REPLICA_PROBE_WAIT)
+            if not replica.reachable:
+                return None
         errors = pool.get_stats().get("connections_errors", 0)
         try:
             return cast("PgConnection", pool.getconn(timeout=REPLICA_WAIT))
@@ -579,6 +641,22 @@ class PostgresExecutor:
             if pool.get_stats().get("connections_errors", 0) > errors or replica.reason:
                 replica.skip("unreachable: no connection could be made", time.monotonic())
             return None
+
+    def _probe_replica(self, replica: Replica) -> None:
+        """Connect to ``replica`` once outside its pool: if it answers, its pool
+        drops the connections it broke and it may be tried (:meth:`_caught_up`
+        then says whether it serves); if not, it stays skipped a while longer."""
+        conninfo, kwargs = cast("str", replica.pool.conninfo), replica.pool.kwargs or {}
+        try:
+            conn = PgConnection.connect(conninfo, **kwargs)
+        except psycopg.Error as exc:
+            message = self.settings.scrub(str(exc)).strip().splitlines()[0]
+            replica.probed(False, f"unreachable: {message}", time.monotonic())
+            return
+        conn.close()
+        with contextlib.suppress(*DRIVER_ERRORS):
+            replica.pool.check()
+        replica.probed(True, None, time.monotonic())
 
     def _caught_up(self, replica: Replica, conn: PgConnection, target: int) -> bool:
         """Whether ``replica`` may serve a read that must see ``target``: checked
