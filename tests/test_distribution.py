@@ -130,6 +130,7 @@ ROUTING: dict[str, tuple[str, str | None]] = {
     "health.configure_session": ("local", None),
     "health.replica_position": ("local", None),
     "health.primary_position": ("local", None),
+    "health.set_session_time_zone": ("local", None),
 }
 """Every statement's routing, written out: a change to a query file that makes a
 hot path fan out (or a new statement) fails test_each_statement_routes_as_listed
