@@ -6,6 +6,40 @@
 --
 -- tests/test_schema.py fails while this file and the migrations disagree.
 
+CREATE OR REPLACE FUNCTION public.market_data_create_partition(month date)
+ RETURNS text
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+    first_day constant date := date_trunc('month', month)::date;
+    partition_name constant text := 'market_data_' || to_char(first_day, 'YYYY_MM');
+    existing regclass := to_regclass(quote_ident(partition_name));
+BEGIN
+    IF existing IS NOT NULL THEN
+        IF EXISTS (
+            SELECT FROM pg_inherits
+            WHERE inhrelid = existing AND inhparent = 'market_data'::regclass
+        ) THEN
+            RETURN NULL;
+        END IF;
+        RAISE EXCEPTION 'table % exists but is not a partition of market_data', partition_name
+            USING ERRCODE = 'duplicate_table',
+                HINT = 'drop it (a partition detached and not dropped) or attach it';
+    END IF;
+    EXECUTE format(
+        'CREATE TABLE %I (LIKE market_data INCLUDING DEFAULTS INCLUDING CONSTRAINTS)',
+        partition_name
+    );
+    EXECUTE format(
+        'ALTER TABLE market_data ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
+        partition_name,
+        first_day::timestamp AT TIME ZONE 'UTC',
+        (first_day + interval '1 month')::timestamp AT TIME ZONE 'UTC'
+    );
+    RETURN partition_name;
+END;
+$function$;
+
 CREATE OR REPLACE FUNCTION public.vaultstore_delete_owned_documents()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -161,7 +195,7 @@ CREATE TABLE public.market_data (
     created_at timestamp(3) with time zone DEFAULT now() NOT NULL,
     updated_at timestamp(3) with time zone DEFAULT now() NOT NULL,
     version integer DEFAULT 1 NOT NULL,
-    CONSTRAINT market_data_pkey PRIMARY KEY (id),
+    CONSTRAINT market_data_pkey PRIMARY KEY (id, recorded_at),
     CONSTRAINT market_data_recorded_key UNIQUE (token, chain_id, source, recorded_at),
     CONSTRAINT market_data_chain_id_check CHECK ((chain_id > 0)),
     CONSTRAINT market_data_market_cap_usd_check CHECK ((market_cap_usd >= (0)::numeric)),
@@ -170,7 +204,7 @@ CREATE TABLE public.market_data (
     CONSTRAINT market_data_token_check CHECK (((length(token) >= 1) AND (length(token) <= 64))),
     CONSTRAINT market_data_version_check CHECK ((version >= 1)),
     CONSTRAINT market_data_volume_24h_usd_check CHECK ((volume_24h_usd >= (0)::numeric))
-);
+) PARTITION BY RANGE (recorded_at);
 
 CREATE TABLE public.protection_rules (
     id text NOT NULL,
@@ -259,11 +293,11 @@ CREATE INDEX liquidation_events_occurred_at_id_idx ON public.liquidation_events 
 
 CREATE INDEX liquidation_events_vault_id_occurred_at_id_idx ON public.liquidation_events USING btree (vault_id, occurred_at, id);
 
-CREATE INDEX market_data_recorded_at_id_idx ON public.market_data USING btree (recorded_at, id);
+CREATE INDEX market_data_recorded_at_id_idx ON ONLY public.market_data USING btree (recorded_at, id);
 
-CREATE INDEX market_data_source_recorded_at_idx ON public.market_data USING btree (source, recorded_at);
+CREATE INDEX market_data_source_recorded_at_idx ON ONLY public.market_data USING btree (source, recorded_at);
 
-CREATE INDEX market_data_token_chain_id_recorded_at_id_idx ON public.market_data USING btree (token, chain_id, recorded_at, id);
+CREATE INDEX market_data_token_chain_id_recorded_at_id_idx ON ONLY public.market_data USING btree (token, chain_id, recorded_at, id);
 
 CREATE INDEX protection_rules_conditions_idx ON public.protection_rules USING gin (conditions jsonb_path_ops);
 

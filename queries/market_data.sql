@@ -22,7 +22,8 @@ COPY market_data (
 ) FROM STDIN;
 
 -- name: find_by_id(id)^
--- One price record by id, or no row.
+-- One price record by id, or no row: a probe of market_data_pkey (id, recorded_at)
+-- on every monthly partition (ids do not tell the month of recorded_at).
 SELECT * FROM market_data
 WHERE id = :id;
 
@@ -42,18 +43,24 @@ LIMIT :limit;
 
 -- name: latest_price(token, chain_id)^
 -- The most recent price of a token on a chain: one step down the index
--- market_data_token_chain_id_recorded_at_id_idx, read backwards.
+-- market_data_token_chain_id_recorded_at_id_idx, read backwards, newest
+-- partition first; the older partitions are not read once a row is found (an
+-- ordered scan of the monthly partitions, which a default partition would prevent).
 SELECT * FROM market_data
 WHERE token = :token AND chain_id = :chain_id
 ORDER BY recorded_at DESC, id DESC
 LIMIT 1;
 
 -- name: history(token, chain_id, after_at, after_id, until, limit)
--- A token's prices on a chain over a time range, oldest first.
+-- A token's prices on a chain over a time range, oldest first; the plain
+-- recorded_at >= :after_at, implied by the row comparison, is what prunes
+-- market_data's monthly partitions to those of the range (pruning does not see
+-- through a row comparison).
 SELECT * FROM market_data
 WHERE
     token = :token
     AND chain_id = :chain_id
+    AND recorded_at >= :after_at
     AND (recorded_at, id) > (:after_at, :after_id)
     AND recorded_at < :until
 ORDER BY recorded_at, id

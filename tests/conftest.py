@@ -31,7 +31,7 @@ from psycopg import sql
 import vaultstore
 from vaultstore import REGISTRY
 
-from .databases import empty_public_schema, fresh_database
+from .databases import empty_public_schema, fresh_database, with_test_partitions
 from .pgbouncer import PgBouncer, pgbouncer_for_tests
 
 # What the fixtures empty between tests: every table (collection) of the registry.
@@ -124,10 +124,11 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def migrated_url(postgres_url: str) -> str:
-    """A database holding exactly the schema of migrations/."""
+    """A database holding exactly the schema of migrations/ (and the market data
+    partitions of the tests' dates)."""
     vaultstore.rollback_migrations(postgres_url)
     vaultstore.apply_migrations(postgres_url)
-    return postgres_url
+    return with_test_partitions(postgres_url)
 
 
 @pytest.fixture
@@ -197,4 +198,4 @@ def empty_url(module_database: str) -> str:
 def migrated(empty_url: str) -> str:
     """The module's database with every migration applied."""
     vaultstore.apply_migrations(empty_url)
-    return empty_url
+    return with_test_partitions(empty_url)

@@ -6,10 +6,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
+
+from vaultstore.admin.partitions import create_partitions, months_between
+
+TEST_MONTHS = (date(2025, 1, 1), date(2026, 12, 1))
+"""The months of the fixed dates the tests store prices at (T0 ...)."""
 
 
 def database_url(server_url: str, name: str) -> str:
@@ -42,4 +48,11 @@ def empty_public_schema(url: str) -> str:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
+    return url
+
+
+def with_test_partitions(url: str) -> str:
+    """``url``, its market_data partitioned for :data:`TEST_MONTHS` too, beside the
+    months from this one on that migration 0012 made."""
+    create_partitions(url, months_between(*TEST_MONTHS))
     return url

@@ -30,7 +30,7 @@ from vaultstore.admin.cli import main
 from vaultstore.admin.copy import DOCUMENTS, BarProgress, LineProgress, canonical, copy_order
 from vaultstore.admin.sample import load_sample_data
 
-from .databases import fresh_database
+from .databases import fresh_database, with_test_partitions
 from .mongo_server import mongo_daemon_uri  # noqa: F401 - a fixture
 
 SQL = aiosql.from_path(Path(__file__).parent / "sql" / "copy.sql", "psycopg")
@@ -105,7 +105,7 @@ def fill(store: vaultstore.Store) -> None:
 def source(postgres_url: str) -> Iterator[str]:
     with fresh_database(postgres_url) as url:
         vaultstore.apply_migrations(url)
-        with vaultstore.connect(url) as store:
+        with vaultstore.connect(with_test_partitions(url)) as store:
             fill(store)
         yield url
 

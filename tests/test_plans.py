@@ -44,6 +44,7 @@ from vaultstore._settings import resolve_settings
 from vaultstore._sync.adapter import QueryAdapter
 from vaultstore._sync.mongo import MongoExecutor
 from vaultstore._sync.store import VaultStore
+from vaultstore.admin.partitions import create_partitions
 from vaultstore.admin.schema import dump_schema
 
 from .databases import fresh_database
@@ -164,6 +165,7 @@ def loaded(postgres_url: str) -> Iterator[dict[str, Any]]:
     rng = random.Random(4)
     with fresh_database(postgres_url) as url:
         vaultstore.apply_migrations(url)
+        create_partitions(url, [START.date()])
         schema_before = dump_schema(url)
         with psycopg.connect(url, autocommit=True) as conn:
             PLANS.more_memory_for_index_builds(conn)
@@ -268,7 +270,10 @@ def test_hot_path_statement_plans_without_a_sequential_scan(
     statement = getattr(getattr(QUERIES, file), name).sql
     with psycopg.connect(loaded["url"]) as conn:
         ((plan,),) = conn.execute(EXPLAIN + statement, params).fetchall()
-    assert seq_scans(plan[0]["Plan"]) == [], json.dumps(plan, indent=1)
+        empty = {row[0] for row in PLANS.empty_partitions(conn)}
+    assert [r for r in seq_scans(plan[0]["Plan"]) if r not in empty] == [], json.dumps(
+        plan, indent=1
+    )
 
 
 @pytest.mark.parametrize(

@@ -49,11 +49,12 @@ def test_the_dump_of_an_empty_database_is_its_header_alone(empty_url: str) -> No
 
 def test_the_dump_flags_an_index_a_failed_concurrent_build_left_invalid(migrated: str) -> None:
     with psycopg.connect(migrated, autocommit=True) as conn:
-        SQL.insert_two_prices_from_one_source(conn)
+        SQL.insert_two_agents_of_one_score(conn)
         with pytest.raises(psycopg.errors.UniqueViolation):
-            SQL.build_unique_index_on_source_concurrently(conn)
+            SQL.build_unique_index_on_score_concurrently(conn)
     assert (
-        "CREATE UNIQUE INDEX market_data_source_key ON public.market_data USING btree (source);\n"
+        "CREATE UNIQUE INDEX agents_credibility_score_key"
+        " ON public.agents USING btree (credibility_score);\n"
         "-- INVALID: a CREATE INDEX CONCURRENTLY failed here\n"
     ) in dump_schema(migrated)
 

@@ -424,6 +424,16 @@ def translate(  # noqa: PLR0911, PLR0912 - one return per kind of error reads be
                 code=code,
             )
         )
+    if isinstance(exc, pg.CheckViolation) and constraint is None:
+        # Only a row that fits no partition breaks a check without a name.
+        column = next((e.partitioned_by for e in REGISTRY if e.table == diag.table_name), None)
+        return ValidationError(
+            f"no partition of {diag.table_name} holds it"
+            f" ({diag.message_detail or detail}): run `vaultstore partitions` to make"
+            " the partitions of the months to store (--since for past months)",
+            field=_field(entity, column),
+            code=code,
+        )
     if isinstance(exc, pg.CheckViolation):
         return ValidationError(
             f"refused by {constraint}",

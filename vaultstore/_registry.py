@@ -97,6 +97,10 @@ class EntityType:
     document_owner: str | None = None
     """The ``owner_type`` of the stored documents attached to this entity (``vault``),
     deleted with it; None if documents cannot be attached to it."""
+    partitioned_by: str | None = None
+    """The column the PostgreSQL table is range-partitioned by (market_data:
+    ``recorded_at``, a partition a month): a row that no partition holds is refused
+    as a ValidationError on it."""
     settable: frozenset[str] = attrs.field(init=False, eq=False)
     changeable: frozenset[str] = attrs.field(init=False, eq=False)
 
@@ -221,6 +225,7 @@ REGISTRY = Registry(
             table="market_data",
             new=NewMarketData,
             changes=MarketDataChanges,
+            partitioned_by="recorded_at",
         ),
     )
 )

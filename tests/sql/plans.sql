@@ -16,7 +16,8 @@ SELECT
             || ' DROP CONSTRAINT ' || quote_ident(k.conname)
     END AS drop_statement,
     CASE
-        WHEN k.oid IS NULL THEN pg_get_indexdef(x.indexrelid)
+        -- a partitioned table's index is shown ON ONLY it: built on it, on all
+        WHEN k.oid IS NULL THEN replace(pg_get_indexdef(x.indexrelid), ' ON ONLY ', ' ON ')
         ELSE
             'ALTER TABLE ' || x.indrelid::regclass::text
             || ' ADD CONSTRAINT ' || quote_ident(k.conname)
@@ -30,6 +31,8 @@ LEFT JOIN pg_constraint AS k
 WHERE
     n.nspname = 'public'
     AND t.relname NOT IN ('_yoyo_log', '_yoyo_migration', '_yoyo_version', 'yoyo_lock')
+    -- a partition's indexes go and come with its partitioned table's
+    AND NOT t.relispartition
     AND NOT x.indisprimary
     AND NOT EXISTS (
         SELECT FROM pg_constraint AS f
@@ -98,3 +101,10 @@ ANALYZE;
 -- The planner's row estimate for a table (after ANALYZE, the number of rows).
 SELECT reltuples::bigint FROM pg_class
 WHERE oid = to_regclass(:table_name);
+
+-- name: empty_partitions()
+-- Partitions that hold no row (market_data's months ahead): a plan may scan them
+-- sequentially, which costs nothing.
+SELECT c.relname AS partition_name
+FROM pg_class AS c
+WHERE c.relispartition AND c.relkind = 'r' AND c.reltuples <= 0;

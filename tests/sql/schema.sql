@@ -1,13 +1,16 @@
 -- Statements of tests/test_schema.py.
 
--- name: insert_two_prices_from_one_source#
--- Two prices from the same source, so that a unique index on source cannot be built.
-INSERT INTO market_data (id, token, chain_id, price_usd, source, recorded_at)
+-- name: insert_two_agents_of_one_score#
+-- Two agents with the same score, so that a unique index on the score cannot be
+-- built (on agents: market_data is partitioned, and PostgreSQL builds no index
+-- CONCURRENTLY on a partitioned table).
+INSERT INTO agents (id, name, credibility_score)
 VALUES
-('P1', 'ETH', 1, 3000, 'feed', '2026-01-01T00:00:00Z'),
-('P2', 'ETH', 1, 3001, 'feed', '2026-01-01T00:01:00Z');
+('A1', 'first', 700),
+('A2', 'second', 700);
 
--- name: build_unique_index_on_source_concurrently#
--- Fails on the duplicate sources and, being CONCURRENTLY, leaves the index behind,
+-- name: build_unique_index_on_score_concurrently#
+-- Fails on the duplicate scores and, being CONCURRENTLY, leaves the index behind,
 -- marked invalid.
-CREATE UNIQUE INDEX CONCURRENTLY market_data_source_key ON market_data (source);
+CREATE UNIQUE INDEX CONCURRENTLY agents_credibility_score_key
+ON agents (credibility_score);

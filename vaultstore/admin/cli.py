@@ -1,6 +1,7 @@
 """The ``vaultstore`` command: migrate a database, say where it stands, roll it
 back, load sample data, run the demo, check the query files against the schema,
-list the statements, copy a dataset between databases.
+list the statements, copy a dataset between databases, keep market data's
+partitions.
 
 Every command reads the same configuration as :func:`vaultstore.connect` (the
 environment), unless ``--database URL`` is given. Exit status: 0 done, 1 problems
@@ -19,6 +20,7 @@ import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from .. import Store, __version__, connect
@@ -43,6 +45,7 @@ from .migrate import (
     pending_migrations,
     rollback_migrations,
 )
+from .partitions import DEFAULT_AHEAD, PartitionsFor, manage_partitions, parse_retention
 from .sample import load_sample_data
 from .schema import dump_schema
 
@@ -333,7 +336,15 @@ def _copy(args: argparse.Namespace, out: logging.Logger) -> int:
                 else LineProgress(lambda line: out.info("%s", line))
             )
             written = copy_dataset(
-                source, target, names, progress, resume=args.resume, batch_size=args.batch_size
+                source,
+                target,
+                names,
+                progress,
+                resume=args.resume,
+                batch_size=args.batch_size,
+                prepare=PartitionsFor(target_settings)
+                if target_settings.backend == "postgresql"
+                else None,
             )
             out.info("copied: %s", ", ".join(f"{n:,} {name}" for name, n in written.items()))
         if not (args.verify or args.verify_only):
@@ -479,10 +490,59 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"entities per transaction (default {DEFAULT_BATCH_SIZE:,}, at most 10,000)",
     )
+    partitions_cmd = command(
+        "partitions",
+        "make market data's monthly partitions ahead of time and drop those past the "
+        "retention (MongoDB: delete the prices past it); idempotent, safe from cron",
+    )
+    partitions_cmd.add_argument("--database", metavar="URL", help=database_help)
+    partitions_cmd.add_argument(
+        "--ahead",
+        type=int,
+        default=DEFAULT_AHEAD,
+        metavar="N",
+        help=f"make the partitions of the next N months (default {DEFAULT_AHEAD})",
+    )
+    partitions_cmd.add_argument(
+        "--retain",
+        metavar="DURATION",
+        help="drop the months that ended before now - DURATION (90d, 6w, 13m, 2y); "
+        "default: drop nothing",
+    )
+    partitions_cmd.add_argument(
+        "--since",
+        type=_month,
+        metavar="YYYY-MM",
+        help="also make every month from this one (to store past prices)",
+    )
+    partitions_cmd.add_argument(
+        "--dry-run",
+        "--print",
+        dest="dry_run",
+        action="store_true",
+        help="print what would be done, doing nothing",
+    )
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log vaultstore's debug output"
     )
     return parser
+
+
+def _month(text: str) -> date:
+    try:
+        return datetime.strptime(text, "%Y-%m").replace(tzinfo=UTC).date()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a month as YYYY-MM, got {text!r}") from None
+
+
+def _partitions(args: argparse.Namespace, out: logging.Logger) -> int:
+    retain = parse_retention(args.retain) if args.retain is not None else None
+    report = manage_partitions(
+        args.database, ahead=args.ahead, retain=retain, since=args.since, dry_run=args.dry_run
+    )
+    for line in report.lines():
+        out.info("%s", line)
+    return 0
 
 
 def _migrate(args: argparse.Namespace, out: logging.Logger) -> int:
@@ -520,6 +580,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, logging.Logger], int]] = {
     "queries": _queries,
     "schema": _schema_command,
     "copy": _copy,
+    "partitions": _partitions,
 }
 
 

@@ -164,10 +164,13 @@ def copy_dataset(
     *,
     resume: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    prepare: Callable[[str, Sequence[Any]], None] | None = None,
 ) -> dict[str, int]:
     """Copy the entities ``names`` (in :func:`copy_order`) from ``source`` to
     ``target``; how many of each were written. The caller has checked that the
-    target is empty, or asked to ``resume`` a copy that was interrupted."""
+    target is empty, or asked to ``resume`` a copy that was interrupted.
+    ``prepare(name, page)`` runs before each page is stored (on PostgreSQL, it makes
+    the market data partitions of the page's months)."""
     if isinstance(batch_size, bool) or not isinstance(batch_size, int):
         raise ValidationError(f"expected an int, got {batch_size!r}", field="batch_size")
     if not 1 <= batch_size <= MAX_LIMIT:
@@ -186,12 +189,20 @@ def copy_dataset(
                 progress,
                 resume=resume,
                 batch_size=batch_size,
+                prepare=prepare,
             )
     return written
 
 
 def _copy_entities(
-    source: Any, target: Any, name: str, progress: Progress, *, resume: bool, batch_size: int
+    source: Any,
+    target: Any,
+    name: str,
+    progress: Progress,
+    *,
+    resume: bool,
+    batch_size: int,
+    prepare: Callable[[str, Sequence[Any]], None] | None,
 ) -> int:
     after: str | None = None
     done = 0
@@ -203,6 +214,8 @@ def _copy_entities(
     progress.start(name, source.count(), done)
     written = 0
     for page in pages(source, batch_size, after):
+        if prepare is not None:
+            prepare(name, page)
         written += target.restore(page, batch_size=batch_size)
         progress.advance(len(page))
     progress.finish()

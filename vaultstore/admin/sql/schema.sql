@@ -2,7 +2,9 @@
 -- read from PostgreSQL's catalogs (not pg_dump, whose version must match the
 -- server's), each list in a stable order. Catalog names are of type name, which
 -- sorts in the "C" collation, so the order does not depend on the database's
--- locale. yoyo's own tables are left out: they hold migration history, not schema.
+-- locale. yoyo's own tables are left out: they hold migration history, not schema;
+-- so are partitions (market_data's months), which `vaultstore partitions` makes and
+-- drops as time passes: the partitioned table shows its key, its partitions are data.
 
 -- name: qualify_names#
 -- Qualify every name outside pg_catalog in the definitions printed below
@@ -95,6 +97,7 @@ LEFT JOIN pg_collation AS co ON a.attcollation = co.oid
 WHERE
     n.nspname = :schema
     AND c.relkind IN ('r', 'p')
+    AND NOT c.relispartition
     AND c.relname NOT IN ('_yoyo_log', '_yoyo_migration', '_yoyo_version', 'yoyo_lock')
     AND a.attnum > 0
     AND NOT a.attisdropped
@@ -115,6 +118,7 @@ INNER JOIN pg_namespace AS n ON c.relnamespace = n.oid
 WHERE
     n.nspname = :schema
     AND k.contype <> 'n'
+    AND NOT c.relispartition
     AND c.relname NOT IN ('_yoyo_log', '_yoyo_migration', '_yoyo_version', 'yoyo_lock')
 ORDER BY
     c.relname,
@@ -146,6 +150,7 @@ INNER JOIN pg_namespace AS n ON t.relnamespace = n.oid
 WHERE
     n.nspname = :schema
     AND t.relname NOT IN ('_yoyo_log', '_yoyo_migration', '_yoyo_version', 'yoyo_lock')
+    AND NOT t.relispartition
     AND NOT EXISTS (
         SELECT FROM pg_constraint AS k
         WHERE
@@ -161,5 +166,5 @@ SELECT pg_get_triggerdef(g.oid) AS definition
 FROM pg_trigger AS g
 INNER JOIN pg_class AS c ON g.tgrelid = c.oid
 INNER JOIN pg_namespace AS n ON c.relnamespace = n.oid
-WHERE n.nspname = :schema AND NOT g.tgisinternal
+WHERE n.nspname = :schema AND NOT g.tgisinternal AND NOT c.relispartition
 ORDER BY c.relname, g.tgname;
