@@ -75,10 +75,13 @@ END) STORED,
     created_at timestamp(3) with time zone DEFAULT now() NOT NULL,
     updated_at timestamp(3) with time zone DEFAULT now() NOT NULL,
     version integer DEFAULT 1 NOT NULL,
+    tenant_id text DEFAULT current_setting('vaultstore.tenant'::text) NOT NULL,
     CONSTRAINT agents_pkey PRIMARY KEY (id),
-    CONSTRAINT agents_name_key UNIQUE (name),
+    CONSTRAINT agents_tenant_id_id_key UNIQUE (tenant_id, id),
+    CONSTRAINT agents_tenant_id_name_key UNIQUE (tenant_id, name),
     CONSTRAINT agents_credibility_score_check CHECK (((credibility_score >= 0) AND (credibility_score <= 1000))),
     CONSTRAINT agents_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
+    CONSTRAINT agents_tenant_id_check CHECK ((tenant_id ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$'::text)),
     CONSTRAINT agents_version_check CHECK ((version >= 1))
 );
 
@@ -102,7 +105,9 @@ CREATE TABLE public.credit_vaults (
     created_at timestamp(3) with time zone DEFAULT now() NOT NULL,
     updated_at timestamp(3) with time zone DEFAULT now() NOT NULL,
     version integer DEFAULT 1 NOT NULL,
+    tenant_id text DEFAULT current_setting('vaultstore.tenant'::text) NOT NULL,
     CONSTRAINT credit_vaults_pkey PRIMARY KEY (id),
+    CONSTRAINT credit_vaults_tenant_id_id_key UNIQUE (tenant_id, id),
     CONSTRAINT credit_vaults_chain_id_check CHECK ((chain_id > 0)),
     CONSTRAINT credit_vaults_collateral_amount_check CHECK ((collateral_amount >= (0)::numeric)),
     CONSTRAINT credit_vaults_collateral_token_check CHECK (((length(collateral_token) >= 1) AND (length(collateral_token) <= 64))),
@@ -123,6 +128,7 @@ CREATE TABLE public.document_chunks (
     document_id text NOT NULL,
     n integer NOT NULL,
     data bytea NOT NULL,
+    tenant_id text DEFAULT current_setting('vaultstore.tenant'::text) NOT NULL,
     CONSTRAINT document_chunks_pkey PRIMARY KEY (document_id, n),
     CONSTRAINT document_chunks_n_check CHECK ((n >= 0))
 );
@@ -137,14 +143,17 @@ CREATE TABLE public.documents (
     sha256 text NOT NULL,
     metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
     created_at timestamp(3) with time zone DEFAULT now() NOT NULL,
+    tenant_id text DEFAULT current_setting('vaultstore.tenant'::text) NOT NULL,
     CONSTRAINT documents_pkey PRIMARY KEY (id),
+    CONSTRAINT documents_tenant_id_id_key UNIQUE (tenant_id, id),
     CONSTRAINT documents_content_type_check CHECK (((length(content_type) >= 1) AND (length(content_type) <= 255))),
     CONSTRAINT documents_length_check CHECK ((length >= 0)),
     CONSTRAINT documents_metadata_check CHECK ((jsonb_typeof(metadata) = 'object'::text)),
     CONSTRAINT documents_name_check CHECK (((length(name) >= 1) AND (length(name) <= 255))),
     CONSTRAINT documents_owner_id_check CHECK (((length(owner_id) >= 1) AND (length(owner_id) <= 64))),
     CONSTRAINT documents_owner_type_check CHECK ((owner_type = ANY (ARRAY['vault'::text, 'agent'::text]))),
-    CONSTRAINT documents_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text))
+    CONSTRAINT documents_sha256_check CHECK ((sha256 ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT documents_tenant_id_check CHECK ((tenant_id ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$'::text))
 );
 
 CREATE TABLE public.liquidation_events (
@@ -166,6 +175,7 @@ CREATE TABLE public.liquidation_events (
     created_at timestamp(3) with time zone DEFAULT now() NOT NULL,
     updated_at timestamp(3) with time zone DEFAULT now() NOT NULL,
     version integer DEFAULT 1 NOT NULL,
+    tenant_id text DEFAULT current_setting('vaultstore.tenant'::text) NOT NULL,
     CONSTRAINT liquidation_events_pkey PRIMARY KEY (id, vault_id),
     CONSTRAINT liquidation_events_tx_hash_key UNIQUE (chain_id, tx_hash, vault_id),
     CONSTRAINT liquidation_events_chain_id_check CHECK ((chain_id > 0)),
@@ -220,6 +230,7 @@ CREATE TABLE public.protection_rules (
     created_at timestamp(3) with time zone DEFAULT now() NOT NULL,
     updated_at timestamp(3) with time zone DEFAULT now() NOT NULL,
     version integer DEFAULT 1 NOT NULL,
+    tenant_id text DEFAULT current_setting('vaultstore.tenant'::text) NOT NULL,
     CONSTRAINT protection_rules_pkey PRIMARY KEY (id, vault_id),
     CONSTRAINT protection_rules_name_key UNIQUE (vault_id, name),
     CONSTRAINT protection_rules_actions_check CHECK ((jsonb_typeof(actions) = 'array'::text)),
@@ -243,6 +254,7 @@ CREATE TABLE public.risk_alerts (
     created_at timestamp(3) with time zone DEFAULT now() NOT NULL,
     updated_at timestamp(3) with time zone DEFAULT now() NOT NULL,
     version integer DEFAULT 1 NOT NULL,
+    tenant_id text DEFAULT current_setting('vaultstore.tenant'::text) NOT NULL,
     CONSTRAINT risk_alerts_pkey PRIMARY KEY (id, vault_id),
     CONSTRAINT risk_alerts_acknowledged_at_check CHECK (((status <> 'acknowledged'::text) OR (acknowledged_at IS NOT NULL))),
     CONSTRAINT risk_alerts_alert_type_check CHECK ((alert_type = ANY (ARRAY['ltv_warning'::text, 'ltv_critical'::text, 'health_factor_low'::text, 'liquidation_risk'::text, 'price_drop'::text, 'protection_triggered'::text]))),
@@ -265,33 +277,33 @@ CREATE TABLE public.vaultstore_migration_checksums (
 );
 
 ALTER TABLE ONLY public.credit_vaults
-    ADD CONSTRAINT credit_vaults_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.agents(id) ON DELETE RESTRICT;
+    ADD CONSTRAINT credit_vaults_agent_id_fkey FOREIGN KEY (tenant_id, agent_id) REFERENCES public.agents(tenant_id, id) ON DELETE RESTRICT;
 
 ALTER TABLE ONLY public.document_chunks
-    ADD CONSTRAINT document_chunks_document_id_fkey FOREIGN KEY (document_id) REFERENCES public.documents(id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED;
+    ADD CONSTRAINT document_chunks_document_id_fkey FOREIGN KEY (tenant_id, document_id) REFERENCES public.documents(tenant_id, id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED;
 
 ALTER TABLE ONLY public.liquidation_events
-    ADD CONSTRAINT liquidation_events_vault_id_fkey FOREIGN KEY (vault_id) REFERENCES public.credit_vaults(id) ON DELETE RESTRICT;
+    ADD CONSTRAINT liquidation_events_vault_id_fkey FOREIGN KEY (tenant_id, vault_id) REFERENCES public.credit_vaults(tenant_id, id) ON DELETE RESTRICT;
 
 ALTER TABLE ONLY public.protection_rules
-    ADD CONSTRAINT protection_rules_vault_id_fkey FOREIGN KEY (vault_id) REFERENCES public.credit_vaults(id) ON DELETE CASCADE;
+    ADD CONSTRAINT protection_rules_vault_id_fkey FOREIGN KEY (tenant_id, vault_id) REFERENCES public.credit_vaults(tenant_id, id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.risk_alerts
-    ADD CONSTRAINT risk_alerts_vault_id_fkey FOREIGN KEY (vault_id) REFERENCES public.credit_vaults(id) ON DELETE CASCADE;
+    ADD CONSTRAINT risk_alerts_vault_id_fkey FOREIGN KEY (tenant_id, vault_id) REFERENCES public.credit_vaults(tenant_id, id) ON DELETE CASCADE;
 
-CREATE INDEX agents_credibility_tier_id_idx ON public.agents USING btree (credibility_tier, id);
+CREATE INDEX agents_tenant_id_credibility_tier_id_idx ON public.agents USING btree (tenant_id, credibility_tier, id);
 
-CREATE INDEX credit_vaults_agent_id_id_idx ON public.credit_vaults USING btree (agent_id, id);
+CREATE INDEX credit_vaults_tenant_id_agent_id_id_idx ON public.credit_vaults USING btree (tenant_id, agent_id, id);
 
-CREATE INDEX credit_vaults_chain_id_id_idx ON public.credit_vaults USING btree (chain_id, id);
+CREATE INDEX credit_vaults_tenant_id_chain_id_id_idx ON public.credit_vaults USING btree (tenant_id, chain_id, id);
 
-CREATE INDEX credit_vaults_ltv_id_idx ON public.credit_vaults USING btree (ltv, id);
+CREATE INDEX credit_vaults_tenant_id_ltv_id_idx ON public.credit_vaults USING btree (tenant_id, ltv, id);
 
-CREATE INDEX documents_owner_type_owner_id_id_idx ON public.documents USING btree (owner_type, owner_id, id);
+CREATE INDEX documents_tenant_id_owner_type_owner_id_id_idx ON public.documents USING btree (tenant_id, owner_type, owner_id, id);
 
-CREATE INDEX liquidation_events_occurred_at_id_idx ON public.liquidation_events USING btree (occurred_at, id);
+CREATE INDEX liquidation_events_tenant_id_occurred_at_id_idx ON public.liquidation_events USING btree (tenant_id, occurred_at, id);
 
-CREATE INDEX liquidation_events_vault_id_occurred_at_id_idx ON public.liquidation_events USING btree (vault_id, occurred_at, id);
+CREATE INDEX liquidation_events_tenant_id_vault_id_occurred_at_id_idx ON public.liquidation_events USING btree (tenant_id, vault_id, occurred_at, id);
 
 CREATE INDEX market_data_recorded_at_id_idx ON ONLY public.market_data USING btree (recorded_at, id);
 
@@ -301,13 +313,13 @@ CREATE INDEX market_data_token_chain_id_recorded_at_id_idx ON ONLY public.market
 
 CREATE INDEX protection_rules_conditions_idx ON public.protection_rules USING gin (conditions jsonb_path_ops);
 
-CREATE INDEX protection_rules_enabled_vault_id_priority_idx ON public.protection_rules USING btree (vault_id, priority DESC, id) WHERE enabled;
+CREATE INDEX protection_rules_tenant_id_enabled_vault_id_priority_idx ON public.protection_rules USING btree (tenant_id, vault_id, priority DESC, id) WHERE enabled;
 
-CREATE INDEX risk_alerts_open_severity_id_idx ON public.risk_alerts USING btree (severity, id) WHERE (status <> 'resolved'::text);
+CREATE INDEX risk_alerts_tenant_id_open_severity_id_idx ON public.risk_alerts USING btree (tenant_id, severity, id) WHERE (status <> 'resolved'::text);
 
-CREATE INDEX risk_alerts_open_vault_id_id_idx ON public.risk_alerts USING btree (vault_id, id) WHERE (status <> 'resolved'::text);
+CREATE INDEX risk_alerts_tenant_id_open_vault_id_id_idx ON public.risk_alerts USING btree (tenant_id, vault_id, id) WHERE (status <> 'resolved'::text);
 
-CREATE INDEX risk_alerts_vault_id_id_idx ON public.risk_alerts USING btree (vault_id, id);
+CREATE INDEX risk_alerts_tenant_id_vault_id_id_idx ON public.risk_alerts USING btree (tenant_id, vault_id, id);
 
 CREATE TRIGGER agents_delete_documents AFTER DELETE ON public.agents FOR EACH ROW EXECUTE FUNCTION public.vaultstore_delete_owned_documents('agent');
 

@@ -21,6 +21,7 @@ import psycopg
 from aiosql.types import SQLOperationType
 from psycopg import errors as pg
 from psycopg.conninfo import make_conninfo
+from psycopg.sql import Literal
 from psycopg.types.json import Jsonb
 from psycopg_pool import PoolClosed, PoolTimeout
 
@@ -276,16 +277,19 @@ def _refuse_startup_options(params: dict[str, str]) -> None:
             )
 
 
-def timeout_first(sql: str, settings: Settings) -> str:
-    """``health.set_operation_timeout`` (``sql``, as aiosql loaded it) with the
-    store's operation timeout written in, to go before a statement in one query:
-    behind a transaction pooler a statement outside a transaction is sent with it
-    as one simple-protocol message (its parameters bound by psycopg on the client),
-    so that both run in one implicit transaction, on one server connection, in one
-    round trip. (A psycopg pipeline does the same with parameters bound on the
-    server, but costs about a round trip more on the client.)"""
-    milliseconds = operation_timeout_params(settings)["milliseconds"]
-    return sql.replace("%(milliseconds)s", str(milliseconds)) + "\n"
+def call_first(sql: str, settings: Settings, tenant: str, actor: str) -> str:
+    """``health.set_call_scope`` (``sql``, as aiosql loaded it) with the store's
+    operation timeout, tenant and actor written in as literals, to go before a
+    statement in one query: behind a transaction pooler a statement outside a
+    transaction is sent with it as one simple-protocol message (its parameters
+    bound by psycopg on the client), so that both run in one implicit
+    transaction, on one server connection, in one round trip. (A psycopg pipeline
+    does the same with parameters bound on the server, but costs about a round
+    trip more on the client.)"""
+    values = {**operation_timeout_params(settings), "tenant": tenant, "actor": actor}
+    for name, value in values.items():
+        sql = sql.replace(f"%({name})s", Literal(str(value)).as_string(None))
+    return sql + "\n"
 
 
 def operation_timeout_params(settings: Settings, timeout: float | None = None) -> dict[str, int]:

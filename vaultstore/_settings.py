@@ -18,6 +18,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pymongo.errors import ConfigurationError, PyMongoError
 from pymongo.uri_parser import parse_uri
 
+from ._scope import Scope
 from .errors import ValidationError
 
 Backend = Literal["postgresql", "mongodb"]
@@ -189,6 +190,9 @@ class Settings:
     replicas: tuple[Settings, ...] = ()
     """PostgreSQL read replicas: where read-only calls go (see the README)."""
     replica_options: ReplicaOptions = attrs.field(factory=ReplicaOptions)
+    scope: Scope = attrs.field(factory=Scope)
+    """The tenant and actor the store's calls act for (``store.scoped()`` changes
+    them for a view of the store), and whether a tenant must be given."""
     _parsed: _Parsed = attrs.field(init=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
@@ -693,6 +697,9 @@ def resolve_settings(
     replicas: Iterable[str] = _UNSET,
     replica_wait: float = _UNSET,
     replica_max_lag: int = _UNSET,
+    tenant: str | None = _UNSET,
+    actor: str | None = _UNSET,
+    tenancy: bool = _UNSET,
     **pool: Any,
 ) -> Settings:
     """What :func:`vaultstore.connect` connects to: the URL if given, else the
@@ -706,13 +713,49 @@ def resolve_settings(
             given.setdefault("prepare_threshold", None)  # as PoolOptions defaults it
         if given:
             url = attrs.evolve(url, pool=attrs.evolve(url.pool, **given))
-        return _with_replicas(url, {}, *replica_args)
+        return _with_scope(_with_replicas(url, {}, *replica_args), {}, tenant, actor, tenancy)
     env = os.environ if env is None else env
     if url is not None:
         settings = settings_from_url(url, pool=pool_from_env(env, **pool))
     else:
         settings = settings_from_env(env, **pool)
-    return _with_replicas(settings, env, *replica_args, env_replicas=url is None)
+    settings = _with_replicas(settings, env, *replica_args, env_replicas=url is None)
+    return _with_scope(settings, env, tenant, actor, tenancy)
+
+
+def _with_scope(
+    settings: Settings, env: Mapping[str, str], tenant: Any, actor: Any, tenancy: Any
+) -> Settings:
+    """``settings`` with the scope given: keywords first, then ``VAULTSTORE_TENANT``,
+    ``VAULTSTORE_ACTOR`` and ``VAULTSTORE_TENANCY`` (true or false)."""
+    values: dict[str, Any] = {}
+    names: dict[str, str] = {}
+    for key, given, variable in (
+        ("tenant", tenant, "VAULTSTORE_TENANT"),
+        ("actor", actor, "VAULTSTORE_ACTOR"),
+    ):
+        if given is not _UNSET:
+            values[key], names[key] = given, key
+        elif env.get(variable, "").strip():
+            values[key], names[key] = env[variable].strip(), variable
+    if tenancy is not _UNSET:
+        if not isinstance(tenancy, bool):
+            raise ValidationError(f"expected True or False, got {tenancy!r}", field="tenancy")
+        values["tenancy"] = tenancy
+    elif env.get("VAULTSTORE_TENANCY", "").strip():
+        raw = env["VAULTSTORE_TENANCY"].strip().lower()
+        if raw not in _TRUE | _FALSE:
+            raise ValidationError(
+                f"expected true or false, got {raw!r}", field="VAULTSTORE_TENANCY"
+            )
+        values["tenancy"] = raw in _TRUE
+    if not values:
+        return settings
+    try:
+        scope = attrs.evolve(settings.scope, **values)
+    except ValidationError as exc:
+        raise ValidationError(exc.message, field=names.get(exc.field or "", exc.field)) from None
+    return attrs.evolve(settings, scope=scope)
 
 
 _URL_START = re.compile(r",\s*(?=[A-Za-z][A-Za-z0-9+.-]*://)")

@@ -2,7 +2,8 @@
 
 -- name: foreign_keys()
 -- Every foreign key of the public schema: its table, column, the table it names
--- and what deleting a named row does (r restrict, a no action, c cascade).
+-- and what deleting a named row does (r restrict, a no action, c cascade). A key
+-- of a tenant's rows is (tenant_id, column): its last column is the reference.
 SELECT
     src.relname AS table_name,
     att.attname AS column_name,
@@ -12,7 +13,9 @@ FROM pg_constraint AS con
 INNER JOIN pg_class AS src ON con.conrelid = src.oid
 INNER JOIN pg_class AS dst ON con.confrelid = dst.oid
 INNER JOIN pg_attribute AS att
-    ON con.conrelid = att.attrelid AND att.attnum = con.conkey[1]
+    ON
+        con.conrelid = att.attrelid
+        AND att.attnum = con.conkey[array_length(con.conkey, 1)]
 INNER JOIN pg_namespace AS nsp ON src.relnamespace = nsp.oid
 WHERE con.contype = 'f' AND nsp.nspname = 'public'
 ORDER BY table_name, column_name;

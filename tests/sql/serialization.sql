@@ -6,5 +6,5 @@ SELECT count(*) FROM agents;
 
 -- name: insert_agent(id)!
 -- Write what the other transaction read.
-INSERT INTO agents (id, name, credibility_score)
-VALUES (:id, :id, 1);
+INSERT INTO agents (id, name, credibility_score, tenant_id)
+VALUES (:id, :id, 1, 'default');

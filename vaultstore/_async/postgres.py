@@ -9,12 +9,14 @@ Only I/O is here: parameters, rows into entities and errors are
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar, cast
 
+import attrs
 import psycopg
 from psycopg import AsyncClientCursor, AsyncConnection, AsyncCursor
 from psycopg.pq import TransactionStatus
@@ -29,6 +31,7 @@ from .._postgres import (
     Plan,
     PostgresConverter,
     Result,
+    call_first,
     connection_kwargs,
     connection_lost,
     copy_columns,
@@ -36,7 +39,6 @@ from .._postgres import (
     operation_timeout_params,
     server_answered,
     session_defaults,
-    timeout_first,
     translate,
 )
 from .._queries import load_queries
@@ -44,8 +46,9 @@ from .._registry import Registry
 from .._replicas import Replica, Replicas, ReplicaStats
 from .._resources import migration_ids
 from .._retry import commit_unknown
+from .._scope import Scope
 from .._settings import Settings
-from ..errors import DatabaseError, UnavailableError, VaultStoreError
+from ..errors import DatabaseError, UnavailableError, ValidationError, VaultStoreError
 from .adapter import AsyncQueryAdapter
 from .postgres_documents import AsyncPostgresDocuments
 
@@ -75,6 +78,8 @@ class AsyncPgConnection(AsyncConnection[Any]):
 
     _vault_cursor: AsyncCursor[Any] | None = None
     _client_cursor: AsyncClientCursor[Any] | None = None
+    vault_scope: tuple[str, str] | None = None
+    """The (tenant, actor) its session holds (``health.set_session_scope``), if any."""
 
     def vault_cursor(self) -> AsyncCursor[Any]:
         """The connection's long-lived cursor, with tuple rows (built in C)."""
@@ -124,13 +129,41 @@ class AsyncPostgresExecutor:
         )
         self._tables = registry.tables
         self._connection_errors = 0  # psycopg_pool's count, when last seen
-        # Behind a transaction pooler: what gives each statement outside a
-        # transaction the operation timeout (no session setting holds there).
-        self._timeout_first: str | None = (
-            timeout_first(queries.health.set_operation_timeout.sql, settings)
-            if settings.pool.transaction_pooling
+        self._scope(settings.scope)
+
+    def _scope(self, scope: Scope) -> None:
+        """Act for ``scope``: its tenant and actor go with every call, as session
+        settings of each pooled connection, set when the connection served another
+        scope last (``health.set_session_scope``); behind a transaction pooler,
+        local to each transaction, with the operation timeout (``_call_first``).
+        A scope without a tenant, with tenancy on, makes every call refuse."""
+        try:
+            tenant = scope.effective_tenant()
+        except ValidationError as exc:
+            self._scope_key: tuple[str, str] | None = None
+            self._scope_error: ValidationError | None = exc
+            self._call_first: str | None = None
+            return
+        self._scope_key, self._scope_error = (tenant, scope.actor or ""), None
+        # Behind a transaction pooler: what each statement outside a transaction
+        # is sent after (no session setting holds there).
+        self._call_first = (
+            call_first(self.queries.health.set_call_scope.sql, self.settings, *self._scope_key)
+            if self.settings.pool.transaction_pooling
             else None
         )
+
+    def scoped(self, scope: Scope) -> AsyncPostgresExecutor:
+        """This executor (its pools, plans, outage and replicas shared) acting for ``scope``."""
+        if self.connection is not None:
+            raise VaultStoreError(
+                "a transaction acts for one scope: call scoped() on the store, "
+                "then open the transaction"
+            )
+        other = copy.copy(self)
+        other.settings = attrs.evolve(self.settings, scope=scope)
+        other._scope(scope)
+        return other
 
     @classmethod
     @runs("health.configure_session", "health.set_session_time_zone")
@@ -201,7 +234,12 @@ class AsyncPostgresExecutor:
         plan = self.plans[op.key] = Plan(self.statement(op))
         return plan
 
-    @runs("health.primary_position", "health.replica_position")  # reads, with replicas
+    @runs(
+        "health.primary_position",  # reads, with replicas
+        "health.replica_position",
+        "health.set_session_scope",  # a pooled connection that served another scope
+        "health.set_call_scope",  # behind a transaction pooler
+    )
     async def execute(self, op: Operation, params: dict[str, Any]) -> Any:
         """Run ``op``'s statement with ``params`` and give back what its shape says.
 
@@ -232,7 +270,7 @@ class AsyncPostgresExecutor:
             conn = await self.getconn()  # nothing was sent yet if this raises: safe to retry
             lost = False
             try:
-                return await self._run(conn, op, plan, bound, self._timeout_first)
+                return await self._run(conn, op, plan, bound, self._call_first)
             except DRIVER_ERRORS as exc:
                 lost = connection_lost(exc)
                 if not (read and not retried and lost):
@@ -259,29 +297,61 @@ class AsyncPostgresExecutor:
             logger.info("vaultstore: a pooled connection was lost; %s runs again", op.key)
             await self.pool.check()
 
-    async def getconn(self) -> AsyncPgConnection:
+    async def getconn(self, *, retry: bool = True) -> AsyncPgConnection:
         """A connection from the pool, waiting up to the connect timeout for one to
         come free; but an UnavailableError at once while the server is known to be
         down (except for the call whose turn it is to try it), or once a first
         short wait shows the pool failing to connect and a try finds it down."""
+        if self._scope_error is not None:
+            raise self._scope_error
         outage = self.outage
         if outage.error is not None and outage.must_probe():
             await self._reachable(slow_is_down=True)
         timeout = self.settings.pool.connect_timeout
         try:
             try:
-                return await self.pool.getconn(timeout=min(FIRST_WAIT, timeout))
+                conn = await self.pool.getconn(timeout=min(FIRST_WAIT, timeout))
             except PoolTimeout:
                 if timeout <= FIRST_WAIT:
                     raise
-            # Waiting longer than a healthy pool usually makes anyone wait.
-            if outage.error is None and self._connections_failing():
-                await self._reachable()  # raises, beginning the outage, if it is down
-            if outage.error is not None and outage.must_probe():
-                await self._reachable(slow_is_down=True)
-            return await self.pool.getconn(timeout=timeout - FIRST_WAIT)
+                # Waiting longer than a healthy pool usually makes anyone wait.
+                if outage.error is None and self._connections_failing():
+                    await self._reachable()  # raises, beginning the outage, if it is down
+                if outage.error is not None and outage.must_probe():
+                    await self._reachable(slow_is_down=True)
+                conn = await self.pool.getconn(timeout=timeout - FIRST_WAIT)
         except DRIVER_ERRORS as exc:
             raise translate(exc, settings=self.settings) from None
+        if conn.vault_scope != self._scope_key and self._call_first is None:
+            try:
+                await self._set_session_scope(self.pool, conn)
+            except UnavailableError:
+                if not retry:
+                    raise
+                # A dead pooled connection (a restart, a killed backend): nothing
+                # of the call was sent, so it goes on on a fresh one, once.
+                await self.pool.check()
+                return await self.getconn(retry=False)
+        return conn
+
+    async def _set_session_scope(
+        self, pool: AsyncConnectionPool[AsyncPgConnection], conn: AsyncPgConnection
+    ) -> None:
+        """Make ``conn``'s session act for this executor's scope (back to ``pool``
+        if that fails: it is then in no known scope)."""
+        key = self._scope_key
+        assert key is not None
+        try:
+            await self.queries.health.set_session_scope(
+                conn.vault_cursor(), tenant=key[0], actor=key[1]
+            )
+        except BaseException as exc:
+            conn.vault_scope = None
+            await pool.putconn(conn)
+            if isinstance(exc, DRIVER_ERRORS):
+                raise translate(exc, settings=self.settings) from exc
+            raise
+        conn.vault_scope = key
 
     def _connections_failing(self) -> bool:
         """Whether the pool failed to make a connection since this was last asked
@@ -498,9 +568,18 @@ class AsyncPostgresExecutor:
         self, conn: AsyncPgConnection, timeout: float | None, *, outermost: bool = False
     ) -> None:
         """``timeout`` for the transaction begun on ``conn``; behind a transaction
-        pooler, the store's operation timeout when none is given (the server
-        connection's session holds none of ours)."""
-        if timeout is not None or (outermost and self._timeout_first is not None):
+        pooler, also the scope, and the store's operation timeout when none is
+        given (the server connection's session holds none of ours)."""
+        if outermost and self._call_first is not None:
+            key = self._scope_key
+            assert key is not None
+            await self.queries.health.set_call_scope(
+                conn.cursor(),
+                **operation_timeout_params(self.settings, timeout),
+                tenant=key[0],
+                actor=key[1],
+            )
+        elif timeout is not None:
             await self.queries.health.set_operation_timeout(
                 conn.cursor(), **operation_timeout_params(self.settings, timeout)
             )
@@ -519,11 +598,12 @@ class AsyncPostgresExecutor:
         try:
             if conn is None:
                 conn = await self.getconn()
-            if pooled and self._timeout_first is not None:
+            if pooled and self._call_first is not None:
                 # Behind a transaction pooler the block's statements may each go
-                # to another server connection: one transaction, with the timeout.
+                # to another server connection: one transaction, with the timeout
+                # and the scope.
                 async with conn.transaction():
-                    await conn.vault_cursor().execute(self._timeout_first)
+                    await conn.vault_cursor().execute(self._call_first)
                     yield conn.vault_cursor()
             else:
                 yield conn.vault_cursor()
@@ -581,7 +661,7 @@ class AsyncPostgresExecutor:
             try:
                 if not await self._caught_up(replica, conn, target):
                     continue
-                result = await self._run(conn, op, plan, bound, self._timeout_first)
+                result = await self._run(conn, op, plan, bound, self._call_first)
             except DRIVER_ERRORS as exc:
                 if not (
                     connection_lost(exc) or isinstance(exc, psycopg.errors.ReadOnlySqlTransaction)
@@ -635,11 +715,18 @@ class AsyncPostgresExecutor:
                 return None
         errors = pool.get_stats().get("connections_errors", 0)
         try:
-            return cast("AsyncPgConnection", await pool.getconn(timeout=REPLICA_WAIT))
+            conn = cast("AsyncPgConnection", await pool.getconn(timeout=REPLICA_WAIT))
         except PoolTimeout:
             if pool.get_stats().get("connections_errors", 0) > errors or replica.reason:
                 replica.skip("unreachable: no connection could be made", time.monotonic())
             return None
+        if conn.vault_scope != self._scope_key and self._call_first is None:
+            try:
+                await self._set_session_scope(pool, conn)
+            except UnavailableError:
+                replica.skip("unreachable: its connection failed", time.monotonic())
+                return None
+        return conn
 
     async def _probe_replica(self, replica: Replica) -> None:
         """Connect to ``replica`` once outside its pool: if it answers, its pool

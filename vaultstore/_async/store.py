@@ -8,11 +8,14 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
+import attrs
+
 from .. import _values
 from .._arguments import check_timeout
 from .._pipeline import StatementCounters, StatementStats, runs
 from .._replicas import ReplicaStats
 from .._retry import AsyncWork, asleep, backoff
+from .._scope import Scope, check_actor, check_tenant
 from .._settings import Settings
 from ..errors import ValidationError, VaultStoreError
 from .contracts import AsyncDocumentRepository
@@ -49,6 +52,8 @@ class AsyncVaultStore:
     market_data: AsyncPrices
     documents: AsyncDocumentRepository
 
+    _view = False  # made by scoped(): the pool is its store's
+
     def __init__(self, executor: AsyncExecutor, counters: StatementCounters | None = None) -> None:
         self._executor = executor
         self._counters = StatementCounters() if counters is None else counters
@@ -69,6 +74,26 @@ class AsyncVaultStore:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._executor.settings}>"
+
+    @property
+    def scope(self) -> Scope:
+        """The tenant and actor this store's calls act for."""
+        return self._executor.settings.scope
+
+    def scoped(self, *, tenant: str | None = None, actor: str | None = None) -> AsyncVaultStore:
+        """A view of this store acting for ``tenant`` (the rows it sees and writes)
+        and ``actor`` (who the audit trail says wrote), each kept as it is when not
+        given: the same repositories, ``transaction()`` and statistics, on the same
+        pool. Closing the view closes nothing; close the store."""
+        scope = self.scope
+        changed = attrs.evolve(
+            scope,
+            tenant=scope.tenant if tenant is None else check_tenant(tenant),
+            actor=scope.actor if actor is None else check_actor(actor),
+        )
+        view = AsyncVaultStore(self._executor.scoped(changed), self._counters)
+        view._view = True
+        return view
 
     def repository(self, name: str) -> Any:
         """The repository of the registered entity ``name`` (``store.repository("vaults")``
@@ -155,8 +180,10 @@ class AsyncVaultStore:
         return self._counters.snapshot()
 
     async def close(self) -> None:
-        """Close the pool (client); a store inside a transaction leaves it to its owner."""
-        await self._executor.close()
+        """Close the pool (client); a store inside a transaction, or a view made by
+        :meth:`scoped`, leaves it to its owner."""
+        if not self._view:
+            await self._executor.close()
 
     async def __aenter__(self) -> AsyncVaultStore:
         return self

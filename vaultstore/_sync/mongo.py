@@ -47,8 +47,15 @@ from .._registry import EntityType, Registry
 from .._replicas import ReplicaStats
 from .._resources import MIGRATIONS_RECORD, collection_validators, schema_steps
 from .._retry import commit_unknown
+from .._scope import DEFAULT_TENANT, Scope
 from .._settings import Settings
-from ..errors import ConflictError, DatabaseError, StoreClosedError, UnavailableError
+from ..errors import (
+    ConflictError,
+    DatabaseError,
+    StoreClosedError,
+    UnavailableError,
+    VaultStoreError,
+)
 from .mongo_documents import BUCKET, MongoDocuments
 
 logger = logging.getLogger("vaultstore")
@@ -490,6 +497,16 @@ class MongoExecutor:
             start = time.perf_counter()
             self.client.admin.command("ping")
             return time.perf_counter() - start
+
+    def scoped(self, scope: Scope) -> MongoExecutor:
+        """Tenancy on MongoDB (the tenant added to every filter and document) is not
+        built yet: a scope naming another tenant than the default is refused, rather
+        than served unisolated."""
+        if scope.effective_tenant() != DEFAULT_TENANT:
+            raise VaultStoreError(
+                "tenants on MongoDB are not supported yet: only the default tenant"
+            )
+        return self
 
     def replica_stats(self) -> list[ReplicaStats]:
         """None here: MongoDB reads from secondaries as the URI's readPreference says."""

@@ -9,11 +9,14 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, TypeVar
 
+import attrs
+
 from .. import _values
 from .._arguments import check_timeout
 from .._pipeline import StatementCounters, StatementStats, runs
 from .._replicas import ReplicaStats
 from .._retry import Work, sleep, backoff
+from .._scope import Scope, check_actor, check_tenant
 from .._settings import Settings
 from ..errors import ValidationError, VaultStoreError
 from .contracts import DocumentRepository
@@ -50,6 +53,8 @@ class VaultStore:
     market_data: Prices
     documents: DocumentRepository
 
+    _view = False  # made by scoped(): the pool is its store's
+
     def __init__(self, executor: Executor, counters: StatementCounters | None = None) -> None:
         self._executor = executor
         self._counters = StatementCounters() if counters is None else counters
@@ -70,6 +75,26 @@ class VaultStore:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self._executor.settings}>"
+
+    @property
+    def scope(self) -> Scope:
+        """The tenant and actor this store's calls act for."""
+        return self._executor.settings.scope
+
+    def scoped(self, *, tenant: str | None = None, actor: str | None = None) -> VaultStore:
+        """A view of this store acting for ``tenant`` (the rows it sees and writes)
+        and ``actor`` (who the audit trail says wrote), each kept as it is when not
+        given: the same repositories, ``transaction()`` and statistics, on the same
+        pool. Closing the view closes nothing; close the store."""
+        scope = self.scope
+        changed = attrs.evolve(
+            scope,
+            tenant=scope.tenant if tenant is None else check_tenant(tenant),
+            actor=scope.actor if actor is None else check_actor(actor),
+        )
+        view = VaultStore(self._executor.scoped(changed), self._counters)
+        view._view = True
+        return view
 
     def repository(self, name: str) -> Any:
         """The repository of the registered entity ``name`` (``store.repository("vaults")``
@@ -156,8 +181,10 @@ class VaultStore:
         return self._counters.snapshot()
 
     def close(self) -> None:
-        """Close the pool (client); a store inside a transaction leaves it to its owner."""
-        self._executor.close()
+        """Close the pool (client); a store inside a transaction, or a view made by
+        :meth:`scoped`, leaves it to its owner."""
+        if not self._view:
+            self._executor.close()
 
     def __enter__(self) -> VaultStore:
         return self
