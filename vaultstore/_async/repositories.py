@@ -264,23 +264,34 @@ class AsyncRepositoryBase(Generic[T]):
         found: T | None = await self._run("find_by_id", Shape.ONE, {"id": check_id(id)})
         return found
 
-    @runs("lock_by_id")
+    @runs("find_by_id", "lock_by_id")
     async def lock(self, id: str) -> T:
         """The entity, held against other writers until this transaction ends
         (``lock_by_id``: ``SELECT ... FOR UPDATE`` on PostgreSQL, a write inside the
         transaction on MongoDB): read it with this, change it, and no concurrent
-        write comes between. Only on the repositories of ``store.transaction()``;
-        NotFoundError for an unknown id."""
+        write comes between. An entity stored by another field than its id (an
+        alert by its vault, a price by its token) is read first (``find_by_id``)
+        and locked by its id and that field, so that the lock goes to one shard.
+        Only on the repositories of ``store.transaction()``; NotFoundError for an
+        unknown id, or one deleted between the read and the lock."""
         check_id(id)
         if not self._executor.in_transaction:
             raise VaultStoreError(
                 "lock() holds an entity until its transaction ends: call it on the "
                 "repositories of store.transaction() (or in run_transaction)"
             )
-        found = await self._one("lock_by_id", id=id)
+        params: dict[str, Any] = {"id": id}
+        located_by = self._entity.located_by
+        if located_by:
+            stored = await self._one("find_by_id", id=id)
+            if stored is None:
+                raise self._not_found(id)
+            params.update({field: getattr(stored, field) for field in located_by})
+        found = await self._run("lock_by_id", Shape.ONE, params)
         if found is None:
             raise self._not_found(id)
-        return found
+        locked: T = found
+        return locked
 
     @runs("list_after")
     async def list(self, *, limit: int = 100, after: str | None = None) -> Page[T]:

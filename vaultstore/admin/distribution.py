@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from .._registry import REGISTRY
 from .._resources import SchemaStep, schema_steps
 
 if TYPE_CHECKING:
@@ -91,6 +92,20 @@ class TriggerFunction:
     why: str = ""
 
 
+def _column(table: str) -> str:
+    """The distribution column of an entity's table: the first field its registry
+    entry locates a row by (``EntityType.located_by``, which ``lock()`` reads too),
+    else its id."""
+    located_by = REGISTRY.by_table(table).located_by
+    return located_by[0] if located_by else "id"
+
+
+def _ranged_key(collection: str) -> dict[str, int | str]:
+    """The ranged MongoDB shard key of an entity's collection: the fields its
+    registry entry locates a document by, in order."""
+    return dict.fromkeys(REGISTRY.by_table(collection).located_by, 1)
+
+
 CITUS: tuple[Placement, ...] = (
     Placement(
         "agents",
@@ -101,34 +116,34 @@ CITUS: tuple[Placement, ...] = (
     Placement(
         "credit_vaults",
         "distributed",
-        "id",
+        _column("credit_vaults"),
         why="the unit of work: a vault and everything raised on it sit on one shard",
     ),
     Placement(
         "risk_alerts",
         "distributed",
-        "vault_id",
+        _column("risk_alerts"),
         "credit_vaults",
         why="read per vault (find_by_vault, find_open_by_vault); deleted with its vault",
     ),
     Placement(
         "liquidation_events",
         "distributed",
-        "vault_id",
+        _column("liquidation_events"),
         "credit_vaults",
         why="read per vault over time (find_by_vault)",
     ),
     Placement(
         "protection_rules",
         "distributed",
-        "vault_id",
+        _column("protection_rules"),
         "credit_vaults",
         why="read per vault (find_enabled_for_vault); UNIQUE (vault_id, name)",
     ),
     Placement(
         "market_data",
         "distributed",
-        "token",
+        _column("market_data"),
         why="the largest table and partitioned by month, so it cannot be a reference table; "
         "latest_price and history filter on token (and chain_id)",
     ),
@@ -183,23 +198,23 @@ MONGODB: tuple[ShardKey, ...] = (
     ),
     ShardKey(
         "risk_alerts",
-        {"vault_id": 1},
+        _ranged_key("risk_alerts"),
         why="read per vault; ranged, like the other vault children, so a unique index may "
         "start with vault_id",
     ),
     ShardKey(
         "liquidation_events",
-        {"vault_id": 1},
+        _ranged_key("liquidation_events"),
         why="read per vault; liquidation_events_vault_id_tx_hash_key starts with vault_id",
     ),
     ShardKey(
         "protection_rules",
-        {"vault_id": 1},
+        _ranged_key("protection_rules"),
         why="read per vault; protection_rules_name_key starts with vault_id",
     ),
     ShardKey(
         "market_data",
-        {"token": 1, "chain_id": 1, "recorded_at": 1},
+        _ranged_key("market_data"),
         why="latest_price and history pin token and chain_id; recorded_at lets one "
         "token's prices split into chunks by time",
     ),
