@@ -126,6 +126,7 @@ ROUTING: dict[str, tuple[str, str | None]] = {
     "documents.count": ("fans out", None),
     "documents.read_chunks": ("one shard", None),
     "documents.delete": ("one shard", None),
+    "documents.delete_by_owner": ("fans out", None),
     "health.ping": ("local", None),
     "health.applied_migrations": ("local", None),
     "health.set_operation_timeout": ("local", None),
@@ -343,14 +344,35 @@ def test_vaultstore_check_fails_naming_the_constraint(
 def test_the_keys_before_migration_0013_break_the_rules(postgres_url: str) -> None:
     with fresh_database(postgres_url) as url:
         vaultstore.apply_migrations(url)
-        vaultstore.rollback_migrations(url, count=1)
+        vaultstore.rollback_migrations(url, count=2)  # 0014, then 0013
         problems = postgres_problems(read_facts(settings_from_url(url)))
-    assert [line.split(": ")[1].split(" (")[0] for line in problems] == [
+    assert [line.split(": ")[1].split(" (")[0] for line in problems if "PRIMARY KEY" in line] == [
         "PRIMARY KEY liquidation_events_pkey",
         "PRIMARY KEY market_data_pkey",
         "PRIMARY KEY protection_rules_pkey",
         "PRIMARY KEY risk_alerts_pkey",
     ]
+
+
+def test_the_documents_trigger_before_migration_0014_breaks_the_rules(postgres_url: str) -> None:
+    with fresh_database(postgres_url) as url:
+        vaultstore.apply_migrations(url)
+        vaultstore.rollback_migrations(url, count=1)
+        problems = postgres_problems(read_facts(settings_from_url(url)))
+    assert sorted(line.split(" touches")[0] for line in problems) == [
+        "vaultstore/admin/distribution.py agents: trigger agents_delete_documents "
+        "(vaultstore_delete_owned_documents)",
+        "vaultstore/admin/distribution.py credit_vaults: trigger credit_vaults_delete_documents "
+        "(vaultstore_delete_owned_documents)",
+    ]
+    assert all("Citus refuses in a trigger" in line for line in problems)
+
+
+def test_the_citus_script_asks_for_nothing_to_be_done_first(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["distribution"]) == 0
+    assert "BEFORE" not in capsys.readouterr().out
 
 
 def facts(**tables: str) -> SchemaFacts:

@@ -73,7 +73,7 @@ from .._registry import EntityType, Registry
 from .._replicas import ReplicaStats
 from .._settings import Settings
 from ..errors import ConflictError, NotFoundError, VaultStoreError, VersionConflictError
-from .documents import AsyncDocumentBackend
+from .documents import AsyncDocumentBackend, AsyncDocuments
 
 T = TypeVar("T")
 
@@ -298,14 +298,26 @@ class AsyncRepositoryBase(Generic[T]):
         """Every entity in creation order (``list_after``)."""
         return await self._page("list_after", limit, after=after_id(after))
 
-    @runs("delete", "find_by_id")
+    @runs("delete", "documents.delete_by_owner", "find_by_id")
     async def delete(self, id: str, *, expected_version: int | None = None) -> None:
         """Delete the entity (``delete``); NotFoundError if there is none,
         ConflictError while others still refer to it, VersionConflictError if it
-        is not at ``expected_version`` (when one is given)."""
+        is not at ``expected_version`` (when one is given). A vault or an agent
+        takes its stored documents with it, in the same transaction
+        (``documents.delete_by_owner``)."""
         expected = check_version(expected_version)
         params = {"id": check_id(id), "expected_version": expected}
-        if await self._run("delete", Shape.COUNT, params) == 0:
+        owner = self._entity.document_owner
+        if owner is None:
+            count = await self._run("delete", Shape.COUNT, params)
+        else:
+            async with self._executor.transaction() as tx:
+                repository = self if tx is self._executor else self._in(tx)
+                count = await repository._run("delete", Shape.COUNT, params)
+                if count:
+                    documents = AsyncDocuments(tx.documents(), self._counters)
+                    await documents._delete_by_owner(owner, id)
+        if count == 0:
             await self._refused(id, expected)
             raise self._not_found(id)
 

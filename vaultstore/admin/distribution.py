@@ -2,7 +2,9 @@
 Citus, each table distributed (by which column, co-located with which table), a
 reference table (small, a copy on every node) or local to the coordinator; for a
 sharded MongoDB cluster, each collection's shard key. docs/scaling.md explains the
-choices.
+choices. An entity table's distribution column and ranged shard key are the fields
+its registry entry locates a row by (``EntityType.located_by``), which ``lock()``
+pins too: one declaration for the design and the runtime.
 
 From this design come:
 
@@ -181,13 +183,15 @@ TRIGGER_FUNCTIONS: tuple[TriggerFunction, ...] = (
     TriggerFunction(
         "vaultstore_delete_owned_documents",
         row_local=False,
-        why="deletes from documents, another distributed table: on Citus the owner's "
-        "delete must delete its documents itself (in the same transaction, as the MongoDB "
-        "executor does) before credit_vaults is distributed, and the trigger dropped",
+        why="deleted a vault's or agent's documents from documents, another distributed "
+        "table (migration 0011); migration 0014 drops it: the owner's delete() deletes "
+        "them in its transaction (queries/documents.sql delete_by_owner)",
     ),
 )
-"""Every function a trigger runs; a trigger running an unlisted one is reported, so
-that each new trigger is judged for the shards."""
+"""Every function a trigger runs or ran; a trigger running an unlisted one is
+reported, so that each new trigger is judged for the shards, and so is one whose
+function touches other rows (Citus refuses it on a distributed or reference
+table)."""
 
 MONGODB: tuple[ShardKey, ...] = (
     ShardKey("agents", None, why="small: unsharded, so agents_name_key stays unique"),
@@ -421,6 +425,14 @@ def _trigger_problems(
                     "touches only the row it fires for (safe on shards)",
                 )
             )
+        elif not (function := known[trigger["function_name"]]).row_local:
+            problems.append(
+                _problem(
+                    table.table,
+                    f"{label} touches other rows than its own, which Citus refuses in a "
+                    f"trigger: {function.why}",
+                )
+            )
     return problems
 
 
@@ -436,24 +448,6 @@ def postgres_problems(
         *_key_problems(facts, design),
         *_foreign_key_problems(facts, design),
         *_trigger_problems(facts, design, functions),
-    ]
-
-
-def cross_table_triggers(
-    facts: SchemaFacts,
-    design: Sequence[Placement] = CITUS,
-    functions: Sequence[TriggerFunction] = TRIGGER_FUNCTIONS,
-) -> list[Mapping[str, Any]]:
-    """The triggers on distributed or reference tables whose function is declared
-    not row-local: to replace before distributing (``vaultstore distribution``
-    says so)."""
-    unsafe = {f.name for f in functions if not f.row_local}
-    return [
-        t
-        for t in facts.triggers
-        if t["function_name"] in unsafe
-        and (p := placement(t["table_name"], design)) is not None
-        and p.kind != "local"
     ]
 
 
@@ -763,19 +757,17 @@ def mongodb_calls(database: str, design: Sequence[ShardKey] = MONGODB) -> list[s
 
 
 def citus_script(design: Sequence[Placement] = CITUS) -> str:
-    """:func:`citus_calls` with what to do first, as comments: the triggers that
-    must not run on shards, and the setting the others need."""
+    """:func:`citus_calls` with what to check first and the setting the triggers
+    need, as comments."""
     lines = [
         "-- Distribute a migrated vaultstore database on a Citus coordinator",
-        "-- (vaultstore distribution; docs/scaling.md). Local tables stay on the coordinator:",
+        "-- (vaultstore distribution; docs/scaling.md), once vaultstore check reports",
+        "-- nothing against it. Local tables stay on the coordinator:",
         *(f"--   {p.table}" for p in design if p.kind == "local"),
-        "-- Triggers run on each shard; their functions must touch only their row:",
+        "-- Triggers run on each shard; their functions touch only their row:",
         "SET citus.enable_unsafe_triggers TO on;",
+        *citus_calls(design),
     ]
-    for function in TRIGGER_FUNCTIONS:
-        if not function.row_local:
-            lines.append(f"-- BEFORE THIS SCRIPT: {function.name}: {function.why}.")
-    lines.extend(citus_calls(design))
     return "\n".join(lines) + "\n"
 
 
