@@ -4,10 +4,10 @@
 -- Two agents with the same score, so that a unique index on the score cannot be
 -- built (on agents: market_data is partitioned, and PostgreSQL builds no index
 -- CONCURRENTLY on a partitioned table).
-INSERT INTO agents (id, name, credibility_score)
+INSERT INTO agents (id, name, credibility_score, tenant_id)
 VALUES
-('A1', 'first', 700),
-('A2', 'second', 700);
+('A1', 'first', 700, 'default'),
+('A2', 'second', 700, 'default');
 
 -- name: build_unique_index_on_score_concurrently#
 -- Fails on the duplicate scores and, being CONCURRENTLY, leaves the index behind,
