@@ -50,6 +50,7 @@ from ._paging import Page
 from ._pipeline import StatementStats
 from ._registry import REGISTRY, EntityType, Reference, Registry
 from ._replicas import ReplicaStats
+from ._scope import DEFAULT_TENANT, Scope
 from ._settings import (
     PoolOptions,
     ReplicaOptions,
@@ -111,6 +112,7 @@ def __getattr__(name: str) -> Any:
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_TENANT",
     "REGISTRY",
     "Agent",
     "AgentChanges",
@@ -159,6 +161,7 @@ __all__ = [
     "ReplicaStats",
     "Repositories",
     "RiskAlert",
+    "Scope",
     "Settings",
     "StatementStats",
     "Store",

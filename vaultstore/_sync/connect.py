@@ -28,6 +28,9 @@ def connect(
     replicas: Iterable[str] = UNSET,
     replica_wait: float = UNSET,
     replica_max_lag: int = UNSET,
+    tenant: str | None = UNSET,
+    actor: str | None = UNSET,
+    tenancy: bool = UNSET,
     registry: Registry = REGISTRY,
 ) -> Store:
     """Open a store on the database named by ``url``, or by the environment
@@ -49,6 +52,11 @@ def connect(
     to ``replica_wait`` seconds (0.1) for the replica to replay them, else go to
     the primary; a replica more than ``replica_max_lag`` bytes of WAL behind (16
     MiB), down, or promoted is skipped until it is well again.
+    Tenants: ``tenant`` (else ``VAULTSTORE_TENANT``) is the tenant whose rows
+    the store sees and writes, ``actor`` (else ``VAULTSTORE_ACTOR``) who it
+    acts as; ``store.scoped(tenant=..., actor=...)`` gives a view with others.
+    With ``tenancy`` on (``VAULTSTORE_TENANCY``) a call with no tenant is
+    refused; off, it acts for the tenant ``default``.
     ``registry`` replaces vaultstore's entities (see "Adding an entity").
     Raises UnavailableError when the database cannot be reached.
     """
@@ -65,6 +73,9 @@ def connect(
         replicas=replicas,
         replica_wait=replica_wait,
         replica_max_lag=replica_max_lag,
+        tenant=tenant,
+        actor=actor,
+        tenancy=tenancy,
     )
     executor: Executor
     if settings.backend == "mongodb":

@@ -1,0 +1,285 @@
+"""Tenants that cannot see each other, on PostgreSQL: row-level security on every
+tenant-owned table, the tenant set by vaultstore for each call, tested as an
+ordinary role (a superuser would bypass the policies)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import psycopg
+import pytest
+from psycopg import sql
+
+import vaultstore
+from vaultstore import (
+    ChainId,
+    LiquidationProtection,
+    NotFoundError,
+    TokenAmount,
+    ValidationError,
+)
+from vaultstore._scope import DEFAULT_TENANT
+from vaultstore._settings import resolve_settings
+
+OWNED = (
+    "agents",
+    "credit_vaults",
+    "risk_alerts",
+    "liquidation_events",
+    "protection_rules",
+    "documents",
+    "document_chunks",
+)
+
+
+def as_user(url: str, user: str) -> str:
+    """``url`` connecting as ``user`` (trust authentication on the test servers)."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    if parts.hostname is None:  # a socket URL: the user goes in the query
+        query["user"] = user
+        return parts._replace(query=urlencode(query)).geturl()
+    netloc = f"{user}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl()
+
+
+@pytest.fixture(scope="module")
+def app_url(module_database: str) -> Iterator[str]:
+    """The module's database, migrated, and a URL connecting to it as an ordinary
+    role (no superuser, no BYPASSRLS) with the DML the application needs."""
+    vaultstore.apply_migrations(module_database)
+    role = f"vaultstore_tenants_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(module_database, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
+        conn.execute(
+            sql.SQL(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}"
+            ).format(sql.Identifier(role))
+        )
+    try:
+        yield as_user(module_database, role)
+    finally:
+        with psycopg.connect(module_database, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+@pytest.fixture
+def stores(app_url: str, module_database: str) -> Iterator[tuple[Any, Any]]:
+    """Tenant acme's store, and globex's view of it (one pool)."""
+    with psycopg.connect(module_database, autocommit=True) as conn:
+        conn.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(map(sql.Identifier, OWNED))))
+    with vaultstore.connect(app_url, tenant="acme", actor="risk-engine") as acme:
+        yield acme, acme.scoped(tenant="globex")
+
+
+def fill(store: Any) -> dict[str, Any]:
+    """One of every kind of row, the agent's name the same in every tenant."""
+    agent = store.agents.create(name="shared-name", credibility_score=700)
+    vault = store.vaults.create(
+        agent_id=agent.id,
+        chain_id=ChainId.ETHEREUM,
+        collateral=TokenAmount(token="ETH", amount=10, value_usd=20000),
+        debt=TokenAmount(token="USDC", amount=15000, value_usd=15000),
+        ltv=75,
+        health_factor="1.2",
+        max_ltv=80,
+        liquidation_protection=LiquidationProtection(enabled=True, threshold=70, cooldown=60),
+    )
+    alert = store.alerts.create(
+        vault_id=vault.id, alert_type="ltv_warning", severity="high", message="close to the line"
+    )
+    liquidation = store.liquidations.create(
+        vault_id=vault.id,
+        chain_id=ChainId.ETHEREUM,
+        collateral_seized=TokenAmount(token="ETH", amount=1, value_usd=2000),
+        debt_repaid=TokenAmount(token="USDC", amount=1500, value_usd=1500),
+        ltv=75,
+        health_factor="1.2",
+        liquidator="0xliquidator",
+        tx_hash="0xsame",
+        occurred_at=datetime(2026, 5, 1, tzinfo=UTC),
+    )
+    rule = store.protection_rules.create(
+        vault_id=vault.id,
+        name="top up",
+        conditions={"ltv_above": 70},
+        actions=[{"type": "notify"}],
+    )
+    document = store.documents.put("vault", vault.id, "report.pdf", b"%PDF secret")
+    return {
+        "agent": agent,
+        "vault": vault,
+        "alert": alert,
+        "liquidation": liquidation,
+        "rule": rule,
+        "document": document,
+    }
+
+
+def test_one_tenant_sees_and_writes_nothing_of_another(stores: tuple[Any, Any]) -> None:
+    acme, globex = stores
+    a = fill(acme)
+    b = fill(globex)  # the same agent name in another tenant is no conflict
+    assert a["agent"].name == b["agent"].name
+    repositories = {
+        "agent": globex.agents,
+        "vault": globex.vaults,
+        "alert": globex.alerts,
+        "liquidation": globex.liquidations,
+        "rule": globex.protection_rules,
+    }
+    for kind, repository in repositories.items():
+        assert repository.find_by_id(a[kind].id) is None, kind
+        assert [e.id for e in repository.list()] == [b[kind].id], kind
+        assert repository.count() == 1, kind
+        assert repository.find_last().id == b[kind].id, kind
+        with pytest.raises(NotFoundError):
+            repository.delete(a[kind].id)
+    # A cursor of acme's listing used by globex: globex's rows only.
+    acme.agents.create(name="another", credibility_score=1)
+    cursor = acme.agents.list(limit=1).next_cursor
+    assert cursor is not None
+    assert [e.id for e in globex.agents.list(after=cursor)] in ([], [b["agent"].id])
+    assert globex.agents.find_by_name("shared-name") == b["agent"]
+    assert [v.id for v in globex.vaults.find_by_agent_id(a["agent"].id)] == []
+    assert [v.id for v in globex.vaults.find_high_risk_vaults(10)] == [b["vault"].id]
+    (summary,) = globex.vaults.risk_summary_by_chain(10)
+    assert summary.vault_count == 1
+    assert list(globex.alerts.find_by_vault(a["vault"].id)) == []
+    assert [x.id for x in globex.alerts.find_open_by_severity("high")] == [b["alert"].id]
+    assert list(globex.protection_rules.find_enabled_for_vault(a["vault"].id)) == []
+    assert [r.id for r in globex.protection_rules.find_by_conditions({"ltv_above": 70})] == [
+        b["rule"].id
+    ]
+    # Writes to acme's ids from globex's scope: NotFoundError, nothing written.
+    with pytest.raises(NotFoundError):
+        globex.vaults.update_vault_metrics(a["vault"].id, 99, "1.01")
+    with pytest.raises(NotFoundError):
+        globex.agents.update(a["agent"].id, credibility_score=1)
+    with pytest.raises(NotFoundError):
+        globex.alerts.acknowledge(a["alert"].id)
+    with pytest.raises(NotFoundError):
+        globex.protection_rules.mark_triggered(a["rule"].id)
+    result = globex.vaults.update_metrics_many([(a["vault"].id, 99, "1.01")])
+    assert (result.updated, result.missing) == (0, (a["vault"].id,))
+    with pytest.raises(NotFoundError), globex.transaction() as tx:
+        tx.vaults.lock(a["vault"].id)
+    # A vault of globex's on acme's agent: the agent is not there for globex.
+    with pytest.raises(NotFoundError):
+        globex.vaults.create(**vault_fields(a["agent"].id))
+    # Documents.
+    assert globex.documents.find_by_id(a["document"].id) is None
+    assert [d.id for d in globex.documents.list()] == [b["document"].id]
+    assert list(globex.documents.list("vault", a["vault"].id)) == []
+    with pytest.raises(NotFoundError):
+        globex.documents.delete(a["document"].id)
+    with pytest.raises(NotFoundError):
+        b"".join(globex.documents.chunks(a["document"].id))
+    # acme's rows are all as they were.
+    assert acme.vaults.find_by_id(a["vault"].id) == a["vault"]
+    assert acme.agents.find_by_id(a["agent"].id) == a["agent"]
+    assert acme.alerts.find_by_id(a["alert"].id) == a["alert"]
+    assert b"".join(acme.documents.chunks(a["document"].id)) == b"%PDF secret"
+
+
+def vault_fields(agent_id: str) -> dict[str, Any]:
+    return {
+        "agent_id": agent_id,
+        "chain_id": ChainId.ETHEREUM,
+        "collateral": TokenAmount(token="ETH", amount=1, value_usd=2000),
+        "debt": TokenAmount(token="USDC", amount=1000, value_usd=1000),
+        "ltv": 50,
+        "health_factor": 2,
+        "max_ltv": 80,
+        "liquidation_protection": LiquidationProtection(enabled=False, threshold=70, cooldown=0),
+    }
+
+
+def test_a_connection_with_no_tenant_set_sees_no_row(stores: tuple[Any, Any], app_url: str) -> None:
+    acme, globex = stores
+    fill(acme)
+    fill(globex)
+    with psycopg.connect(app_url, autocommit=True) as conn:
+        for table in OWNED:
+            query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
+            assert conn.execute(query).fetchone() == (0,), table
+        # Nor can it write one.
+        with pytest.raises(psycopg.errors.Error):
+            conn.execute("INSERT INTO agents (id, name, credibility_score) VALUES ('x', 'x', 1)")
+
+
+def test_a_pooled_connection_carries_no_tenant_into_another_s_call(app_url: str) -> None:
+    with vaultstore.connect(app_url, tenant="acme", pool_size=1) as acme:
+        globex = acme.scoped(tenant="globex")
+        mine = acme.agents.create(name=f"one_{uuid.uuid4().hex[:6]}", credibility_score=1)
+        for _ in range(3):  # one connection, the scope switching with each call
+            assert globex.agents.find_by_id(mine.id) is None
+            assert acme.agents.find_by_id(mine.id) == mine
+            with globex.transaction() as tx:
+                assert tx.agents.find_by_id(mine.id) is None
+            with acme.transaction() as tx:
+                assert tx.agents.find_by_id(mine.id) == mine
+
+
+def test_tenancy_on_refuses_a_call_without_a_tenant(app_url: str) -> None:
+    with vaultstore.connect(app_url, tenancy=True) as store:
+        with pytest.raises(ValidationError) as refused:
+            store.agents.find_by_id("A1")
+        assert refused.value.field == "tenant"
+        with pytest.raises(ValidationError), store.transaction():
+            pass
+        assert store.pool_stats().get("requests_num", 0) == 0  # refused before any I/O
+        scoped = store.scoped(tenant="acme")
+        assert scoped.agents.find_by_id("A1") is None
+
+
+def test_tenancy_off_acts_for_the_default_tenant(app_url: str, module_database: str) -> None:
+    with vaultstore.connect(app_url) as store:
+        agent = store.agents.create(name=f"default_{uuid.uuid4().hex[:6]}", credibility_score=3)
+        assert store.scope.tenant is None
+    with psycopg.connect(module_database) as conn:
+        row = conn.execute("SELECT tenant_id FROM agents WHERE id = %s", (agent.id,)).fetchone()
+    assert row == (DEFAULT_TENANT,)
+
+
+@pytest.mark.parametrize(
+    ("keywords", "field"),
+    [
+        ({"tenant": ""}, "tenant"),
+        ({"tenant": "a b"}, "tenant"),
+        ({"tenant": "x" * 65}, "tenant"),
+        ({"tenant": 3}, "tenant"),
+        ({"actor": ""}, "actor"),
+        ({"actor": "\n"}, "actor"),
+    ],
+)
+def test_a_bad_tenant_or_actor_is_refused(
+    app_url: str, keywords: dict[str, Any], field: str
+) -> None:
+    with vaultstore.connect(app_url) as store, pytest.raises(ValidationError) as refused:
+        store.scoped(**keywords)
+    assert refused.value.field == field
+
+
+def test_the_environment_names_the_tenant_and_actor() -> None:
+    settings = vaultstore.settings_from_env(
+        {"VAULTSTORE_TENANT": "acme", "VAULTSTORE_ACTOR": "cron", "VAULTSTORE_TENANCY": "on"}
+    )
+    assert settings.scope.tenant is None  # settings_from_env reads the database only
+    resolved = resolve_settings(
+        "postgresql://h/db",
+        {"VAULTSTORE_TENANT": "acme", "VAULTSTORE_ACTOR": "cron", "VAULTSTORE_TENANCY": "on"},
+    )
+    assert (resolved.scope.tenant, resolved.scope.actor, resolved.scope.tenancy) == (
+        "acme",
+        "cron",
+        True,
+    )
+    with pytest.raises(ValidationError) as refused:
+        resolve_settings("postgresql://h/db", {"VAULTSTORE_TENANT": "no spaces"})
+    assert refused.value.field == "VAULTSTORE_TENANT"
