@@ -14,6 +14,7 @@ import itertools
 import json
 import random
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ import aiosql
 import psycopg
 import pymongo
 import pytest
+from psycopg import sql
 from psycopg.types.json import Jsonb
 from pymongo import monitoring
 
@@ -40,6 +42,7 @@ from vaultstore._entities import (
 )
 from vaultstore._mongo import CODEC_OPTIONS, MongoConverter
 from vaultstore._queries import load_mongodb_operations, load_queries
+from vaultstore._scope import DEFAULT_TENANT
 from vaultstore._settings import resolve_settings
 from vaultstore._sync.adapter import QueryAdapter
 from vaultstore._sync.mongo import MongoExecutor
@@ -88,6 +91,7 @@ def copy(conn: psycopg.Connection[Any], statement: Any, lines: Iterator[str]) ->
 
 def copy_on(url: str, statement: Any, lines: Iterator[str]) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
+        PLANS.act_for_tenant(conn, tenant=DEFAULT_TENANT)
         copy(conn, statement, lines)
 
 
@@ -163,37 +167,58 @@ def loaded(postgres_url: str) -> Iterator[dict[str, Any]]:
     pg_restore would: rows first, then the indexes; yields its URL, how long the
     load took (1.5M rows and their indexes), and its schema before and after."""
     rng = random.Random(4)
-    with fresh_database(postgres_url) as url:
-        vaultstore.apply_migrations(url)
-        create_partitions(url, [START.date()])
-        schema_before = dump_schema(url)
-        with psycopg.connect(url, autocommit=True) as conn:
-            PLANS.more_memory_for_index_builds(conn)
-            # Foreign keys first: they rely on the unique indexes.
-            deferred = list(PLANS.deferred_foreign_keys(conn))
-            deferred += list(PLANS.deferred_indexes(conn))
-            for drop, _ in deferred:
-                conn.execute(drop)
-            start = time.perf_counter()
-            # The prices on a second connection meanwhile: the server has a core free.
-            with ThreadPoolExecutor(1) as other:
-                prices = other.submit(copy_on, url, PLANS.copy_market_data, market_lines())
-                copy(conn, PLANS.copy_agents, agent_lines())
-                copy(conn, PLANS.copy_vaults, vault_lines(rng))
-                copy(conn, PLANS.copy_alerts, alert_lines(rng))
-                copy(conn, PLANS.copy_liquidations, liquidation_lines(rng))
-                copy(conn, PLANS.copy_rules, rule_lines(rng))
-                prices.result()
-            for _, create in reversed(deferred):
-                conn.execute(create)
-            load_seconds = time.perf_counter() - start
-            PLANS.analyze(conn)
-        yield {
-            "url": url,
-            "load_seconds": load_seconds,
-            "schema_before": schema_before,
-            "schema_after": dump_schema(url),
-        }
+    role = f"vaultstore_plans_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE ROLE {}").format(sql.Identifier(role)))
+    try:
+        with fresh_database(postgres_url) as url:
+            yield from _load(url, rng, role)
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def _load(url: str, rng: random.Random, role: str) -> Iterator[dict[str, Any]]:
+    """Migrate ``url``, load it, and grant ``role`` (the application, to plan as)
+    the reading of every table."""
+    vaultstore.apply_migrations(url)
+    create_partitions(url, [START.date()])
+    schema_before = dump_schema(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        PLANS.more_memory_for_index_builds(conn)
+        PLANS.act_for_tenant(conn, tenant=DEFAULT_TENANT)  # the rows' tenant_id
+        # Foreign keys first: they rely on the unique indexes.
+        deferred = list(PLANS.deferred_foreign_keys(conn))
+        deferred += list(PLANS.deferred_indexes(conn))
+        for drop, _ in deferred:
+            conn.execute(drop)
+        start = time.perf_counter()
+        # The prices on a second connection meanwhile: the server has a core free.
+        with ThreadPoolExecutor(1) as other:
+            prices = other.submit(copy_on, url, PLANS.copy_market_data, market_lines())
+            copy(conn, PLANS.copy_agents, agent_lines())
+            copy(conn, PLANS.copy_vaults, vault_lines(rng))
+            copy(conn, PLANS.copy_alerts, alert_lines(rng))
+            copy(conn, PLANS.copy_liquidations, liquidation_lines(rng))
+            copy(conn, PLANS.copy_rules, rule_lines(rng))
+            prices.result()
+        for _, create in reversed(deferred):
+            conn.execute(create)
+        load_seconds = time.perf_counter() - start
+        PLANS.analyze(conn)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}").format(
+                sql.Identifier(role)
+            )
+        )
+    yield {
+        "url": url,
+        "role": role,
+        "load_seconds": load_seconds,
+        "schema_before": schema_before,
+        "schema_after": dump_schema(url),
+    }
 
 
 def seq_scans(plan: dict[str, Any]) -> list[str]:
@@ -267,8 +292,14 @@ HOT_PATHS = [
 def test_hot_path_statement_plans_without_a_sequential_scan(
     loaded: dict[str, Any], file: str, name: str, params: dict[str, Any]
 ) -> None:
+    """Planned as the application plans them: an ordinary role, subject to the
+    tenants' row-level security, acting for the tenant the rows belong to."""
     statement = getattr(getattr(QUERIES, file), name).sql
     with psycopg.connect(loaded["url"]) as conn:
+        PLANS.act_for_tenant(conn, tenant=DEFAULT_TENANT)
+        # An ordinary role, subject to row-level security (a superuser bypasses
+        # it, and would be planned without the tenant's condition).
+        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(loaded["role"])))
         ((plan,),) = conn.execute(EXPLAIN + statement, params).fetchall()
         empty = {row[0] for row in PLANS.empty_partitions(conn)}
     assert [r for r in seq_scans(plan[0]["Plan"]) if r not in empty] == [], json.dumps(

@@ -108,3 +108,8 @@ WHERE oid = to_regclass(:table_name);
 SELECT c.relname AS partition_name
 FROM pg_class AS c
 WHERE c.relispartition AND c.relkind = 'r' AND c.reltuples <= 0;
+
+-- name: act_for_tenant(tenant)!
+-- What vaultstore sets for a store's calls: the tenant whose rows the session
+-- sees and stores (the tenant_id the loaded rows get).
+SELECT set_config('vaultstore.tenant', :tenant, false);
