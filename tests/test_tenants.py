@@ -21,6 +21,7 @@ from vaultstore import (
     NotFoundError,
     TokenAmount,
     ValidationError,
+    VaultStoreError,
 )
 from vaultstore._scope import DEFAULT_TENANT
 from vaultstore._settings import resolve_settings
@@ -283,3 +284,12 @@ def test_the_environment_names_the_tenant_and_actor() -> None:
     with pytest.raises(ValidationError) as refused:
         resolve_settings("postgresql://h/db", {"VAULTSTORE_TENANT": "no spaces"})
     assert refused.value.field == "VAULTSTORE_TENANT"
+
+
+def test_mongodb_refuses_a_tenant_rather_than_serve_it_unisolated(clean_mongo: str) -> None:
+    with pytest.raises(VaultStoreError, match="not supported yet"):
+        vaultstore.connect(clean_mongo, tenant="acme")
+    with pytest.raises(VaultStoreError, match="not supported yet"):
+        vaultstore.connect(clean_mongo, tenancy=True)
+    with vaultstore.connect(clean_mongo) as store, pytest.raises(VaultStoreError):
+        store.scoped(tenant="acme")

@@ -251,9 +251,10 @@ class Settings:
 
     def __repr__(self) -> str:
         replicas = f", replicas={[str(r) for r in self.replicas]!r}" if self.replicas else ""
+        scope = f", scope={self.scope!r}" if self.scope != Scope() else ""
         return (
             f"Settings(backend={self.backend!r}, url={self._parsed.shown!r}, "
-            f"pool={self.pool!r}{replicas})"
+            f"pool={self.pool!r}{replicas}{scope})"
         )
 
     def secrets(self) -> list[str]:

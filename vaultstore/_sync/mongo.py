@@ -165,6 +165,11 @@ class MongoExecutor:
     @classmethod
     def open(cls, settings: Settings, registry: Registry) -> MongoExecutor:
         """Connect and check the server answers."""
+        scope = settings.scope
+        if scope.tenancy or scope.tenant not in (None, DEFAULT_TENANT):
+            raise VaultStoreError(
+                "tenants on MongoDB are not supported yet: only the default tenant"
+            )
         uri, options = client_options(settings)
         gauges = PoolGauges()
         try:
