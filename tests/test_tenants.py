@@ -7,12 +7,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+import aiosql
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.rows import dict_row
 
 import vaultstore
 from vaultstore import (
@@ -26,6 +29,7 @@ from vaultstore import (
 from vaultstore._scope import DEFAULT_TENANT
 from vaultstore._settings import resolve_settings
 
+REGISTRY_SQL = aiosql.from_path(Path(__file__).parent / "sql" / "registry.sql", "psycopg")
 OWNED = (
     "agents",
     "credit_vaults",
@@ -293,3 +297,21 @@ def test_mongodb_refuses_a_tenant_rather_than_serve_it_unisolated(clean_mongo: s
         vaultstore.connect(clean_mongo, tenancy=True)
     with vaultstore.connect(clean_mongo) as store, pytest.raises(VaultStoreError):
         store.scoped(tenant="acme")
+
+
+SHARED = {"market_data"}
+"""The tables every tenant reads alike (public prices): no tenant_id, no policy."""
+
+
+def test_every_other_table_is_the_tenants_and_guarded(migrated_url: str) -> None:
+    """A table a migration adds is a tenant's, with its policy, unless listed above."""
+    with psycopg.connect(migrated_url, row_factory=dict_row) as conn:
+        tables = list(REGISTRY_SQL.row_security(conn))
+    guarded = {
+        row["table_name"]
+        for row in tables
+        if row["enabled"] and row["forced"] and row["policies"] == 1 and row["has_tenant_id"]
+    }
+    assert guarded == {row["table_name"] for row in tables} - SHARED
+    assert set(OWNED) <= guarded
+    assert {row["table_name"] for row in tables} >= SHARED

@@ -33,3 +33,30 @@ WHERE
     AND c.relname != 'vaultstore_migration_checksums'
     AND NOT c.relispartition
 ORDER BY table_name;
+
+-- name: row_security()
+-- Each table of the public schema but the migration tools' own and the
+-- partitions: whether row-level security is on and forced, its policies, and
+-- whether it has a tenant_id.
+SELECT
+    c.relname AS table_name,
+    c.relrowsecurity AS enabled,
+    c.relforcerowsecurity AS forced,
+    (
+        SELECT count(*) FROM pg_policy AS p
+        WHERE p.polrelid = c.oid
+    ) AS policies,
+    exists(
+        SELECT 1 FROM pg_attribute AS a
+        WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+    ) AS has_tenant_id
+FROM pg_class AS c
+INNER JOIN pg_namespace AS n ON c.relnamespace = n.oid
+WHERE
+    c.relkind IN ('r', 'p')
+    AND n.nspname = 'public'
+    AND c.relname NOT LIKE '\_yoyo%%'
+    AND c.relname NOT LIKE 'yoyo%%'
+    AND c.relname != 'vaultstore_migration_checksums'
+    AND NOT c.relispartition
+ORDER BY table_name;
