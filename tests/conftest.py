@@ -30,10 +30,11 @@ from psycopg import sql
 
 import vaultstore
 from vaultstore import REGISTRY
+from vaultstore.admin.roles import RoleNames
 
 from .databases import empty_public_schema, fresh_database, with_test_partitions
 from .pgbouncer import PgBouncer, pgbouncer_for_tests
-from .roles import RoleNames, app_roles, as_user
+from .roles import app_roles, as_user
 
 # What the fixtures empty between tests: every table (collection) of the registry.
 TRUNCATE_ALL = sql.SQL("TRUNCATE {}").format(
