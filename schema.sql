@@ -40,17 +40,6 @@ BEGIN
 END;
 $function$;
 
-CREATE OR REPLACE FUNCTION public.vaultstore_delete_owned_documents()
- RETURNS trigger
- LANGUAGE plpgsql
-AS $function$
-BEGIN
-    DELETE FROM documents
-    WHERE owner_type = TG_ARGV[0] AND owner_id = OLD.id;
-    RETURN OLD;
-END;
-$function$;
-
 CREATE OR REPLACE FUNCTION public.vaultstore_touch_updated_at()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -309,11 +298,7 @@ CREATE INDEX risk_alerts_open_vault_id_id_idx ON public.risk_alerts USING btree 
 
 CREATE INDEX risk_alerts_vault_id_id_idx ON public.risk_alerts USING btree (vault_id, id);
 
-CREATE TRIGGER agents_delete_documents AFTER DELETE ON public.agents FOR EACH ROW EXECUTE FUNCTION public.vaultstore_delete_owned_documents('agent');
-
 CREATE TRIGGER agents_touch_updated_at BEFORE UPDATE ON public.agents FOR EACH ROW EXECUTE FUNCTION public.vaultstore_touch_updated_at();
-
-CREATE TRIGGER credit_vaults_delete_documents AFTER DELETE ON public.credit_vaults FOR EACH ROW EXECUTE FUNCTION public.vaultstore_delete_owned_documents('vault');
 
 CREATE TRIGGER credit_vaults_touch_updated_at BEFORE UPDATE ON public.credit_vaults FOR EACH ROW EXECUTE FUNCTION public.vaultstore_touch_updated_at();
 

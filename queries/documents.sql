@@ -73,3 +73,13 @@ LIMIT :count;
 -- Delete one document; its chunks go with it (ON DELETE CASCADE).
 DELETE FROM documents
 WHERE id = :id;
+
+-- name: delete_by_owner(owner_type, owner_id)!
+-- Delete every document of one vault or agent, and their chunks (ON DELETE
+-- CASCADE of document_chunks_document_id_fkey, co-located with documents): run
+-- by the owner's delete() in its transaction, after the owner's row is deleted,
+-- so that a document stored meanwhile (its put waited on the owner's lock) is
+-- seen and goes too (index documents_owner_type_owner_id_id_idx). On Citus a
+-- multi-shard delete: documents are distributed by id, not by owner.
+DELETE FROM documents
+WHERE owner_type = :owner_type AND owner_id = :owner_id;

@@ -24,11 +24,17 @@ INSERT INTO liquidation_events (
 SELECT * FROM liquidation_events
 WHERE id = :id;
 
--- name: lock_by_id(id)^
+-- name: lock_by_id(id, vault_id)^
 -- One row, locked against other writers until the end of the transaction
 -- (store.transaction()'s repositories' lock(id)).
+-- lock(id) reads the row first (find_by_id) for its vault_id, which never
+-- changes: by it the lock goes to one shard on Citus (distributed by vault_id;
+-- Citus takes row locks in single-shard statements only), a probe of
+-- liquidation_events_pkey (id, vault_id). No row: it was deleted since it was read.
 SELECT * FROM liquidation_events
-WHERE id = :id
+WHERE
+    id = :id
+    AND vault_id = :vault_id
 FOR UPDATE;
 
 -- name: list_after(after, limit)

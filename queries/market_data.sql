@@ -27,11 +27,21 @@ COPY market_data (
 SELECT * FROM market_data
 WHERE id = :id;
 
--- name: lock_by_id(id)^
+-- name: lock_by_id(id, token, chain_id, recorded_at)^
 -- One row, locked against other writers until the end of the transaction
 -- (store.transaction()'s repositories' lock(id)).
+-- lock(id) reads the row first (find_by_id) for its token, chain and time, which
+-- never change: by them the lock goes to one shard on Citus (distributed by
+-- token; Citus takes row locks in single-shard statements only) and to the one
+-- monthly partition of :recorded_at, a probe of its market_data_pkey
+-- (id, recorded_at, token). chain_id completes MongoDB's shard key (the twin's).
+-- No row: it was deleted since it was read.
 SELECT * FROM market_data
-WHERE id = :id
+WHERE
+    id = :id
+    AND token = :token
+    AND chain_id = :chain_id
+    AND recorded_at = :recorded_at
 FOR UPDATE;
 
 -- name: list_after(after, limit)

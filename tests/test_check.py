@@ -244,6 +244,7 @@ def test_a_method_that_may_read_back_names_find_by_id_too(
     assert callers == [
         "store.vaults.delete",  # to tell a missing vault from a stale expected_version
         "store.vaults.find_by_id",
+        "store.vaults.lock",  # declared on every repository: read first when located_by
         "store.vaults.update",
         "store.vaults.update_vault_metrics",
     ]

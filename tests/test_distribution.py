@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 import vaultstore
-from vaultstore._registry import REGISTRY
+from vaultstore._registry import REGISTRY, EntityType
 from vaultstore._resources import SchemaStep, schema_steps
 from vaultstore._settings import settings_from_url
 from vaultstore.admin.check import load_catalog
@@ -27,8 +27,10 @@ from vaultstore.admin.distribution import (
     SchemaFacts,
     citus_calls,
     mongodb_problems,
+    placement,
     postgres_problems,
     read_facts,
+    shard_key,
     sql_routing_note,
 )
 
@@ -67,7 +69,7 @@ ROUTING: dict[str, tuple[str, str | None]] = {
     "vaults.find_last": ("fans out", "fans out"),
     "alerts.insert": ("one shard", "one shard"),
     "alerts.find_by_id": ("fans out", "fans out"),
-    "alerts.lock_by_id": ("fans out", "fans out"),
+    "alerts.lock_by_id": ("one shard", "one shard"),
     "alerts.list_after": ("fans out", "fans out"),
     "alerts.find_by_vault": ("one shard", "one shard"),
     "alerts.find_open_by_vault": ("one shard", "one shard"),
@@ -81,7 +83,7 @@ ROUTING: dict[str, tuple[str, str | None]] = {
     "alerts.find_last": ("fans out", "fans out"),
     "liquidations.insert": ("one shard", "one shard"),
     "liquidations.find_by_id": ("fans out", "fans out"),
-    "liquidations.lock_by_id": ("fans out", "fans out"),
+    "liquidations.lock_by_id": ("one shard", "one shard"),
     "liquidations.list_after": ("fans out", "fans out"),
     "liquidations.find_by_vault": ("one shard", "one shard"),
     "liquidations.find_between": ("fans out", "fans out"),
@@ -92,7 +94,7 @@ ROUTING: dict[str, tuple[str, str | None]] = {
     "liquidations.find_last": ("fans out", "fans out"),
     "protection_rules.insert": ("one shard", "one shard"),
     "protection_rules.find_by_id": ("fans out", "fans out"),
-    "protection_rules.lock_by_id": ("fans out", "fans out"),
+    "protection_rules.lock_by_id": ("one shard", "one shard"),
     "protection_rules.list_after": ("fans out", "fans out"),
     "protection_rules.find_enabled_for_vault": ("one shard", "one shard"),
     "protection_rules.find_by_conditions": ("fans out", "fans out"),
@@ -105,7 +107,7 @@ ROUTING: dict[str, tuple[str, str | None]] = {
     "market_data.insert": ("one shard", "one shard"),
     "market_data.insert_many": ("by row", "by row"),
     "market_data.find_by_id": ("fans out", "fans out"),
-    "market_data.lock_by_id": ("fans out", "fans out"),
+    "market_data.lock_by_id": ("one shard", "one shard"),
     "market_data.list_after": ("fans out", "fans out"),
     "market_data.latest_price": ("one shard", "one shard"),
     "market_data.history": ("one shard", "one shard"),
@@ -124,6 +126,7 @@ ROUTING: dict[str, tuple[str, str | None]] = {
     "documents.count": ("fans out", None),
     "documents.read_chunks": ("one shard", None),
     "documents.delete": ("one shard", None),
+    "documents.delete_by_owner": ("fans out", None),
     "health.ping": ("local", None),
     "health.applied_migrations": ("local", None),
     "health.set_operation_timeout": ("local", None),
@@ -143,18 +146,12 @@ HOT_PATHS = [
     "protection_rules.find_enabled_for_vault",
     "market_data.latest_price",
     "market_data.history",
-]
-"""What the risk monitor runs most: each must stay on one shard on both engines."""
-
-LOCKS_NEEDING_THE_COLUMN = {
     "alerts.lock_by_id",
     "liquidations.lock_by_id",
     "protection_rules.lock_by_id",
     "market_data.lock_by_id",
-}
-"""Row locks by id alone on tables distributed by another column: Citus refuses
-them (docs/scaling.md, "Not done yet")."""
-
+]
+"""What the risk monitor runs most: each must stay on one shard on both engines."""
 
 # -- routing ---------------------------------------------------------------------
 
@@ -180,9 +177,51 @@ def test_a_hot_path_stays_on_one_shard(name: str) -> None:
     assert ROUTING[name] == ("one shard", "one shard")
 
 
-def test_the_row_locks_citus_would_refuse_are_the_known_ones() -> None:
-    noted = {s.name for s in load_catalog().statements if sql_routing_note(s.sql)}
-    assert noted == LOCKS_NEEDING_THE_COLUMN
+def test_no_statement_takes_a_row_lock_citus_would_refuse() -> None:
+    assert [s.name for s in load_catalog().statements if sql_routing_note(s.sql)] == []
+
+
+def test_a_lock_that_fans_out_is_noted() -> None:
+    note = sql_routing_note("SELECT * FROM risk_alerts WHERE id = :id FOR UPDATE")
+    assert note is not None
+    assert "single-shard statements only" in note
+
+
+@pytest.mark.parametrize("entity", [e for e in REGISTRY if e.located_by], ids=lambda e: e.name)
+def test_each_lock_pins_the_fields_that_locate_its_row(entity: EntityType) -> None:
+    statement = next(s for s in load_catalog().statements if s.name == f"{entity.name}.lock_by_id")
+    assert statement.params == ("id", *entity.located_by)
+    assert statement.mongodb is not None
+    assert statement.mongodb.parameters - {"now"} == {"id", *entity.located_by}
+
+
+# -- one source: the registry locates rows for lock() and for the design ------------
+
+
+@pytest.mark.parametrize("entity", list(REGISTRY), ids=lambda e: e.name)
+def test_the_citus_design_distributes_by_the_field_the_registry_locates_by(
+    entity: EntityType,
+) -> None:
+    table = placement(entity.table)
+    assert table is not None
+    if table.kind == "distributed":
+        assert table.column == (entity.located_by or ("id",))[0]
+    else:
+        assert entity.located_by == ()
+    if entity.partitioned_by is not None:
+        assert entity.partitioned_by in entity.located_by
+
+
+@pytest.mark.parametrize("entity", list(REGISTRY), ids=lambda e: e.name)
+def test_the_mongodb_shard_key_is_the_fields_the_registry_locates_by(
+    entity: EntityType,
+) -> None:
+    key = shard_key(entity.table)
+    assert key is not None
+    if entity.located_by:
+        assert key.key == dict.fromkeys(entity.located_by, 1)
+    else:
+        assert key.key in (None, {"_id": "hashed"})
 
 
 def test_queries_json_lists_each_statements_routing(capsys: pytest.CaptureFixture[str]) -> None:
@@ -305,14 +344,35 @@ def test_vaultstore_check_fails_naming_the_constraint(
 def test_the_keys_before_migration_0013_break_the_rules(postgres_url: str) -> None:
     with fresh_database(postgres_url) as url:
         vaultstore.apply_migrations(url)
-        vaultstore.rollback_migrations(url, count=1)
+        vaultstore.rollback_migrations(url, count=2)  # 0014, then 0013
         problems = postgres_problems(read_facts(settings_from_url(url)))
-    assert [line.split(": ")[1].split(" (")[0] for line in problems] == [
+    assert [line.split(": ")[1].split(" (")[0] for line in problems if "PRIMARY KEY" in line] == [
         "PRIMARY KEY liquidation_events_pkey",
         "PRIMARY KEY market_data_pkey",
         "PRIMARY KEY protection_rules_pkey",
         "PRIMARY KEY risk_alerts_pkey",
     ]
+
+
+def test_the_documents_trigger_before_migration_0014_breaks_the_rules(postgres_url: str) -> None:
+    with fresh_database(postgres_url) as url:
+        vaultstore.apply_migrations(url)
+        vaultstore.rollback_migrations(url, count=1)
+        problems = postgres_problems(read_facts(settings_from_url(url)))
+    assert sorted(line.split(" touches")[0] for line in problems) == [
+        "vaultstore/admin/distribution.py agents: trigger agents_delete_documents "
+        "(vaultstore_delete_owned_documents)",
+        "vaultstore/admin/distribution.py credit_vaults: trigger credit_vaults_delete_documents "
+        "(vaultstore_delete_owned_documents)",
+    ]
+    assert all("Citus refuses in a trigger" in line for line in problems)
+
+
+def test_the_citus_script_asks_for_nothing_to_be_done_first(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["distribution"]) == 0
+    assert "BEFORE" not in capsys.readouterr().out
 
 
 def facts(**tables: str) -> SchemaFacts:

@@ -149,12 +149,13 @@ def test_a_migration_rolled_back_edited_and_applied_again_is_no_drift(
     yoyo("rollback", "--batch", "-r", "0008", "--database", yoyo_url(empty_url), str(folder))
     edited = folder / "0008.market-data-source-index.sql"
     edited.write_text(edited.read_text() + EDIT)
-    # 0012 depends on 0008 (and 0013 on 0012), so yoyo rolled them back first and
-    # applies them again.
+    # 0012 depends on 0008 (and 0013 on 0012, 0014 on 0013), so yoyo rolled them
+    # back first and applies them again.
     assert vaultstore.apply_migrations(empty_url, folder=folder) == [
         "0008.market-data-source-index",
         "0012.market-data-partitions",
         "0013.distribution-keys",
+        "0014.owners-delete-their-documents",
     ]
     assert migration_drift(empty_url, folder) == []
 

@@ -180,8 +180,8 @@ def test_vaultstore_applies_the_source_index_migration_building_a_valid_index(
 def test_vaultstore_rolls_back_the_source_index_migration_dropping_the_index(
     migrated: str,
 ) -> None:
-    # 0013, 0012, 0011, 0010 and 0009 first, then the index's 0008.
-    assert vaultstore.rollback_migrations(migrated, count=6) == MIGRATION_IDS[:-7:-1]
+    # 0014, 0013, 0012, 0011, 0010 and 0009 first, then the index's 0008.
+    assert vaultstore.rollback_migrations(migrated, count=7) == MIGRATION_IDS[:-8:-1]
     assert source_index_valid(migrated) is None
 
 
@@ -194,5 +194,5 @@ def test_yoyo_command_line_rolls_back_the_source_index_migration_alone(migrated:
     yoyo("rollback", "--batch", "-r", SOURCE_INDEX, "--database", yoyo_url(migrated), "migrations")
     assert source_index_valid(migrated) is None
     # 0012 depends on the index (it rebuilds it partitioned), so it goes first, and
-    # 0013 (which depends on 0012) before it.
-    assert vaultstore.pending_migrations(migrated) == [SOURCE_INDEX, *MIGRATION_IDS[11:13]]
+    # 0013 and 0014 (which depend on 0012 in turn) before it.
+    assert vaultstore.pending_migrations(migrated) == [SOURCE_INDEX, *MIGRATION_IDS[11:14]]

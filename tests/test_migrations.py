@@ -49,7 +49,7 @@ def leftovers(url: str) -> list[str]:
     )
 
 
-def test_the_thirteen_migrations_are_found() -> None:
+def test_the_fourteen_migrations_are_found() -> None:
     assert MIGRATION_IDS == [
         "0001.agents",
         "0002.credit-vaults",
@@ -64,6 +64,7 @@ def test_the_thirteen_migrations_are_found() -> None:
         "0011.documents-follow-owners",
         "0012.market-data-partitions",
         "0013.distribution-keys",
+        "0014.owners-delete-their-documents",
     ]
 
 
@@ -101,7 +102,6 @@ def test_apply_migrations_creates_the_vaultstore_tables(empty_url: str) -> None:
         "risk_alerts",
         "vaultstore_migration_checksums",
         "market_data_create_partition()",
-        "vaultstore_delete_owned_documents()",
         "vaultstore_touch_updated_at()",
     ]
 

@@ -30,13 +30,14 @@ def test_a_partly_migrated_database_names_what_is_pending(empty_url: str) -> Non
     vaultstore.apply_migrations(empty_url)
     with vaultstore.connect(empty_url) as store:
         store.agents.create(name="stored_before", credibility_score=1)
-    vaultstore.rollback_migrations(empty_url, count=4)  # 0013 ... 0011, then 0010.versions
+    vaultstore.rollback_migrations(empty_url, count=5)  # 0014 ... 0011, then 0010.versions
     with vaultstore.connect(empty_url) as store:
         assert store.pending_migrations() == [
             "0010.versions",
             "0011.documents-follow-owners",
             "0012.market-data-partitions",
             "0013.distribution-keys",
+            "0014.owners-delete-their-documents",
         ]
         with pytest.raises(DatabaseError) as reading:
             store.agents.list()  # the rows lack the version column

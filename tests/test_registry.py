@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import aiosql
+import attrs
 import psycopg
 import pytest
 from psycopg.rows import dict_row
@@ -113,3 +114,26 @@ def test_a_registry_refuses_cascades_deeper_than_one_level() -> None:
     )
     with pytest.raises(ValueError, match="one level"):
         Registry((*REGISTRY.entities, notes))
+
+
+def test_a_registry_refuses_a_document_owner_deleted_in_cascade() -> None:
+    # Its delete() would not run, and its documents would outlive it.
+    reports = EntityType(
+        name="vault_reports",
+        cls=vaultstore.Agent,
+        table="vault_reports",
+        new=vaultstore.NewAgent,
+        changes=vaultstore.AgentChanges,
+        references=(Reference("vault_id", "credit_vaults", "cascade"),),
+        document_owner="vault_report",
+    )
+    with pytest.raises(ValueError, match="owns documents"):
+        Registry((*REGISTRY.entities, reports))
+
+
+def test_a_registry_refuses_a_changeable_field_that_locates_a_row() -> None:
+    # lock() reads it, then locks by it: a change in between would miss the row.
+    renamed = attrs.evolve(REGISTRY.by_table("agents"), located_by=("name",))
+    others = [e for e in REGISTRY.entities if e.table != "agents"]
+    with pytest.raises(ValueError, match="name locate a stored row"):
+        Registry((renamed, *others))

@@ -101,6 +101,14 @@ class EntityType:
     """The column the PostgreSQL table is range-partitioned by (market_data:
     ``recorded_at``, a partition a month): a row that no partition holds is refused
     as a ValidationError on it."""
+    located_by: tuple[str, ...] = ()
+    """The fields beside ``id`` that say where a stored row is once the data is
+    distributed (none: its id does). The first is the column Citus distributes
+    the table by, all of them in order are the collection's MongoDB shard key, and
+    the partition column is among them. ``lock(id)`` reads them first
+    (``find_by_id``), then locks by id and them, since Citus takes row locks in
+    single-shard statements only; ``update()`` cannot change them.
+    ``vaultstore/admin/distribution.py`` reads vaultstore's design from them."""
     settable: frozenset[str] = attrs.field(init=False, eq=False)
     changeable: frozenset[str] = attrs.field(init=False, eq=False)
 
@@ -134,9 +142,22 @@ class Registry:
                 raise ValueError(f"two entities share a {attribute}: {sorted(seen)}")
         tables = {e.table for e in self.entities}
         for entity in self.entities:
+            changeable = sorted(set(entity.located_by) & entity.changeable)
+            if changeable:
+                raise ValueError(
+                    f"{entity.name}: {', '.join(changeable)} locate a stored row and cannot "
+                    "be changed by update()"
+                )
+        for entity in self.entities:
             for ref in entity.references:
                 if ref.table not in tables:
                     raise ValueError(f"{entity.name}.{ref.field} names no entity's table")
+                if ref.on_delete == "cascade" and entity.document_owner is not None:
+                    # Its documents would stay behind: the owner's delete() deletes them.
+                    raise ValueError(
+                        f"{entity.name} is deleted in cascade and owns documents: they "
+                        "would outlive it (delete() of a document owner deletes its documents)"
+                    )
                 if ref.on_delete == "cascade" and self.dependents(entity.table):
                     # MongoDB's emulation deletes one level; deeper rules would be skipped.
                     raise ValueError(
@@ -157,6 +178,13 @@ class Registry:
     def tables(self) -> tuple[str, ...]:
         """Every table (collection) vaultstore writes, in registry order."""
         return (*(e.table for e in self.entities), *self.other_tables)
+
+    def by_table(self, table: str) -> EntityType:
+        """The entity stored in ``table`` (``credit_vaults``)."""
+        for entity in self.entities:
+            if entity.table == table:
+                return entity
+        raise KeyError(table)
 
     def document_owner(self, owner_type: str) -> EntityType:
         """The entity whose stored documents have ``owner_type`` (``vault``)."""
@@ -202,6 +230,7 @@ REGISTRY = Registry(
             new=NewAlert,
             changes=AlertChanges,
             references=(Reference("vault_id", "credit_vaults", "cascade"),),
+            located_by=("vault_id",),
         ),
         EntityType(
             name="liquidations",
@@ -210,6 +239,7 @@ REGISTRY = Registry(
             new=NewLiquidation,
             changes=LiquidationChanges,
             references=(Reference("vault_id", "credit_vaults", "restrict"),),
+            located_by=("vault_id",),
         ),
         EntityType(
             name="protection_rules",
@@ -218,6 +248,7 @@ REGISTRY = Registry(
             new=NewProtectionRule,
             changes=ProtectionRuleChanges,
             references=(Reference("vault_id", "credit_vaults", "cascade"),),
+            located_by=("vault_id",),
         ),
         EntityType(
             name="market_data",
@@ -226,6 +257,7 @@ REGISTRY = Registry(
             new=NewMarketData,
             changes=MarketDataChanges,
             partitioned_by="recorded_at",
+            located_by=("token", "chain_id", "recorded_at"),
         ),
     )
 )

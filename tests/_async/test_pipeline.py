@@ -16,6 +16,7 @@ EXPECTED_NAMES = {
     "agents.find_by_name",
     "agents.update",
     "agents.delete",
+    "documents.delete_by_owner",  # an agent's delete takes its documents with it
 }
 
 

@@ -15,6 +15,7 @@ from vaultstore import (
     ChainId,
     CreditVault,
     LiquidationProtection,
+    RiskAlert,
     TokenAmount,
 )
 from vaultstore._async.contracts import AsyncStore
@@ -143,3 +144,58 @@ async def test_lock_of_an_unknown_id_is_not_found(store: AsyncStore) -> None:
     async with store.transaction() as tx:
         with pytest.raises(NotFoundError):
             await tx.agents.lock("nope")
+
+
+async def make_alert(store: AsyncStore) -> RiskAlert:
+    vault = await make_vault(store)
+    return await store.alerts.create(
+        vault_id=vault.id, alert_type=AlertType.LTV_WARNING, severity="high", message="LTV 55%"
+    )
+
+
+async def test_lock_of_an_alert_reads_its_vault_then_locks_it_by_id_and_vault(
+    store: AsyncStore,
+) -> None:
+    alert = await make_alert(store)
+    async with store.transaction() as tx:
+        assert await tx.alerts.lock(alert.id) == alert
+        acknowledged = await tx.alerts.acknowledge(alert.id)
+    assert acknowledged.version == 2
+    stats = store.statement_stats()
+    assert (stats["alerts.find_by_id"].calls, stats["alerts.lock_by_id"].calls) == (1, 1)
+
+
+async def test_lock_of_a_price_locks_it_by_id_token_chain_and_time(store: AsyncStore) -> None:
+    price = await store.market_data.create(
+        token="ETH", chain_id=ChainId.BASE, price_usd=Decimal("2000.5"), source="test"
+    )
+    async with store.transaction() as tx:
+        assert await tx.market_data.lock(price.id) == price
+        updated = await tx.market_data.update(price.id, price_usd=2001)
+    assert (updated.price_usd, updated.version) == (Decimal(2001), 2)
+
+
+async def test_lock_of_an_unknown_alert_is_not_found_without_locking(store: AsyncStore) -> None:
+    async with store.transaction() as tx:
+        with pytest.raises(NotFoundError):
+            await tx.alerts.lock("nope")
+    assert "alerts.lock_by_id" not in store.statement_stats()
+
+
+async def test_lock_of_a_row_deleted_after_it_was_read_is_not_found(
+    store: AsyncStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alert = await make_alert(store)
+    async with store.transaction() as tx:
+        alerts: Any = tx.alerts  # its _one, patched
+        read = alerts._one
+
+        async def read_then_delete(name: str, /, **params: Any) -> RiskAlert | None:
+            found: RiskAlert | None = await read(name, **params)
+            await tx.alerts.delete(alert.id)  # between the read and the lock
+            return found
+
+        monkeypatch.setattr(alerts, "_one", read_then_delete)
+        with pytest.raises(NotFoundError):
+            await alerts.lock(alert.id)
+    assert store.statement_stats()["alerts.lock_by_id"].calls == 1

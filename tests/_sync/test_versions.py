@@ -16,6 +16,7 @@ from vaultstore import (
     ChainId,
     CreditVault,
     LiquidationProtection,
+    RiskAlert,
     TokenAmount,
 )
 from vaultstore._sync.contracts import Store
@@ -144,3 +145,58 @@ def test_lock_of_an_unknown_id_is_not_found(store: Store) -> None:
     with store.transaction() as tx:
         with pytest.raises(NotFoundError):
             tx.agents.lock("nope")
+
+
+def make_alert(store: Store) -> RiskAlert:
+    vault = make_vault(store)
+    return store.alerts.create(
+        vault_id=vault.id, alert_type=AlertType.LTV_WARNING, severity="high", message="LTV 55%"
+    )
+
+
+def test_lock_of_an_alert_reads_its_vault_then_locks_it_by_id_and_vault(
+    store: Store,
+) -> None:
+    alert = make_alert(store)
+    with store.transaction() as tx:
+        assert tx.alerts.lock(alert.id) == alert
+        acknowledged = tx.alerts.acknowledge(alert.id)
+    assert acknowledged.version == 2
+    stats = store.statement_stats()
+    assert (stats["alerts.find_by_id"].calls, stats["alerts.lock_by_id"].calls) == (1, 1)
+
+
+def test_lock_of_a_price_locks_it_by_id_token_chain_and_time(store: Store) -> None:
+    price = store.market_data.create(
+        token="ETH", chain_id=ChainId.BASE, price_usd=Decimal("2000.5"), source="test"
+    )
+    with store.transaction() as tx:
+        assert tx.market_data.lock(price.id) == price
+        updated = tx.market_data.update(price.id, price_usd=2001)
+    assert (updated.price_usd, updated.version) == (Decimal(2001), 2)
+
+
+def test_lock_of_an_unknown_alert_is_not_found_without_locking(store: Store) -> None:
+    with store.transaction() as tx:
+        with pytest.raises(NotFoundError):
+            tx.alerts.lock("nope")
+    assert "alerts.lock_by_id" not in store.statement_stats()
+
+
+def test_lock_of_a_row_deleted_after_it_was_read_is_not_found(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alert = make_alert(store)
+    with store.transaction() as tx:
+        alerts: Any = tx.alerts  # its _one, patched
+        read = alerts._one
+
+        def read_then_delete(name: str, /, **params: Any) -> RiskAlert | None:
+            found: RiskAlert | None = read(name, **params)
+            tx.alerts.delete(alert.id)  # between the read and the lock
+            return found
+
+        monkeypatch.setattr(alerts, "_one", read_then_delete)
+        with pytest.raises(NotFoundError):
+            alerts.lock(alert.id)
+    assert store.statement_stats()["alerts.lock_by_id"].calls == 1

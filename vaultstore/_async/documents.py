@@ -35,6 +35,7 @@ class AsyncDocumentBackend(Protocol):
     ) -> list[StoredDocument]: ...
     async def count(self) -> int: ...
     async def delete(self, id: str) -> int: ...
+    async def delete_by_owner(self, owner: DocumentOwner, owner_id: str) -> int: ...
 
 
 class AsyncDocuments:
@@ -170,3 +171,9 @@ class AsyncDocuments:
         """Delete a document and its chunks; NotFoundError if there is none."""
         if await self._run("delete", self._backend.delete, check_id(id)) == 0:
             raise not_found(id)
+
+    async def _delete_by_owner(self, owner_type: str, owner_id: str) -> int:
+        """Delete every document of a vault or agent, with their chunks: what the
+        owner's ``delete()`` runs in its transaction (``delete_by_owner``)."""
+        owner = owner_value(owner_type)
+        return await self._run("delete_by_owner", self._backend.delete_by_owner, owner, owner_id)

@@ -48,7 +48,7 @@ from .._resources import MIGRATIONS_RECORD, collection_validators, schema_steps
 from .._retry import commit_unknown
 from .._settings import Settings
 from ..errors import ConflictError, DatabaseError, StoreClosedError, UnavailableError
-from .mongo_documents import BUCKET, AsyncMongoDocuments
+from .mongo_documents import AsyncMongoDocuments
 
 logger = logging.getLogger("vaultstore")
 
@@ -234,9 +234,7 @@ class AsyncMongoExecutor:
         ):
             async with self.transaction() as tx:
                 return await tx._write(op, declared, bound, tx.session)
-        if call == "delete_one" and (
-            entity.document_owner is not None or self.registry.dependents(entity.table)
-        ):
+        if call == "delete_one" and self.registry.dependents(entity.table):
             async with self.transaction() as tx:
                 return await tx._delete(op, declared, bound)
         if self.session is None and call in _READS:
@@ -386,22 +384,7 @@ class AsyncMongoExecutor:
                         await self.database[other.table].delete_many(
                             {ref.field: id}, session=self.session
                         )
-                if entity.document_owner is not None:
-                    await self._delete_documents(entity.document_owner, id)
         return count
-
-    async def _delete_documents(self, owner_type: str, owner_id: str) -> None:
-        """The stored documents of a deleted vault or agent go with it (GridFS layout:
-        the files documents, then their chunks)."""
-        files = self.database[f"{BUCKET}.files"]
-        owned = {"metadata.owner_type": owner_type, "metadata.owner_id": owner_id}
-        cursor = files.find(owned, {"_id": 1}, session=self.session)
-        ids = [file["_id"] for file in await cursor.to_list()]
-        if ids:
-            await files.delete_many({"_id": {"$in": ids}}, session=self.session)
-            await self.database[f"{BUCKET}.chunks"].delete_many(
-                {"files_id": {"$in": ids}}, session=self.session
-            )
 
     @asynccontextmanager
     async def transaction(

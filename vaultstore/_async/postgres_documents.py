@@ -110,3 +110,11 @@ class AsyncPostgresDocuments:
         async with self._db.cursor(StoredDocument, deleting=True) as cur:
             count: int = await self._q.delete(cur, id=id)
         return count
+
+    async def delete_by_owner(self, owner: DocumentOwner, owner_id: str) -> int:
+        """``delete_by_owner``: the chunks go with the rows."""
+        async with self._db.cursor(StoredDocument, deleting=True) as cur:
+            count: int = await self._q.delete_by_owner(
+                cur, owner_type=owner.value, owner_id=owner_id
+            )
+        return count

@@ -36,6 +36,7 @@ class DocumentBackend(Protocol):
     ) -> list[StoredDocument]: ...
     def count(self) -> int: ...
     def delete(self, id: str) -> int: ...
+    def delete_by_owner(self, owner: DocumentOwner, owner_id: str) -> int: ...
 
 
 class Documents:
@@ -171,3 +172,9 @@ class Documents:
         """Delete a document and its chunks; NotFoundError if there is none."""
         if self._run("delete", self._backend.delete, check_id(id)) == 0:
             raise not_found(id)
+
+    def _delete_by_owner(self, owner_type: str, owner_id: str) -> int:
+        """Delete every document of a vault or agent, with their chunks: what the
+        owner's ``delete()`` runs in its transaction (``delete_by_owner``)."""
+        owner = owner_value(owner_type)
+        return self._run("delete_by_owner", self._backend.delete_by_owner, owner, owner_id)

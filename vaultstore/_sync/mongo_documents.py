@@ -189,3 +189,15 @@ class MongoDocuments:
             result = self._files.delete_one({"_id": id}, session=self._session)
             self._chunks.delete_many({"files_id": id}, session=self._session)
         return result.deleted_count
+
+    def delete_by_owner(self, owner: DocumentOwner, owner_id: str) -> int:
+        """Delete the files documents of one vault or agent, then their chunks."""
+        owned = {"metadata.owner_type": owner.value, "metadata.owner_id": owner_id}
+        with _errors():
+            cursor = self._files.find(owned, {"_id": 1}, session=self._session)
+            ids = [file["_id"] for file in cursor.to_list()]
+            if not ids:
+                return 0
+            result = self._files.delete_many({"_id": {"$in": ids}}, session=self._session)
+            self._chunks.delete_many({"files_id": {"$in": ids}}, session=self._session)
+        return result.deleted_count

@@ -111,3 +111,11 @@ class PostgresDocuments:
         with self._db.cursor(StoredDocument, deleting=True) as cur:
             count: int = self._q.delete(cur, id=id)
         return count
+
+    def delete_by_owner(self, owner: DocumentOwner, owner_id: str) -> int:
+        """``delete_by_owner``: the chunks go with the rows."""
+        with self._db.cursor(StoredDocument, deleting=True) as cur:
+            count: int = self._q.delete_by_owner(
+                cur, owner_type=owner.value, owner_id=owner_id
+            )
+        return count

@@ -74,7 +74,7 @@ from .._registry import EntityType, Registry
 from .._replicas import ReplicaStats
 from .._settings import Settings
 from ..errors import ConflictError, NotFoundError, VaultStoreError, VersionConflictError
-from .documents import DocumentBackend
+from .documents import DocumentBackend, Documents
 
 T = TypeVar("T")
 
@@ -265,37 +265,60 @@ class RepositoryBase(Generic[T]):
         found: T | None = self._run("find_by_id", Shape.ONE, {"id": check_id(id)})
         return found
 
-    @runs("lock_by_id")
+    @runs("find_by_id", "lock_by_id")
     def lock(self, id: str) -> T:
         """The entity, held against other writers until this transaction ends
         (``lock_by_id``: ``SELECT ... FOR UPDATE`` on PostgreSQL, a write inside the
         transaction on MongoDB): read it with this, change it, and no concurrent
-        write comes between. Only on the repositories of ``store.transaction()``;
-        NotFoundError for an unknown id."""
+        write comes between. An entity stored by another field than its id (an
+        alert by its vault, a price by its token) is read first (``find_by_id``)
+        and locked by its id and that field, so that the lock goes to one shard.
+        Only on the repositories of ``store.transaction()``; NotFoundError for an
+        unknown id, or one deleted between the read and the lock."""
         check_id(id)
         if not self._executor.in_transaction:
             raise VaultStoreError(
                 "lock() holds an entity until its transaction ends: call it on the "
                 "repositories of store.transaction() (or in run_transaction)"
             )
-        found = self._one("lock_by_id", id=id)
+        params: dict[str, Any] = {"id": id}
+        located_by = self._entity.located_by
+        if located_by:
+            stored = self._one("find_by_id", id=id)
+            if stored is None:
+                raise self._not_found(id)
+            params.update({field: getattr(stored, field) for field in located_by})
+        found = self._run("lock_by_id", Shape.ONE, params)
         if found is None:
             raise self._not_found(id)
-        return found
+        locked: T = found
+        return locked
 
     @runs("list_after")
     def list(self, *, limit: int = 100, after: str | None = None) -> Page[T]:
         """Every entity in creation order (``list_after``)."""
         return self._page("list_after", limit, after=after_id(after))
 
-    @runs("delete", "find_by_id")
+    @runs("delete", "documents.delete_by_owner", "find_by_id")
     def delete(self, id: str, *, expected_version: int | None = None) -> None:
         """Delete the entity (``delete``); NotFoundError if there is none,
         ConflictError while others still refer to it, VersionConflictError if it
-        is not at ``expected_version`` (when one is given)."""
+        is not at ``expected_version`` (when one is given). A vault or an agent
+        takes its stored documents with it, in the same transaction
+        (``documents.delete_by_owner``)."""
         expected = check_version(expected_version)
         params = {"id": check_id(id), "expected_version": expected}
-        if self._run("delete", Shape.COUNT, params) == 0:
+        owner = self._entity.document_owner
+        if owner is None:
+            count = self._run("delete", Shape.COUNT, params)
+        else:
+            with self._executor.transaction() as tx:
+                repository = self if tx is self._executor else self._in(tx)
+                count = repository._run("delete", Shape.COUNT, params)
+                if count:
+                    documents = Documents(tx.documents(), self._counters)
+                    documents._delete_by_owner(owner, id)
+        if count == 0:
             self._refused(id, expected)
             raise self._not_found(id)
 

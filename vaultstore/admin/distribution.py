@@ -2,7 +2,9 @@
 Citus, each table distributed (by which column, co-located with which table), a
 reference table (small, a copy on every node) or local to the coordinator; for a
 sharded MongoDB cluster, each collection's shard key. docs/scaling.md explains the
-choices.
+choices. An entity table's distribution column and ranged shard key are the fields
+its registry entry locates a row by (``EntityType.located_by``), which ``lock()``
+pins too: one declaration for the design and the runtime.
 
 From this design come:
 
@@ -38,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from .._registry import REGISTRY
 from .._resources import SchemaStep, schema_steps
 
 if TYPE_CHECKING:
@@ -91,6 +94,20 @@ class TriggerFunction:
     why: str = ""
 
 
+def _column(table: str) -> str:
+    """The distribution column of an entity's table: the first field its registry
+    entry locates a row by (``EntityType.located_by``, which ``lock()`` reads too),
+    else its id."""
+    located_by = REGISTRY.by_table(table).located_by
+    return located_by[0] if located_by else "id"
+
+
+def _ranged_key(collection: str) -> dict[str, int | str]:
+    """The ranged MongoDB shard key of an entity's collection: the fields its
+    registry entry locates a document by, in order."""
+    return dict.fromkeys(REGISTRY.by_table(collection).located_by, 1)
+
+
 CITUS: tuple[Placement, ...] = (
     Placement(
         "agents",
@@ -101,34 +118,34 @@ CITUS: tuple[Placement, ...] = (
     Placement(
         "credit_vaults",
         "distributed",
-        "id",
+        _column("credit_vaults"),
         why="the unit of work: a vault and everything raised on it sit on one shard",
     ),
     Placement(
         "risk_alerts",
         "distributed",
-        "vault_id",
+        _column("risk_alerts"),
         "credit_vaults",
         why="read per vault (find_by_vault, find_open_by_vault); deleted with its vault",
     ),
     Placement(
         "liquidation_events",
         "distributed",
-        "vault_id",
+        _column("liquidation_events"),
         "credit_vaults",
         why="read per vault over time (find_by_vault)",
     ),
     Placement(
         "protection_rules",
         "distributed",
-        "vault_id",
+        _column("protection_rules"),
         "credit_vaults",
         why="read per vault (find_enabled_for_vault); UNIQUE (vault_id, name)",
     ),
     Placement(
         "market_data",
         "distributed",
-        "token",
+        _column("market_data"),
         why="the largest table and partitioned by month, so it cannot be a reference table; "
         "latest_price and history filter on token (and chain_id)",
     ),
@@ -166,13 +183,15 @@ TRIGGER_FUNCTIONS: tuple[TriggerFunction, ...] = (
     TriggerFunction(
         "vaultstore_delete_owned_documents",
         row_local=False,
-        why="deletes from documents, another distributed table: on Citus the owner's "
-        "delete must delete its documents itself (in the same transaction, as the MongoDB "
-        "executor does) before credit_vaults is distributed, and the trigger dropped",
+        why="deleted a vault's or agent's documents from documents, another distributed "
+        "table (migration 0011); migration 0014 drops it: the owner's delete() deletes "
+        "them in its transaction (queries/documents.sql delete_by_owner)",
     ),
 )
-"""Every function a trigger runs; a trigger running an unlisted one is reported, so
-that each new trigger is judged for the shards."""
+"""Every function a trigger runs or ran; a trigger running an unlisted one is
+reported, so that each new trigger is judged for the shards, and so is one whose
+function touches other rows (Citus refuses it on a distributed or reference
+table)."""
 
 MONGODB: tuple[ShardKey, ...] = (
     ShardKey("agents", None, why="small: unsharded, so agents_name_key stays unique"),
@@ -183,23 +202,23 @@ MONGODB: tuple[ShardKey, ...] = (
     ),
     ShardKey(
         "risk_alerts",
-        {"vault_id": 1},
+        _ranged_key("risk_alerts"),
         why="read per vault; ranged, like the other vault children, so a unique index may "
         "start with vault_id",
     ),
     ShardKey(
         "liquidation_events",
-        {"vault_id": 1},
+        _ranged_key("liquidation_events"),
         why="read per vault; liquidation_events_vault_id_tx_hash_key starts with vault_id",
     ),
     ShardKey(
         "protection_rules",
-        {"vault_id": 1},
+        _ranged_key("protection_rules"),
         why="read per vault; protection_rules_name_key starts with vault_id",
     ),
     ShardKey(
         "market_data",
-        {"token": 1, "chain_id": 1, "recorded_at": 1},
+        _ranged_key("market_data"),
         why="latest_price and history pin token and chain_id; recorded_at lets one "
         "token's prices split into chunks by time",
     ),
@@ -406,6 +425,14 @@ def _trigger_problems(
                     "touches only the row it fires for (safe on shards)",
                 )
             )
+        elif not (function := known[trigger["function_name"]]).row_local:
+            problems.append(
+                _problem(
+                    table.table,
+                    f"{label} touches other rows than its own, which Citus refuses in a "
+                    f"trigger: {function.why}",
+                )
+            )
     return problems
 
 
@@ -421,24 +448,6 @@ def postgres_problems(
         *_key_problems(facts, design),
         *_foreign_key_problems(facts, design),
         *_trigger_problems(facts, design, functions),
-    ]
-
-
-def cross_table_triggers(
-    facts: SchemaFacts,
-    design: Sequence[Placement] = CITUS,
-    functions: Sequence[TriggerFunction] = TRIGGER_FUNCTIONS,
-) -> list[Mapping[str, Any]]:
-    """The triggers on distributed or reference tables whose function is declared
-    not row-local: to replace before distributing (``vaultstore distribution``
-    says so)."""
-    unsafe = {f.name for f in functions if not f.row_local}
-    return [
-        t
-        for t in facts.triggers
-        if t["function_name"] in unsafe
-        and (p := placement(t["table_name"], design)) is not None
-        and p.kind != "local"
     ]
 
 
@@ -748,19 +757,17 @@ def mongodb_calls(database: str, design: Sequence[ShardKey] = MONGODB) -> list[s
 
 
 def citus_script(design: Sequence[Placement] = CITUS) -> str:
-    """:func:`citus_calls` with what to do first, as comments: the triggers that
-    must not run on shards, and the setting the others need."""
+    """:func:`citus_calls` with what to check first and the setting the triggers
+    need, as comments."""
     lines = [
         "-- Distribute a migrated vaultstore database on a Citus coordinator",
-        "-- (vaultstore distribution; docs/scaling.md). Local tables stay on the coordinator:",
+        "-- (vaultstore distribution; docs/scaling.md), once vaultstore check reports",
+        "-- nothing against it. Local tables stay on the coordinator:",
         *(f"--   {p.table}" for p in design if p.kind == "local"),
-        "-- Triggers run on each shard; their functions must touch only their row:",
+        "-- Triggers run on each shard; their functions touch only their row:",
         "SET citus.enable_unsafe_triggers TO on;",
+        *citus_calls(design),
     ]
-    for function in TRIGGER_FUNCTIONS:
-        if not function.row_local:
-            lines.append(f"-- BEFORE THIS SCRIPT: {function.name}: {function.why}.")
-    lines.extend(citus_calls(design))
     return "\n".join(lines) + "\n"
 
 
