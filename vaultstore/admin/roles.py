@@ -121,7 +121,7 @@ def table_access(registry: Registry = REGISTRY) -> tuple[TableAccess, ...]:
             "documents",
             ("SELECT", "INSERT", "DELETE"),
             why="documents are put, read, listed and deleted, never updated; deleting a "
-            "vault or an agent deletes its documents by a trigger running as the caller",
+            "vault or an agent deletes its documents (documents.delete_by_owner)",
         ),
         TableAccess(
             "document_chunks",
@@ -158,8 +158,8 @@ FUNCTIONS: tuple[FunctionAccess, ...] = (
     FunctionAccess(
         "vaultstore_delete_owned_documents",
         app_executes=False,
-        why="a trigger's function, running as the caller: the application's DELETE on "
-        "documents is what it needs",
+        why="migration 0011's trigger function, dropped by 0014 (back while a database is "
+        "rolled back before it): it runs as the caller, whose DELETE on documents it needs",
     ),
     FunctionAccess(
         "market_data_create_partition",
