@@ -30,9 +30,11 @@ from psycopg import sql
 
 import vaultstore
 from vaultstore import REGISTRY
+from vaultstore.admin.roles import RoleNames
 
 from .databases import empty_public_schema, fresh_database, with_test_partitions
 from .pgbouncer import PgBouncer, pgbouncer_for_tests
+from .roles import app_roles, as_user
 
 # What the fixtures empty between tests: every table (collection) of the registry.
 TRUNCATE_ALL = sql.SQL("TRUNCATE {}").format(
@@ -46,7 +48,7 @@ MONGO_COLLECTIONS = (
 
 STORE_PARAMS = ("store", "backend")
 """The fixtures whose ``postgresql`` side opens a store through PgBouncer with
-``--pgbouncer``."""
+``--pgbouncer``, or as the application role with ``--as-app-role``."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,17 +58,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run the repository tests' PostgreSQL stores through a PgBouncer in transaction "
         "mode (started here, or VAULTSTORE_TEST_PGBOUNCER), and only those tests",
     )
+    parser.addoption(
+        "--as-app-role",
+        action="store_true",
+        help="run the repository tests' PostgreSQL stores as the application role of "
+        "vaultstore roles (made for the run, dropped after it), and only those tests",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not config.getoption("pgbouncer"):
+    if not (config.getoption("pgbouncer") or config.getoption("as_app_role")):
         return
+    marked = "pgbouncer" if config.getoption("pgbouncer") else "app_role"
     kept: list[pytest.Item] = []
     deselected: list[pytest.Item] = []
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         through = any(params.get(name) == "postgresql" for name in STORE_PARAMS)
-        (kept if through or item.get_closest_marker("pgbouncer") else deselected).append(item)
+        (kept if through or item.get_closest_marker(marked) else deselected).append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
@@ -93,10 +102,22 @@ def pgbouncer(postgres_url: str) -> Iterator[PgBouncer]:
         yield bouncer
 
 
+@pytest.fixture(scope="session")
+def session_app_roles(migrated_url: str) -> Iterator[RoleNames]:
+    """With ``--as-app-role``: the roles of ``vaultstore roles`` on the session's
+    migrated database (its objects the migrator's until the session ends)."""
+    with app_roles(migrated_url) as names:
+        yield names
+
+
 @pytest.fixture
 def store_db(request: pytest.FixtureRequest, clean_db: str) -> str:
-    """``clean_db`` as the repository tests' stores reach it: directly, or with
-    ``--pgbouncer`` through PgBouncer."""
+    """``clean_db`` as the repository tests' stores reach it: directly, with
+    ``--pgbouncer`` through PgBouncer, or with ``--as-app-role`` as the application
+    role (the tests' own checks and clean-up stay the superuser's)."""
+    if request.config.getoption("as_app_role"):
+        names: RoleNames = request.getfixturevalue("session_app_roles")
+        return as_user(clean_db, names.app)
     if not request.config.getoption("pgbouncer"):
         return clean_db
     bouncer: PgBouncer = request.getfixturevalue("pgbouncer")

@@ -12,6 +12,7 @@ difference), 2 could not run.
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
 import os
@@ -47,6 +48,7 @@ from .migrate import (
     rollback_migrations,
 )
 from .partitions import DEFAULT_AHEAD, PartitionsFor, manage_partitions, parse_retention
+from .roles import PASSWORD_ENV, access_check, setup_roles
 from .sample import load_sample_data
 from .schema import dump_schema
 
@@ -294,7 +296,10 @@ def _check_on(database: str | None, folders: Folders, out: logging.Logger) -> li
         settings,
         folders,
         catalog=catalog,
-        extra_checks=[lambda s, f: distribution_check(s, f.migrations)],
+        extra_checks=[
+            lambda s, f: distribution_check(s, f.migrations),
+            lambda s, f: access_check(s, f.migrations),
+        ],
     )
 
 
@@ -544,10 +549,39 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="the MongoDB database to shard (default vaultstore)",
     )
+    _add_roles(command("roles", ROLES_ABOUT), database_help)
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log vaultstore's debug output"
     )
     return parser
+
+
+ROLES_ABOUT = (
+    "set up the migrator role (owns the schema, runs migrations) and the application "
+    "role (only the DML it needs, no DDL, no BYPASSRLS), or bring their grants up to "
+    "date: idempotent, run it again after every migration"
+)
+
+
+def _add_roles(roles_cmd: argparse.ArgumentParser, database_help: str) -> None:
+    roles_cmd.add_argument("--database", metavar="URL", help=database_help)
+    roles_cmd.add_argument("--app-role", required=True, metavar="NAME", help="the application's")
+    roles_cmd.add_argument(
+        "--migrator-role", required=True, metavar="NAME", help="the schema's owner"
+    )
+    roles_cmd.add_argument(
+        "--login",
+        action="store_true",
+        help="let both roles log in, with the passwords in "
+        f"{PASSWORD_ENV['app']} and {PASSWORD_ENV['migrator']} (else asked for on a "
+        "terminal); without it, roles are created NOLOGIN",
+    )
+    roles_cmd.add_argument(
+        "--print",
+        dest="dry_run",
+        action="store_true",
+        help="print the statements it would run (to review, or for a DBA), running none",
+    )
 
 
 def _month(text: str) -> date:
@@ -561,6 +595,40 @@ def _partitions(args: argparse.Namespace, out: logging.Logger) -> int:
     retain = parse_retention(args.retain) if args.retain is not None else None
     report = manage_partitions(
         args.database, ahead=args.ahead, retain=retain, since=args.since, dry_run=args.dry_run
+    )
+    for line in report.lines():
+        out.info("%s", line)
+    return 0
+
+
+def _passwords(args: argparse.Namespace) -> dict[str, str]:
+    """The roles' passwords for ``--login``: from the environment, else typed on a
+    terminal; never an argument (it would show in ps and the shell's history)."""
+    if not args.login or args.dry_run:
+        return {}
+    passwords = {}
+    for key, role in (("app", args.app_role), ("migrator", args.migrator_role)):
+        password = os.environ.get(PASSWORD_ENV[key])
+        if password is None:
+            if not sys.stdin.isatty():
+                raise _RefusedError(
+                    f"--login: set {PASSWORD_ENV[key]} to {role}'s password (no terminal to ask on)"
+                )
+            password = getpass.getpass(f"Password for {role}: ")
+        if not password:
+            raise _RefusedError(f"--login: {role}'s password is empty")
+        passwords[key] = password
+    return passwords
+
+
+def _roles(args: argparse.Namespace, out: logging.Logger) -> int:
+    report = setup_roles(
+        args.database,
+        args.app_role,
+        args.migrator_role,
+        login=args.login,
+        passwords=_passwords(args),
+        dry_run=args.dry_run,
     )
     for line in report.lines():
         out.info("%s", line)
@@ -609,6 +677,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, logging.Logger], int]] = {
     "copy": _copy,
     "partitions": _partitions,
     "distribution": _distribution,
+    "roles": _roles,
 }
 
 
