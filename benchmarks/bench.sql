@@ -47,8 +47,27 @@ SELECT
 
 -- name: agents_out#
 -- The raw side of the copy benchmark: every agent, in the columns of
--- queries/agents.sql copy_in, which takes them in on the other side.
+-- queries/agents.sql copy_in; agents_in takes them in on the other side.
 COPY agents (id, name, credibility_score, created_at, updated_at, version) TO STDOUT;
+
+-- name: agents_in#
+-- The agents of agents_out, by COPY (as the benchmark's superuser, whom the
+-- tenants' row-level security does not stop; vaultstore's copy_in inserts).
+COPY agents (id, name, credibility_score, created_at, updated_at, version) FROM STDIN;
+
+-- name: vaults_in#
+-- The vaults of vaults_out, by COPY.
+COPY credit_vaults (
+    id, agent_id, chain_id, collateral_token, collateral_amount,
+    collateral_value_usd, debt_token, debt_amount, debt_value_usd, ltv,
+    health_factor, max_ltv, liquidation_protection_enabled,
+    liquidation_protection_threshold, liquidation_protection_cooldown, status,
+    created_at, updated_at, version
+) FROM STDIN;
+
+-- name: act_for_tenant(tenant)!
+-- The tenant whose rows the session stores (their tenant_id), as vaultstore sets it.
+SELECT set_config('vaultstore.tenant', :tenant, false);
 
 -- name: vaults_out#
 -- Every vault, in the columns of queries/vaults.sql copy_in.

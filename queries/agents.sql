@@ -68,13 +68,15 @@ WHERE
 
 -- Whole datasets, as `vaultstore copy` moves them between databases.
 
--- name: copy_in#
--- Store whole agents as they are (restore(): ids, versions and timestamps kept), a
--- batch at a time inside a transaction, at COPY speed: vaultstore sends the rows in
--- the order of these columns.
-COPY agents (
+-- name: copy_in(id, name, credibility_score, created_at, updated_at, version)*!
+-- Store whole rows of agents as they are (restore(): ids, versions and
+-- timestamps kept), a batch at a time inside a transaction, pipelined. Not a
+-- COPY: PostgreSQL refuses COPY FROM into a table under row-level security.
+INSERT INTO agents (
     id, name, credibility_score, created_at, updated_at, version
-) FROM STDIN;
+) VALUES (
+    :id, :name, :credibility_score, :created_at, :updated_at, :version
+);
 
 -- name: count()
 -- How many agents are stored.

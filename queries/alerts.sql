@@ -105,14 +105,17 @@ WHERE
 
 -- Whole datasets, as `vaultstore copy` moves them between databases.
 
--- name: copy_in#
--- Store whole alerts as they are (restore(): ids, versions and timestamps kept), a
--- batch at a time inside a transaction, at COPY speed: vaultstore sends the rows in
--- the order of these columns.
-COPY risk_alerts (
+-- name: copy_in(id, vault_id, alert_type, severity, message, status, acknowledged_at, resolved_at, created_at, updated_at, version)*!
+-- Store whole rows of risk alerts as they are (restore(): ids, versions and
+-- timestamps kept), a batch at a time inside a transaction, pipelined. Not a
+-- COPY: PostgreSQL refuses COPY FROM into a table under row-level security.
+INSERT INTO risk_alerts (
     id, vault_id, alert_type, severity, message, status, acknowledged_at,
     resolved_at, created_at, updated_at, version
-) FROM STDIN;
+) VALUES (
+    :id, :vault_id, :alert_type, :severity, :message, :status, :acknowledged_at,
+    :resolved_at, :created_at, :updated_at, :version
+);
 
 -- name: count()
 -- How many alerts are stored.

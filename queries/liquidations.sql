@@ -124,16 +124,21 @@ WHERE
 
 -- Whole datasets, as `vaultstore copy` moves them between databases.
 
--- name: copy_in#
--- Store whole liquidation events as they are (restore(): ids, versions and timestamps kept), a
--- batch at a time inside a transaction, at COPY speed: vaultstore sends the rows in
--- the order of these columns.
-COPY liquidation_events (
+-- name: copy_in(id, vault_id, chain_id, collateral_seized_token, collateral_seized_amount, collateral_seized_value_usd, debt_repaid_token, debt_repaid_amount, debt_repaid_value_usd, penalty_usd, ltv, health_factor, liquidator, tx_hash, occurred_at, created_at, updated_at, version)*!
+-- Store whole rows of liquidation events as they are (restore(): ids, versions and
+-- timestamps kept), a batch at a time inside a transaction, pipelined. Not a
+-- COPY: PostgreSQL refuses COPY FROM into a table under row-level security.
+INSERT INTO liquidation_events (
     id, vault_id, chain_id, collateral_seized_token, collateral_seized_amount,
     collateral_seized_value_usd, debt_repaid_token, debt_repaid_amount,
     debt_repaid_value_usd, penalty_usd, ltv, health_factor, liquidator, tx_hash,
     occurred_at, created_at, updated_at, version
-) FROM STDIN;
+) VALUES (
+    :id, :vault_id, :chain_id, :collateral_seized_token, :collateral_seized_amount,
+    :collateral_seized_value_usd, :debt_repaid_token, :debt_repaid_amount,
+    :debt_repaid_value_usd, :penalty_usd, :ltv, :health_factor, :liquidator,
+    :tx_hash, :occurred_at, :created_at, :updated_at, :version
+);
 
 -- name: count()
 -- How many liquidation events are stored.

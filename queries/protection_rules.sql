@@ -114,14 +114,17 @@ WHERE
 
 -- Whole datasets, as `vaultstore copy` moves them between databases.
 
--- name: copy_in#
--- Store whole protection rules as they are (restore(): ids, versions and timestamps kept), a
--- batch at a time inside a transaction, at COPY speed: vaultstore sends the rows in
--- the order of these columns.
-COPY protection_rules (
+-- name: copy_in(id, vault_id, name, conditions, actions, enabled, priority, cooldown, last_triggered_at, trigger_count, created_at, updated_at, version)*!
+-- Store whole rows of protection rules as they are (restore(): ids, versions and
+-- timestamps kept), a batch at a time inside a transaction, pipelined. Not a
+-- COPY: PostgreSQL refuses COPY FROM into a table under row-level security.
+INSERT INTO protection_rules (
     id, vault_id, name, conditions, actions, enabled, priority, cooldown,
     last_triggered_at, trigger_count, created_at, updated_at, version
-) FROM STDIN;
+) VALUES (
+    :id, :vault_id, :name, :conditions, :actions, :enabled, :priority, :cooldown,
+    :last_triggered_at, :trigger_count, :created_at, :updated_at, :version
+);
 
 -- name: count()
 -- How many protection rules are stored.

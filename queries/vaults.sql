@@ -183,17 +183,23 @@ ORDER BY chain_id;
 
 -- Whole datasets, as `vaultstore copy` moves them between databases.
 
--- name: copy_in#
--- Store whole vaults as they are (restore(): ids, versions and timestamps kept), a
--- batch at a time inside a transaction, at COPY speed: vaultstore sends the rows in
--- the order of these columns.
-COPY credit_vaults (
+-- name: copy_in(id, agent_id, chain_id, collateral_token, collateral_amount, collateral_value_usd, debt_token, debt_amount, debt_value_usd, ltv, health_factor, max_ltv, liquidation_protection_enabled, liquidation_protection_threshold, liquidation_protection_cooldown, status, created_at, updated_at, version)*!
+-- Store whole rows of credit vaults as they are (restore(): ids, versions and
+-- timestamps kept), a batch at a time inside a transaction, pipelined. Not a
+-- COPY: PostgreSQL refuses COPY FROM into a table under row-level security.
+INSERT INTO credit_vaults (
     id, agent_id, chain_id, collateral_token, collateral_amount,
     collateral_value_usd, debt_token, debt_amount, debt_value_usd, ltv,
     health_factor, max_ltv, liquidation_protection_enabled,
     liquidation_protection_threshold, liquidation_protection_cooldown, status,
     created_at, updated_at, version
-) FROM STDIN;
+) VALUES (
+    :id, :agent_id, :chain_id, :collateral_token, :collateral_amount,
+    :collateral_value_usd, :debt_token, :debt_amount, :debt_value_usd, :ltv,
+    :health_factor, :max_ltv, :liquidation_protection_enabled,
+    :liquidation_protection_threshold, :liquidation_protection_cooldown, :status,
+    :created_at, :updated_at, :version
+);
 
 -- name: count()
 -- How many vaults are stored.

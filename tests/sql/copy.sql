@@ -3,15 +3,17 @@
 
 -- name: many_vaults(agent_id, count)!
 -- :count vaults of agent :agent_id, with ids 'vlt_many_0000001' ..., amounts of
--- many digits and scales, times a few milliseconds apart, versions 1 to 9.
+-- many digits and scales, times a few milliseconds apart, versions 1 to 9; of
+-- the agent's tenant (the default one, as vaultstore's stores here).
 INSERT INTO credit_vaults (
-    id, agent_id, chain_id, collateral_token, collateral_amount,
+    tenant_id, id, agent_id, chain_id, collateral_token, collateral_amount,
     collateral_value_usd, debt_token, debt_amount, debt_value_usd, ltv,
     health_factor, max_ltv, liquidation_protection_enabled,
     liquidation_protection_threshold, liquidation_protection_cooldown, status,
     created_at, updated_at, version
 )
 SELECT
+    'default' AS tenant_id,
     'vlt_many_' || lpad(cast(n AS text), 7, '0') AS id,
     :agent_id AS agent_id,
     1 AS chain_id,
