@@ -112,4 +112,4 @@ WHERE c.relispartition AND c.relkind = 'r' AND c.reltuples <= 0;
 -- name: act_for_tenant(tenant)!
 -- What vaultstore sets for a store's calls: the tenant whose rows the session
 -- sees and stores (the tenant_id the loaded rows get).
-SELECT set_config('vaultstore.tenant', :tenant, false);
+SELECT set_config('vaultstore.tenant', :tenant, FALSE);
