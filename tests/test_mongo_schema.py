@@ -29,7 +29,7 @@ from pymongo.errors import DuplicateKeyError, WriteError
 
 import vaultstore
 from vaultstore._mongo import CODEC_OPTIONS, translate
-from vaultstore._resources import collection_validators
+from vaultstore._resources import collection_validators, schema_steps, validators_after
 
 REPO = Path(__file__).resolve().parent.parent
 STEP_FILES = sorted((REPO / "migrations" / "mongodb").glob("*.json"))
@@ -41,6 +41,9 @@ COLLECTIONS: dict[str, Any] = {
     name: spec for step in STEPS.values() for name, spec in step.get("collections", {}).items()
 }
 """The collections the steps create, each as the latest step defining it says."""
+VALIDATORS = validators_after(schema_steps())
+"""Each collection's validator once every step is applied (step 0004 requires
+tenant_id of the tenant-owned ones, the GridFS bucket's too)."""
 
 
 def indexes_of(step_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -65,7 +68,19 @@ BUCKET_COLLECTIONS = sorted(set(INDEXES) - set(COLLECTIONS))
 """Collections the steps index but do not create: rolling back leaves them."""
 DOCUMENTS_STEP_ID = "0002.documents"
 SHARD_KEYS_STEP_ID = "0003.shard-key-unique-indexes"
+TENANTS_STEP_ID = "0004.tenants"
+TENANT_OWNED = [
+    "agents",
+    "credit_vaults",
+    "documents.chunks",
+    "documents.files",
+    "liquidation_events",
+    "protection_rules",
+    "risk_alerts",
+]
 SINCE_DOCUMENTS = STEP_IDS[STEP_IDS.index(DOCUMENTS_STEP_ID) :]
+AFTER_SHARD_KEYS = STEP_IDS[STEP_IDS.index(SHARD_KEYS_STEP_ID) + 1 :]
+"""The steps after 0003, which change the bucket's indexes (0004.tenants)."""
 """The documents step and those after it: what rolling it back rolls back."""
 GRIDFS_INDEXES: dict[str, dict[str, dict[str, Any]]] = {
     "documents.files": {
@@ -277,7 +292,7 @@ def test_apply_migrations_creates_the_collections_of_the_steps_and_the_bucket(
 def test_every_collection_has_the_validator_of_the_step(
     migrated_uri: str, fresh_db: Database[Any], collection: str
 ) -> None:
-    assert validator_of(fresh_db, collection) == COLLECTIONS[collection]["validator"]
+    assert validator_of(fresh_db, collection) == VALIDATORS[collection]
 
 
 @pytest.mark.parametrize("collection", sorted(INDEXES))
@@ -338,9 +353,7 @@ def test_applying_again_after_a_rollback_restores_validators_and_indexes(
 ) -> None:
     vaultstore.rollback_migrations(migrated_uri)
     vaultstore.apply_migrations(migrated_uri)
-    assert {name: validator_of(fresh_db, name) for name in COLLECTIONS} == {
-        name: spec["validator"] for name, spec in COLLECTIONS.items()
-    }
+    assert {name: validator_of(fresh_db, name) for name in VALIDATORS} == VALIDATORS
     assert {name: set(fresh_db[name].index_information()) for name in INDEXES} == {
         name: set(indexes) | {"_id_"} for name, indexes in INDEXES.items()
     }
@@ -351,7 +364,7 @@ def test_applying_sets_the_validator_of_a_collection_that_already_exists(
 ) -> None:
     fresh_db.create_collection("agents")
     vaultstore.apply_migrations(fresh_uri)
-    assert validator_of(fresh_db, "agents") == COLLECTIONS["agents"]["validator"]
+    assert validator_of(fresh_db, "agents") == VALIDATORS["agents"]
 
 
 # -- the documents' GridFS bucket (step 0002.documents) --------------------------------
@@ -361,6 +374,7 @@ def test_applying_sets_the_validator_of_a_collection_that_already_exists(
 def test_apply_migrations_gives_the_bucket_the_indexes_first_use_gave_it(
     migrated_uri: str, fresh_db: Database[Any], collection: str
 ) -> None:
+    vaultstore.rollback_migrations(migrated_uri, count=len(AFTER_SHARD_KEYS))
     assert index_information(fresh_db, collection) == GRIDFS_INDEXES[collection]
 
 
@@ -370,6 +384,7 @@ def test_the_documents_step_leaves_a_bucket_indexed_on_first_use_unchanged(
     create_the_bucket_indexes_on_first_use(fresh_db)
     before = {name: index_information(fresh_db, name) for name in GRIDFS_INDEXES}
     assert vaultstore.apply_migrations(fresh_uri) == STEP_IDS
+    vaultstore.rollback_migrations(fresh_uri, count=len(AFTER_SHARD_KEYS))
     assert {name: index_information(fresh_db, name) for name in GRIDFS_INDEXES} == before
 
 
@@ -404,8 +419,9 @@ def test_rolling_back_the_documents_step_keeps_the_other_collections_and_indexes
 def test_rolling_back_the_documents_step_keeps_the_stored_documents(
     migrated_uri: str, fresh_db: Database[Any]
 ) -> None:
-    fresh_db["documents.files"].insert_one({"_id": "doc-1", "filename": "report.pdf"})
-    fresh_db["documents.chunks"].insert_one({"files_id": "doc-1", "n": 0, "data": b"x"})
+    tenant = {"tenant_id": "acme"}
+    fresh_db["documents.files"].insert_one({**tenant, "_id": "doc-1", "filename": "report.pdf"})
+    fresh_db["documents.chunks"].insert_one({**tenant, "files_id": "doc-1", "n": 0, "data": b"x"})
     vaultstore.rollback_migrations(migrated_uri, count=len(SINCE_DOCUMENTS))
     assert fresh_db["documents.files"].count_documents({}) == 1
     assert fresh_db["documents.chunks"].count_documents({}) == 1
@@ -427,7 +443,9 @@ def test_the_documents_step_applies_again_after_its_rollback(
 ) -> None:
     vaultstore.rollback_migrations(migrated_uri, count=len(SINCE_DOCUMENTS))
     assert vaultstore.apply_migrations(migrated_uri) == SINCE_DOCUMENTS
-    assert {name: index_information(fresh_db, name) for name in GRIDFS_INDEXES} == GRIDFS_INDEXES
+    assert {name: set(fresh_db[name].index_information()) for name in GRIDFS_INDEXES} == {
+        name: set(INDEXES[name]) | {"_id_"} for name in GRIDFS_INDEXES
+    }
 
 
 # -- the shard keys' unique indexes (step 0003) ----------------------------------------
@@ -464,8 +482,8 @@ def test_the_shard_key_step_replaces_the_unique_indexes_with_ones_starting_with_
 def test_rolling_back_the_shard_key_step_restores_the_unique_indexes_it_replaced(
     migrated_uri: str, fresh_db: Database[Any]
 ) -> None:
-    assert STEP_IDS[-1] == SHARD_KEYS_STEP_ID  # else count=1 would roll back a later step
-    assert vaultstore.rollback_migrations(migrated_uri, count=1) == [SHARD_KEYS_STEP_ID]
+    since = [SHARD_KEYS_STEP_ID, *AFTER_SHARD_KEYS]
+    assert vaultstore.rollback_migrations(migrated_uri, count=len(since)) == since[::-1]
     assert unique_indexes(fresh_db, "liquidation_events") == {
         "liquidation_events_tx_hash_key": [("chain_id", 1), ("tx_hash", 1), ("vault_id", 1)]
     }
@@ -477,10 +495,72 @@ def test_rolling_back_the_shard_key_step_restores_the_unique_indexes_it_replaced
             ("recorded_at", 1),
         ]
     }
-    assert vaultstore.apply_migrations(migrated_uri) == [SHARD_KEYS_STEP_ID]
+    assert vaultstore.apply_migrations(migrated_uri) == since
     assert set(unique_indexes(fresh_db, "market_data")) == {
         "market_data_token_chain_id_recorded_at_source_key"
     }
+
+
+# -- tenants (step 0004) ------------------------------------------------------------
+
+
+def test_the_tenants_step_covers_every_owned_collection_and_not_market_data() -> None:
+    step = STEPS[TENANTS_STEP_ID]
+    assert sorted(c for c, fields in step["fields"].items() if "tenant_id" in fields) == (
+        TENANT_OWNED
+    )
+    owned = {e.table for e in vaultstore.REGISTRY if not e.shared} | {
+        "documents.files",
+        "documents.chunks",
+    }
+    assert set(TENANT_OWNED) == owned
+
+
+def test_the_tenants_step_gives_stored_documents_the_default_tenant(
+    fresh_uri: str, fresh_db: Database[Any]
+) -> None:
+    vaultstore.apply_migrations(fresh_uri)
+    vaultstore.rollback_migrations(fresh_uri, count=1)
+    document = {k: v for k, v in valid_document("agents").items() if k != "tenant_id"}
+    fresh_db["agents"].insert_one(document)
+    assert vaultstore.apply_migrations(fresh_uri) == [TENANTS_STEP_ID]
+    stored = fresh_db["agents"].find_one({"_id": document["_id"]})
+    assert stored is not None
+    assert stored["tenant_id"] == "default"
+
+
+@pytest.mark.parametrize("collection", TENANT_OWNED)
+def test_the_validator_refuses_a_document_without_a_tenant(
+    schema_db: Database[Any], collection: str
+) -> None:
+    document = changed(valid_document(collection), "tenant_id", MISSING)
+    with pytest.raises(WriteError) as info:
+        schema_db[collection].insert_one(document)
+    assert info.value.code == VALIDATION_FAILED
+
+
+def test_one_agent_name_in_two_tenants_is_no_duplicate(schema_db: Database[Any]) -> None:
+    for tenant in ("acme", "globex"):
+        document = {**valid_document("agents"), "tenant_id": tenant, "name": "same-in-both"}
+        schema_db["agents"].insert_one(document)
+
+
+def test_rolling_back_the_tenants_step_removes_tenant_id_its_validators_and_indexes(
+    migrated_uri: str, fresh_db: Database[Any]
+) -> None:
+    fresh_db["agents"].insert_one(valid_document("agents"))
+    assert STEP_IDS[-1] == TENANTS_STEP_ID  # else count=1 would roll back a later step
+    assert vaultstore.rollback_migrations(migrated_uri, count=1) == [TENANTS_STEP_ID]
+    assert fresh_db["agents"].count_documents({"tenant_id": {"$exists": True}}) == 0
+    before = validators_after(schema_steps()[:-1])
+    for name in TENANT_OWNED:
+        assert validator_of(fresh_db, name) == before.get(name, {}), name
+    assert {name: set(fresh_db[name].index_information()) for name in TENANT_OWNED} == {
+        name: set(indexes) | {"_id_"}
+        for name, indexes in indexes_of(STEP_IDS[:-1]).items()
+        if name in TENANT_OWNED
+    }
+    assert vaultstore.apply_migrations(migrated_uri) == [TENANTS_STEP_ID]
 
 
 # -- validators ----------------------------------------------------------------------
@@ -556,10 +636,12 @@ def valid_document(collection: str) -> dict[str, Any]:
             "source": "feed",
             "recorded_at": NOW,
         },
-        # A GridFS chunk: no validator, only the unique (files_id, n) index.
+        "documents.files": {"length": 0, "chunkSize": 261120, "filename": "f", "metadata": {}},
+        # A GridFS chunk: its validator requires files_id, n and tenant_id.
         "documents.chunks": {"files_id": "01DOC00000000000000000000", "n": 0, "data": b""},
     }
-    return {"_id": vaultstore.new_id(), **copy.deepcopy(documents[collection]), **times}
+    tenant = {"tenant_id": "acme"} if collection in TENANT_OWNED else {}
+    return {"_id": vaultstore.new_id(), **tenant, **copy.deepcopy(documents[collection]), **times}
 
 
 def changed(document: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
@@ -733,7 +815,7 @@ class UniqueKey(NamedTuple):
 
 
 UNIQUE_KEYS = [
-    UniqueKey("agents", "agents_name_key", {"name": "twin"}),
+    UniqueKey("agents", "agents_tenant_id_name_key", {"tenant_id": "acme", "name": "twin"}),
     UniqueKey(
         "liquidation_events",
         "liquidation_events_vault_id_tx_hash_key",

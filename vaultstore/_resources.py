@@ -58,7 +58,11 @@ class SchemaStep:
     collections it does not create, such as a GridFS bucket's (``"indexes"``:
     collection name to a list of indexes as ``"collections"`` writes them), and
     indexes it replaces (``"drop_indexes"``, written the same way, in full so that
-    rolling the step back can make them again). Applying it again changes nothing."""
+    rolling the step back can make them again), and fields it adds to collections
+    that exist (``"fields"``: collection to ``{field: {"existing": value, "schema":
+    {...}}}``: the documents stored before it get ``value``, if one is given, and
+    the collection's validator then requires the field, as ``schema`` says). Applying it again
+    changes nothing."""
 
     id: str
     description: str
@@ -66,6 +70,7 @@ class SchemaStep:
     checksum: str
     indexes: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
     drop_indexes: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
+    fields: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
 
 
 def schema_steps(folder: Path | None = None) -> list[SchemaStep]:
@@ -82,19 +87,37 @@ def schema_steps(folder: Path | None = None) -> list[SchemaStep]:
                 collections=data.get("collections", {}),
                 indexes=data.get("indexes", {}),
                 drop_indexes=data.get("drop_indexes", {}),
+                fields=data.get("fields", {}),
                 checksum=hashlib.sha256(text.encode()).hexdigest(),
             )
         )
     return steps
 
 
-@functools.cache
-def collection_validators() -> dict[str, tuple[Mapping[str, Any], ...]]:
-    """Each collection's validator clauses as the latest step defining it says;
-    read once, for naming the field of a validator's refusal."""
-    clauses: dict[str, tuple[Mapping[str, Any], ...]] = {}
-    for step in schema_steps():
+def validators_after(steps: Sequence[SchemaStep]) -> dict[str, dict[str, Any]]:
+    """Each collection's validator once ``steps`` are applied: the latest one a
+    step declares in full (``"collections"``), with a ``$jsonSchema`` clause for
+    each field a later step requires (``"fields"``), in step order."""
+    validators: dict[str, dict[str, Any]] = {}
+    for step in steps:
         for collection, spec in step.collections.items():
             if "validator" in spec:
-                clauses[collection] = validator_clauses(spec["validator"])
-    return clauses
+                validators[collection] = spec["validator"]
+        for collection, added in step.fields.items():
+            clauses = list(validator_clauses(validators.get(collection)))
+            for name, spec in added.items():
+                clauses.append(
+                    {"$jsonSchema": {"required": [name], "properties": {name: spec["schema"]}}}
+                )
+            validators[collection] = {"$and": clauses}
+    return validators
+
+
+@functools.cache
+def collection_validators() -> dict[str, tuple[Mapping[str, Any], ...]]:
+    """Each collection's validator clauses once every step is applied; read once,
+    for naming the field of a validator's refusal."""
+    return {
+        collection: validator_clauses(validator)
+        for collection, validator in validators_after(schema_steps()).items()
+    }

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 
 from .._registry import REGISTRY
-from .._resources import SchemaStep, schema_steps
+from .._resources import SchemaStep, schema_steps, validators_after
 
 if TYPE_CHECKING:
     from .._settings import Settings
@@ -505,12 +505,7 @@ def mongodb_problems(
     field the collection's validator does not require, a collection not in the
     design."""
     indexes = declared_indexes(steps)
-    validators = {
-        name: spec.get("validator")
-        for step in steps
-        for name, spec in step.collections.items()
-        if "validator" in spec
-    }
+    validators = validators_after(steps)
     declared = {k.collection for k in design}
     problems = [
         _problem(name, "not in the MongoDB design: declare its shard key, or None")

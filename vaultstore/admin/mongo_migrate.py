@@ -19,8 +19,19 @@ driver makes them on the first write): applying creates the indexes (and an
 empty collection if there is none yet), rolling back drops only those indexes.
 ``"drop_indexes"`` are indexes a step replaces, written in full: applying drops
 them after creating the step's own (so that a unique rule is never left
-unchecked), rolling back makes them again before dropping the step's. Any key may
-be left out."""
+unchecked), rolling back makes them again before dropping the step's.
+``"fields"`` are fields a step adds to collections that exist::
+
+    "fields": {"agents": {"tenant_id": {"existing": "default", "schema": {...}}}}
+
+applying gives the documents that lack the field the value ``existing`` (without
+``existing``, the field is only required: the documents have it), then sets
+the validator the steps so far make (:func:`vaultstore._resources.validators_after`:
+the latest full validator and a ``$jsonSchema`` clause requiring each added field);
+rolling back sets the validator the earlier steps made (none for a collection they
+gave none, such as GridFS's), then removes the fields it gave values from every
+document. Any key
+may be left out."""
 
 from __future__ import annotations
 
@@ -36,7 +47,7 @@ from pymongo.database import Database
 from pymongo.errors import OperationFailure, PyMongoError
 
 from .._mongo import CODEC_OPTIONS, client_options, translate
-from .._resources import MIGRATIONS_RECORD, SchemaStep, schema_steps
+from .._resources import MIGRATIONS_RECORD, SchemaStep, schema_steps, validators_after
 from .._settings import Settings
 from .._values import utc_now
 from ..errors import UnavailableError
@@ -73,7 +84,13 @@ def _create_indexes(collection: Collection[Any], indexes: Iterable[Mapping[str, 
         collection.create_index(list(index["keys"].items()), name=index["name"], **options)
 
 
-def _apply_step(db: Database[Any], step: SchemaStep) -> None:
+def _set_validator(db: Database[Any], name: str, validator: Mapping[str, Any] | None) -> None:
+    if name not in set(db.list_collection_names()):
+        db.create_collection(name)  # a GridFS bucket's, before its first write
+    db.command("collMod", name, validator=validator or {})
+
+
+def _apply_step(db: Database[Any], step: SchemaStep, steps: list[SchemaStep]) -> None:
     existing = set(db.list_collection_names())
     for name, spec in step.collections.items():
         validator = spec.get("validator")
@@ -86,6 +103,16 @@ def _apply_step(db: Database[Any], step: SchemaStep) -> None:
         _create_indexes(db[name], indexes)
     for name, indexes in step.drop_indexes.items():
         _drop_indexes(db[name], indexes)
+    if step.fields:
+        validators = validators_after(steps[: steps.index(step) + 1])
+        for name, added in step.fields.items():
+            for field_name, spec in added.items():
+                if "existing" not in spec:
+                    continue  # required only: every document has it already
+                db[name].update_many(
+                    {field_name: {"$exists": False}}, {"$set": {field_name: spec["existing"]}}
+                )
+            _set_validator(db, name, validators[name])
 
 
 def _drop_indexes(collection: Collection[Any], indexes: Iterable[Mapping[str, Any]]) -> None:
@@ -98,7 +125,14 @@ def _drop_indexes(collection: Collection[Any], indexes: Iterable[Mapping[str, An
                 raise
 
 
-def _rollback_step(db: Database[Any], step: SchemaStep) -> None:
+def _rollback_step(db: Database[Any], step: SchemaStep, steps: list[SchemaStep]) -> None:
+    if step.fields:
+        validators = validators_after(steps[: steps.index(step)])
+        for name, added in step.fields.items():
+            _set_validator(db, name, validators.get(name))
+            added_here = [f for f, spec in added.items() if "existing" in spec]
+            if added_here:
+                db[name].update_many({}, {"$unset": dict.fromkeys(added_here, "")})
     for name, indexes in step.drop_indexes.items():
         _create_indexes(db[name], indexes)
     for name, indexes in step.indexes.items():
@@ -111,10 +145,11 @@ def apply(settings: Settings, folder: Path | None = None) -> list[str]:
     with _database(settings) as db:
         done = {record["_id"] for record in db[RECORD].find({}, {"_id": 1})}
         applied = []
-        for step in schema_steps(_folder(folder)):
+        steps = schema_steps(_folder(folder))
+        for step in steps:
             if step.id in done:
                 continue
-            _apply_step(db, step)
+            _apply_step(db, step, steps)
             db[RECORD].insert_one(
                 {
                     "_id": step.id,
@@ -132,11 +167,12 @@ def rollback(settings: Settings, folder: Path | None = None, count: int | None =
     collections each created and the indexes it made on other collections."""
     with _database(settings) as db:
         done = {record["_id"] for record in db[RECORD].find({}, {"_id": 1})}
-        steps = [step for step in reversed(schema_steps(_folder(folder))) if step.id in done]
+        every = schema_steps(_folder(folder))
+        steps = [step for step in reversed(every) if step.id in done]
         if count is not None:
             steps = steps[:count]
         for step in steps:
-            _rollback_step(db, step)
+            _rollback_step(db, step, every)
             db[RECORD].delete_one({"_id": step.id})
         return [step.id for step in steps]
 
