@@ -1,6 +1,8 @@
-"""Tenants that cannot see each other, on PostgreSQL: row-level security on every
+"""Tenants that cannot see each other. On PostgreSQL: row-level security on every
 tenant-owned table, the tenant set by vaultstore for each call, tested as an
-ordinary role (a superuser would bypass the policies)."""
+ordinary role (a superuser would bypass the policies). On MongoDB: the tenant the
+executor adds to every filter, document and pipeline; the same leak test runs on
+both."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import aiosql
 import psycopg
+import pymongo
 import pytest
 from psycopg import sql
 from psycopg.rows import dict_row
@@ -24,7 +27,6 @@ from vaultstore import (
     NotFoundError,
     TokenAmount,
     ValidationError,
-    VaultStoreError,
 )
 from vaultstore._scope import DEFAULT_TENANT
 from vaultstore._settings import resolve_settings
@@ -126,8 +128,27 @@ def fill(store: Any) -> dict[str, Any]:
     }
 
 
+@pytest.fixture
+def mongo_stores(clean_mongo: str) -> Iterator[tuple[Any, Any]]:
+    """Tenant acme's store on MongoDB, and globex's view of it (one client)."""
+    with vaultstore.connect(clean_mongo, tenant="acme", actor="risk-engine") as acme:
+        yield acme, acme.scoped(tenant="globex")
+
+
 def test_one_tenant_sees_and_writes_nothing_of_another(stores: tuple[Any, Any]) -> None:
-    acme, globex = stores
+    sees_and_writes_nothing_of_another(*stores)
+
+
+def test_on_mongodb_one_tenant_sees_and_writes_nothing_of_another(
+    mongo_stores: tuple[Any, Any],
+) -> None:
+    sees_and_writes_nothing_of_another(*mongo_stores)
+
+
+def sees_and_writes_nothing_of_another(acme: Any, globex: Any) -> None:
+    """The leak test: every kind of row in both tenants, the same agent name in
+    each; from globex's scope nothing of acme's is found, listed, counted, summed,
+    written or deleted."""
     a = fill(acme)
     b = fill(globex)  # the same agent name in another tenant is no conflict
     assert a["agent"].name == b["agent"].name
@@ -290,13 +311,70 @@ def test_the_environment_names_the_tenant_and_actor() -> None:
     assert refused.value.field == "VAULTSTORE_TENANT"
 
 
-def test_mongodb_refuses_a_tenant_rather_than_serve_it_unisolated(clean_mongo: str) -> None:
-    with pytest.raises(VaultStoreError, match="not supported yet"):
-        vaultstore.connect(clean_mongo, tenant="acme")
-    with pytest.raises(VaultStoreError, match="not supported yet"):
-        vaultstore.connect(clean_mongo, tenancy=True)
-    with vaultstore.connect(clean_mongo) as store, pytest.raises(VaultStoreError):
-        store.scoped(tenant="acme")
+MONGO_OWNED = (
+    "agents",
+    "credit_vaults",
+    "risk_alerts",
+    "liquidation_events",
+    "protection_rules",
+    "documents.files",
+    "documents.chunks",
+)
+
+
+def test_on_mongodb_every_owned_document_carries_its_tenant(
+    mongo_stores: tuple[Any, Any], clean_mongo: str
+) -> None:
+    acme, globex = mongo_stores
+    fill(acme)
+    fill(globex)
+    client: pymongo.MongoClient[Any] = pymongo.MongoClient(clean_mongo)
+    try:
+        database = client.get_default_database()
+        for name in MONGO_OWNED:
+            tenants = [doc.get("tenant_id") for doc in database[name].find()]
+            assert sorted(set(tenants)) == ["acme", "globex"], name
+    finally:
+        client.close()
+
+
+def test_on_mongodb_a_document_without_a_tenant_is_refused(clean_mongo: str) -> None:
+    client: pymongo.MongoClient[Any] = pymongo.MongoClient(clean_mongo)
+    try:
+        with pytest.raises(pymongo.errors.WriteError) as refused:
+            client.get_default_database()["documents.chunks"].insert_one(
+                {"files_id": "x", "n": 0, "data": b""}
+            )
+        assert refused.value.code == 121  # the validator
+    finally:
+        client.close()
+
+
+def test_on_mongodb_tenancy_on_refuses_a_call_without_a_tenant(clean_mongo: str) -> None:
+    with vaultstore.connect(clean_mongo, tenancy=True) as store:
+        requests = store.pool_stats()["requests_num"]  # connect's ping
+        with pytest.raises(ValidationError) as refused:
+            store.agents.find_by_id("A1")
+        assert refused.value.field == "tenant"
+        with pytest.raises(ValidationError):
+            store.documents.find_by_id("D1")
+        with pytest.raises(ValidationError), store.transaction():
+            pass
+        assert store.pool_stats()["requests_num"] == requests  # refused before any I/O
+        assert store.market_data.find_by_id("M1") is None  # shared: no tenant needed
+        assert store.scoped(tenant="acme").agents.find_by_id("A1") is None
+
+
+def test_on_mongodb_tenancy_off_acts_for_the_default_tenant(clean_mongo: str) -> None:
+    with vaultstore.connect(clean_mongo) as store:
+        agent = store.agents.create(name="default-one", credibility_score=3)
+    client: pymongo.MongoClient[Any] = pymongo.MongoClient(clean_mongo)
+    try:
+        doc = client.get_default_database()["agents"].find_one({"_id": agent.id})
+    finally:
+        client.close()
+    assert doc is not None
+    assert doc["tenant_id"] == DEFAULT_TENANT
 
 
 SHARED = {"market_data"}

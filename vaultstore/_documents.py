@@ -247,11 +247,13 @@ class ReadCheck:
 # -- GridFS files documents (MongoDB) ---------------------------------------------------
 
 
-def gridfs_file(document: StoredDocument) -> dict[str, Any]:
+def gridfs_file(document: StoredDocument, tenant: str) -> dict[str, Any]:
     """The GridFS files document of a stored document: the fields of the GridFS
-    specification, and vaultstore's own under ``metadata``."""
+    specification, the tenant's (``tenant_id``, beside them, as on every chunk),
+    and vaultstore's own under ``metadata``."""
     return {
         "_id": document.id,
+        "tenant_id": tenant,
         "length": Int64(document.length),
         "chunkSize": CHUNK_SIZE,
         "uploadDate": document.created_at,

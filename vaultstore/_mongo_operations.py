@@ -159,6 +159,25 @@ class MongoOperation:
         return bound
 
 
+def for_tenant(call: str, argument: Any, tenant: str) -> Any:
+    """A bound first argument of ``call`` confined to ``tenant``: ``tenant_id`` in
+    its filter, in each document it inserts (built for this call, so written to in
+    place), or as the first ``$match`` of its pipeline. (bulk_update's filters are
+    its items': the executor adds it to each.)"""
+    if call == "aggregate":
+        return [{"$match": {"tenant_id": tenant}}, *argument]
+    if call == "insert_one":
+        argument["tenant_id"] = tenant
+        return argument
+    if call == "insert_many":
+        for document in argument:
+            document["tenant_id"] = tenant
+        return argument
+    if call == "bulk_update":
+        return argument
+    return {"tenant_id": tenant, **argument}
+
+
 def parse_operation(name: str, spec: object) -> MongoOperation:
     """A declaration checked and compiled (DeclarationError naming what is wrong)."""
     if not isinstance(spec, Mapping):

@@ -109,6 +109,9 @@ class EntityType:
     (``find_by_id``), then locks by id and them, since Citus takes row locks in
     single-shard statements only; ``update()`` cannot change them.
     ``vaultstore/admin/distribution.py`` reads vaultstore's design from them."""
+    shared: bool = False
+    """Read and written alike by every tenant (market data: public prices), so its
+    rows carry no ``tenant_id``; every other entity's rows are a tenant's."""
     settable: frozenset[str] = attrs.field(init=False, eq=False)
     changeable: frozenset[str] = attrs.field(init=False, eq=False)
 
@@ -258,6 +261,7 @@ REGISTRY = Registry(
             changes=MarketDataChanges,
             partitioned_by="recorded_at",
             located_by=("token", "chain_id", "recorded_at"),
+            shared=True,
         ),
     )
 )

@@ -21,6 +21,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from vaultstore import (
+    DEFAULT_TENANT,
     ChainId,
     DatabaseError,
     DocumentOwner,
@@ -136,7 +137,8 @@ class MongoBackend(Backend):
     async def owner(self, kind: DocumentOwner) -> str:
         id = new_id()
         collection = "credit_vaults" if kind is DocumentOwner.VAULT else "agents"
-        await self.database[collection].insert_one({"_id": id})
+        # The tenant the repository acts for: it finds owners of its tenant only.
+        await self.database[collection].insert_one({"_id": id, "tenant_id": DEFAULT_TENANT})
         return id
 
     async def document_count(self) -> int:
@@ -531,7 +533,7 @@ async def test_a_document_with_a_missing_chunk_is_reported_damaged(backend: Back
 
 
 async def test_mongodb_documents_are_a_gridfs_bucket(mongo_database: AsyncDatabase[Any]) -> None:
-    await mongo_database["agents"].insert_one({"_id": "agent-1"})
+    await mongo_database["agents"].insert_one({"_id": "agent-1", "tenant_id": DEFAULT_TENANT})
     documents = mongo_documents(mongo_database)
     data = random.Random(3).randbytes(3 * CHUNK_SIZE + 99)
     stored = await documents.put("agent", "agent-1", "report.pdf", data, metadata={"v": 1})

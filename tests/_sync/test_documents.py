@@ -22,6 +22,7 @@ from pymongo import MongoClient
 from pymongo.synchronous.database import Database
 
 from vaultstore import (
+    DEFAULT_TENANT,
     ChainId,
     DatabaseError,
     DocumentOwner,
@@ -137,7 +138,8 @@ class MongoBackend(Backend):
     def owner(self, kind: DocumentOwner) -> str:
         id = new_id()
         collection = "credit_vaults" if kind is DocumentOwner.VAULT else "agents"
-        self.database[collection].insert_one({"_id": id})
+        # The tenant the repository acts for: it finds owners of its tenant only.
+        self.database[collection].insert_one({"_id": id, "tenant_id": DEFAULT_TENANT})
         return id
 
     def document_count(self) -> int:
@@ -532,7 +534,7 @@ def test_a_document_with_a_missing_chunk_is_reported_damaged(backend: Backend) -
 
 
 def test_mongodb_documents_are_a_gridfs_bucket(mongo_database: Database[Any]) -> None:
-    mongo_database["agents"].insert_one({"_id": "agent-1"})
+    mongo_database["agents"].insert_one({"_id": "agent-1", "tenant_id": DEFAULT_TENANT})
     documents = mongo_documents(mongo_database)
     data = random.Random(3).randbytes(3 * CHUNK_SIZE + 99)
     stored = documents.put("agent", "agent-1", "report.pdf", data, metadata={"v": 1})

@@ -7,10 +7,18 @@ What PostgreSQL's constraints do, the collections' validators do (created by
 executor does inside a transaction, from the registry's references: a document
 naming a missing one is a NotFoundError, deleting one that others name with
 ``restrict`` is a ConflictError, and those naming it with ``cascade`` go with it.
+
+What PostgreSQL's row-level security does, this executor does too, in ``_write``,
+which every declared operation passes through: the scope's tenant goes into every
+filter (lookups, updates, deletes and the references checked), every inserted
+document and, as a first ``$match``, every pipeline of a tenant-owned collection
+(not market data, which every tenant shares). A document of another tenant is not
+there for this one: ``None``, an empty page, ``NotFoundError``.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -38,7 +46,7 @@ from .._mongo import (
     referenced_missing,
     translate,
 )
-from .._mongo_operations import MongoOperation
+from .._mongo_operations import MongoOperation, for_tenant
 from .._outage import PROBE_TIMEOUT, Outage
 from .._pipeline import Operation, Shape
 from .._queries import load_mongodb_operations
@@ -46,13 +54,14 @@ from .._registry import EntityType, Registry
 from .._replicas import ReplicaStats
 from .._resources import MIGRATIONS_RECORD, collection_validators, schema_steps
 from .._retry import commit_unknown
-from .._scope import DEFAULT_TENANT, Scope
+from .._scope import Scope
 from .._settings import Settings
 from ..errors import (
     ConflictError,
     DatabaseError,
     StoreClosedError,
     UnavailableError,
+    ValidationError,
     VaultStoreError,
 )
 from .mongo_documents import AsyncMongoDocuments
@@ -160,15 +169,23 @@ class AsyncMongoExecutor:
         # Shared with the executors of its transactions; None when reads see the
         # store's writes without it (readPreference primary, readConcern local).
         self.causal = CausalClock() if CausalClock.needed(client) else None
+        self.tenant: str | None = None  # None: tenancy is on and the scope names none
+        self._scope(settings.scope)
+
+    def _scope(self, scope: Scope) -> None:
+        try:
+            self.tenant = scope.effective_tenant()
+        except ValidationError:
+            self.tenant = None  # each call refuses, before any I/O (_tenant())
+
+    def _tenant(self) -> str:
+        """The tenant this executor acts for; ValidationError on ``tenant`` when
+        tenancy is on and the scope names none."""
+        return self.tenant or self.settings.scope.effective_tenant()
 
     @classmethod
     async def open(cls, settings: Settings, registry: Registry) -> AsyncMongoExecutor:
         """Connect and check the server answers."""
-        scope = settings.scope
-        if scope.tenancy or scope.tenant not in (None, DEFAULT_TENANT):
-            raise VaultStoreError(
-                "tenants on MongoDB are not supported yet: only the default tenant"
-            )
         uri, options = client_options(settings)
         gauges = PoolGauges()
         try:
@@ -232,6 +249,8 @@ class AsyncMongoExecutor:
     async def execute(self, op: Operation, params: dict[str, Any]) -> Any:
         """Run ``op``'s declared operation with ``params`` and give back what its
         shape says."""
+        if not op.entity.shared:
+            self._tenant()  # refused before any I/O when tenancy is on and no tenant given
         declared = self.declared(op)
         bound = {name: self._bson(value) for name, value in params.items()}
         if "changes" in bound:
@@ -287,7 +306,10 @@ class AsyncMongoExecutor:
         if collection is None:
             collection = self.collections[entity.table] = self.database[entity.table]
         call = declared.call
+        tenant = None if entity.shared else self._tenant()
         argument: Any = None if call == "bulk_update" else declared.filter(bound)
+        if tenant is not None:
+            argument = for_tenant(call, argument, tenant)
         async with self.errors(entity, write=call not in _READS):
             if call in ("insert_one", "insert_many"):
                 documents = argument if call == "insert_many" else [argument]
@@ -330,11 +352,15 @@ class AsyncMongoExecutor:
                 result = await collection.delete_one(argument, session=session)
                 return result.deleted_count
             if call == "bulk_update":
-                return await self._bulk_update(collection, declared, bound)
+                return await self._bulk_update(collection, declared, bound, tenant)
         raise DatabaseError(f"{op.key}: {call} cannot run here")  # parse_operation refuses it
 
     async def _bulk_update(
-        self, collection: AsyncCollection[Any], declared: MongoOperation, bound: dict[str, Any]
+        self,
+        collection: AsyncCollection[Any],
+        declared: MongoOperation,
+        bound: dict[str, Any],
+        tenant: str | None,
     ) -> list[dict[str, Any]]:
         """One update per item in one unordered bulk write; the rows of the ids it
         found. Only when some matched nothing are they looked for (in this
@@ -344,6 +370,9 @@ class AsyncMongoExecutor:
         items = [{**bound, **item} for item in declared.items(bound)]
         filters = [declared.argument(item) for item in items]
         wanted = [f["_id"] for f in filters]
+        owned: dict[str, Any] = {} if tenant is None else {"tenant_id": tenant}
+        if owned:
+            filters = [{**owned, **f} for f in filters]
         writes = [
             UpdateOne(f, declared.update(item)) for f, item in zip(filters, items, strict=True)
         ]
@@ -353,25 +382,32 @@ class AsyncMongoExecutor:
         found: set[Any] = set()
         for start in range(0, len(wanted), _LOOKUP):
             chunk = wanted[start : start + _LOOKUP]
-            cursor = collection.find({"_id": {"$in": chunk}}, {"_id": 1}, session=self.session)
+            cursor = collection.find(
+                {**owned, "_id": {"$in": chunk}}, {"_id": 1}, session=self.session
+            )
             found.update(doc["_id"] for doc in await cursor.to_list())
         return [{"id": id} for id in wanted if id in found]
 
     async def _check_references(self, entity: EntityType, documents: list[Any]) -> None:
         """What a foreign key does: every document it names must be there (looked
         for a few hundred at a time, so that a batch naming thousands takes a few
-        queries)."""
+        queries). A document of another tenant's is not there."""
         for ref in entity.references:
+            owned = self._owned(ref.table)
             wanted = sorted({document[ref.field] for document in documents} - {None})
             for start in range(0, len(wanted), _LOOKUP):
                 chunk = wanted[start : start + _LOOKUP]
                 cursor = self.database[ref.table].find(
-                    {"_id": {"$in": chunk}}, {"_id": 1}, session=self.session
+                    {**owned, "_id": {"$in": chunk}}, {"_id": 1}, session=self.session
                 )
                 found = {doc["_id"] for doc in await cursor.to_list()}
                 for value in chunk:
                     if value not in found:
                         raise referenced_missing(entity.cls, ref.field, value)
+
+    def _owned(self, table: str) -> dict[str, str]:
+        """The filter on this scope's tenant for ``table`` ({} when its rows are shared)."""
+        return {} if self.registry.by_table(table).shared else {"tenant_id": self._tenant()}
 
     async def _delete(self, op: Operation, declared: MongoOperation, bound: dict[str, Any]) -> Any:
         """Delete one document as PostgreSQL's foreign keys would: refused while a
@@ -382,7 +418,7 @@ class AsyncMongoExecutor:
         async with self.errors(entity):
             for other, ref in dependents:
                 if ref.on_delete == "restrict" and await self.database[other.table].find_one(
-                    {ref.field: id}, {"_id": 1}, session=self.session
+                    {**self._owned(other.table), ref.field: id}, {"_id": 1}, session=self.session
                 ):
                     raise ConflictError(
                         f"{entity.cls.__name__} {_values.shown(id)} is still referenced "
@@ -394,7 +430,7 @@ class AsyncMongoExecutor:
                 for other, ref in dependents:
                     if ref.on_delete == "cascade":
                         await self.database[other.table].delete_many(
-                            {ref.field: id}, session=self.session
+                            {**self._owned(other.table), ref.field: id}, session=self.session
                         )
         return count
 
@@ -407,6 +443,7 @@ class AsyncMongoExecutor:
         savepoints: nested, it joins the outer transaction, and if the nested
         block raises, the outer one is aborted (DatabaseError, code 25P02, when
         the caller carries on), where PostgreSQL would roll back to a savepoint."""
+        self._tenant()  # refused before any I/O when tenancy is on and no tenant given
         if self.session is not None:
             outer, self.timeout = self.timeout, timeout or self.timeout
             try:
@@ -486,14 +523,17 @@ class AsyncMongoExecutor:
             return time.perf_counter() - start
 
     def scoped(self, scope: Scope) -> AsyncMongoExecutor:
-        """Tenancy on MongoDB (the tenant added to every filter and document) is not
-        built yet: a scope naming another tenant than the default is refused, rather
-        than served unisolated."""
-        if scope.effective_tenant() != DEFAULT_TENANT:
+        """This executor (its client, collections, state, outage and causal clock
+        shared) acting for ``scope``."""
+        if self.session is not None:
             raise VaultStoreError(
-                "tenants on MongoDB are not supported yet: only the default tenant"
+                "a transaction acts for one scope: call scoped() on the store, "
+                "then open the transaction"
             )
-        return self
+        other = copy.copy(self)
+        other.settings = attrs.evolve(self.settings, scope=scope)
+        other._scope(scope)
+        return other
 
     def replica_stats(self) -> list[ReplicaStats]:
         """None here: MongoDB reads from secondaries as the URI's readPreference says."""
@@ -517,4 +557,5 @@ def _plain(document: Mapping[str, Any]) -> dict[str, Any]:
     return {
         key: decimal_from_bson(value) if isinstance(value, Decimal128) else value
         for key, value in document.items()
+        if key != "tenant_id"  # the scope's, not the entity's
     }

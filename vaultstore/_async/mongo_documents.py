@@ -2,7 +2,9 @@
 bucket ``documents``: ``documents.files`` and ``documents.chunks`` laid out as the
 GridFS specification says, so any GridFS client (``GridFSBucket(db, "documents")``,
 ``mongofiles``) reads them. vaultstore's own fields (owner, content type, SHA-256,
-metadata) are under the files document's ``metadata``.
+metadata) are under the files document's ``metadata``; the tenant's
+``tenant_id`` is on the files document and on every chunk, and every query here
+names it, so a document of another tenant is not there (``None``, NotFoundError).
 
 The chunks are written and read here rather than through ``AsyncGridFSBucket``'s
 streams, for three reasons measured on pymongo 4.20: its upload stream keeps up to
@@ -47,6 +49,7 @@ from .._documents import (
 )
 from .._entities import DocumentOwner, StoredDocument
 from .._registry import REGISTRY, Registry
+from .._scope import Scope
 from .._settings import Settings
 from ..errors import ConflictError, DatabaseError, UnavailableError, VaultStoreError
 
@@ -98,12 +101,19 @@ class AsyncMongoDocuments:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} on {self._database.name}.{BUCKET}>"
 
+    def _owned(self) -> dict[str, str]:
+        """The filter on the scope's tenant; ValidationError on ``tenant``, before
+        any I/O, when tenancy is on and the scope names none."""
+        scope = Scope() if self.settings is None else self.settings.scope
+        return {"tenant_id": scope.effective_tenant()}
+
     async def put(self, document: StoredDocument, upload: Upload) -> StoredDocument:
         """Store a document: its chunks a few per insert, then its files document."""
+        owned = self._owned()
         owners = self._database[self._registry.document_owner(document.owner_type.value).table]
         with _errors():
             owner = await owners.find_one(
-                {"_id": document.owner_id}, {"_id": 1}, session=self._session
+                {**owned, "_id": document.owner_id}, {"_id": 1}, session=self._session
             )
         if owner is None:
             raise owner_not_found(document)
@@ -113,14 +123,16 @@ class AsyncMongoDocuments:
             with _errors():
                 batch: list[dict[str, Any]] = []
                 for n, chunk in enumerate(upload):
-                    batch.append({"files_id": document.id, "n": n, "data": chunk})
+                    batch.append({**owned, "files_id": document.id, "n": n, "data": chunk})
                     if len(batch) == WRITE_BATCH:
                         await self._chunks.insert_many(batch, session=self._session)
                         batch = []
                 if batch:
                     await self._chunks.insert_many(batch, session=self._session)
                 stored = upload.stored()
-                await self._files.insert_one(gridfs_file(stored), session=self._session)
+                await self._files.insert_one(
+                    gridfs_file(stored, owned["tenant_id"]), session=self._session
+                )
         except BaseException:
             await self._discard(document.id)
             raise
@@ -129,31 +141,34 @@ class AsyncMongoDocuments:
     async def _clear_for_restore(self, id: str) -> None:
         """Before a document is restored under its own id: ConflictError if one is
         stored with it, else delete the chunks a restore that was killed part-way
-        left (a new put's fresh id can meet none)."""
+        left (a new put's fresh id can meet none). Another tenant's document with
+        the id is a conflict too (ids are unique across tenants), but its chunks are
+        left alone."""
         with _errors():
             if await self._files.find_one({"_id": id}, {"_id": 1}, session=self._session):
                 raise ConflictError(f"a document with id {_values.shown(id)} is stored already")
-            await self._chunks.delete_many({"files_id": id}, session=self._session)
+            await self._chunks.delete_many({**self._owned(), "files_id": id}, session=self._session)
 
     async def _discard(self, id: str) -> None:
         """Delete the chunks of a put that failed."""
         try:
-            await self._chunks.delete_many({"files_id": id}, session=self._session)
+            await self._chunks.delete_many({**self._owned(), "files_id": id}, session=self._session)
         except PyMongoError:
             # Without a files document, no listing or read reaches these chunks.
             logger.warning("could not delete the chunks of failed document %s", id, exc_info=True)
 
     async def find_by_id(self, id: str) -> StoredDocument | None:
         with _errors():
-            file = await self._files.find_one({"_id": id}, session=self._session)
+            file = await self._files.find_one({**self._owned(), "_id": id}, session=self._session)
         return None if file is None else from_gridfs_file(file)
 
     async def content(self, document: StoredDocument) -> AsyncIterator[bytes]:
         check = ReadCheck(document)
+        owned = self._owned()
         while not check.done:
             with _errors():
                 cursor = self._chunks.find(
-                    {"files_id": document.id, "n": {"$gte": check.next_n}},
+                    {**owned, "files_id": document.id, "n": {"$gte": check.next_n}},
                     sort=[("n", 1)],
                     limit=READ_BATCH,
                     session=self._session,
@@ -170,7 +185,7 @@ class AsyncMongoDocuments:
     async def list(
         self, owner: DocumentOwner | None, owner_id: str | None, after: str, limit: int
     ) -> list[StoredDocument]:
-        filter: dict[str, Any] = {"_id": {"$gt": after}}
+        filter: dict[str, Any] = {**self._owned(), "_id": {"$gt": after}}
         if owner is not None:
             filter.update({"metadata.owner_type": owner.value, "metadata.owner_id": owner_id})
         with _errors():
@@ -180,23 +195,29 @@ class AsyncMongoDocuments:
 
     async def count(self) -> int:
         with _errors():
-            return await self._files.count_documents({}, session=self._session)
+            return await self._files.count_documents(self._owned(), session=self._session)
 
     async def delete(self, id: str) -> int:
         """Delete a document's files document, then its chunks."""
+        owned = self._owned()
         with _errors():
-            result = await self._files.delete_one({"_id": id}, session=self._session)
-            await self._chunks.delete_many({"files_id": id}, session=self._session)
+            result = await self._files.delete_one({**owned, "_id": id}, session=self._session)
+            await self._chunks.delete_many({**owned, "files_id": id}, session=self._session)
         return result.deleted_count
 
     async def delete_by_owner(self, owner: DocumentOwner, owner_id: str) -> int:
         """Delete the files documents of one vault or agent, then their chunks."""
-        owned = {"metadata.owner_type": owner.value, "metadata.owner_id": owner_id}
+        tenant = self._owned()
+        owned = {**tenant, "metadata.owner_type": owner.value, "metadata.owner_id": owner_id}
         with _errors():
             cursor = self._files.find(owned, {"_id": 1}, session=self._session)
             ids = [file["_id"] for file in await cursor.to_list()]
             if not ids:
                 return 0
-            result = await self._files.delete_many({"_id": {"$in": ids}}, session=self._session)
-            await self._chunks.delete_many({"files_id": {"$in": ids}}, session=self._session)
+            result = await self._files.delete_many(
+                {**tenant, "_id": {"$in": ids}}, session=self._session
+            )
+            await self._chunks.delete_many(
+                {**tenant, "files_id": {"$in": ids}}, session=self._session
+            )
         return result.deleted_count
