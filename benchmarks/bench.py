@@ -151,6 +151,7 @@ def load(url: str, vaults: int) -> list[str]:
     vault_ids = [vaultstore.new_id() for _ in range(vaults)]
     with psycopg.connect(url, autocommit=True) as conn:
         BENCH_SQL.truncate(conn)
+        BENCH_SQL.act_for_tenant(conn, tenant=DEFAULT_TENANT)  # the rows' tenant_id
         with conn.cursor() as cur, cur.copy(BENCH_SQL.copy_agents.sql) as copy:
             for i, agent_id in enumerate(agent_ids):
                 copy.write_row((agent_id, f"bench-agent-{i}", rng.randrange(1001), now, now))

@@ -260,6 +260,8 @@ def test_tenancy_on_refuses_a_call_without_a_tenant(app_url: str) -> None:
         with pytest.raises(ValidationError), store.transaction():
             pass
         assert store.pool_stats().get("requests_num", 0) == 0  # refused before any I/O
+        assert store.ping() > 0  # an operator's probe needs no tenant
+        assert store.pending_migrations() == []
         scoped = store.scoped(tenant="acme")
         assert scoped.agents.find_by_id("A1") is None
 

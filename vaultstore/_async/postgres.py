@@ -618,8 +618,13 @@ class AsyncPostgresExecutor:
                     self.replicas.wrote()
 
     async def ping(self) -> float:
-        """Seconds for one round trip to the server (``health.ping``)."""
-        async with self.cursor() as cur:
+        """Seconds for one round trip to the server (``health.ping``); a store that
+        must name a tenant and has none pings too (as the default tenant: it
+        reads nothing)."""
+        executor = self
+        if self._scope_error is not None:
+            executor = self.scoped(attrs.evolve(self.settings.scope, tenancy=False))
+        async with executor.cursor() as cur:
             start = time.perf_counter()
             await self.queries.health.ping(cur)
             return time.perf_counter() - start

@@ -619,8 +619,13 @@ class PostgresExecutor:
                     self.replicas.wrote()
 
     def ping(self) -> float:
-        """Seconds for one round trip to the server (``health.ping``)."""
-        with self.cursor() as cur:
+        """Seconds for one round trip to the server (``health.ping``); a store that
+        must name a tenant and has none pings too (as the default tenant: it
+        reads nothing)."""
+        executor = self
+        if self._scope_error is not None:
+            executor = self.scoped(attrs.evolve(self.settings.scope, tenancy=False))
+        with executor.cursor() as cur:
             start = time.perf_counter()
             self.queries.health.ping(cur)
             return time.perf_counter() - start
