@@ -197,6 +197,20 @@ def test_a_non_empty_target_is_refused_unless_resuming(
     assert every_row(target) == every_row(source)
 
 
+def test_a_source_of_several_tenants_is_refused(
+    source: str, target: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Entities do not carry their tenant: copied as the superuser, who sees every
+    tenant's rows, they would all become the default tenant's in the target."""
+    with vaultstore.connect(source, tenant="acme") as acme:
+        acme.agents.create(name="acme_agent", credibility_score=1)
+    code, _, err = run(capsys, "copy", "--from", source, "--to", target)
+    assert code == 2
+    assert "rows of other tenants than 'default' (acme)" in err
+    with psycopg.connect(target) as conn:  # refused before anything was done there
+        assert conn.execute("SELECT to_regclass('agents')").fetchone() == (None,)
+
+
 def test_a_copy_that_stopped_part_way_is_resumed(
     source: str, target: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -51,6 +51,7 @@ from .partitions import DEFAULT_AHEAD, PartitionsFor, manage_partitions, parse_r
 from .roles import PASSWORD_ENV, access_check, setup_roles
 from .sample import load_sample_data
 from .schema import dump_schema
+from .tenants import stored_tenants
 
 DEMO_DATA_DIR = (
     Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "vaultstore" / "demo"
@@ -322,6 +323,16 @@ def _copy(args: argparse.Namespace, out: logging.Logger) -> int:
     if source_settings.url() == target_settings.url():
         raise _RefusedError(f"--from and --to name the same database: {source_settings}")
     names = copy_order(REGISTRY, args.entities)
+    tenant = source_settings.scope.effective_tenant()
+    others = [t for t in stored_tenants(source_settings) if t != tenant]
+    if others:
+        # Entities do not carry their tenant: the target's rows would all become
+        # this copy's, whatever they were.
+        raise _RefusedError(
+            f"the source holds rows of other tenants than {tenant!r} "
+            f"({', '.join(others[:5])}{', ...' if len(others) > 5 else ''}): "
+            "vaultstore copy does not keep tenants yet, and copies no database of several"
+        )
     copying = not args.verify_only
     if copying:
         applied = apply_migrations(target_settings)
