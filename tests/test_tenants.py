@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import aiosql
 import psycopg
@@ -31,6 +30,8 @@ from vaultstore import (
 from vaultstore._scope import DEFAULT_TENANT
 from vaultstore._settings import resolve_settings
 
+from .roles import app_roles, as_user
+
 REGISTRY_SQL = aiosql.from_path(Path(__file__).parent / "sql" / "registry.sql", "psycopg")
 OWNED = (
     "agents",
@@ -43,36 +44,14 @@ OWNED = (
 )
 
 
-def as_user(url: str, user: str) -> str:
-    """``url`` connecting as ``user`` (trust authentication on the test servers)."""
-    parts = urlsplit(url)
-    query = dict(parse_qsl(parts.query))
-    if parts.hostname is None:  # a socket URL: the user goes in the query
-        query["user"] = user
-        return parts._replace(query=urlencode(query)).geturl()
-    netloc = f"{user}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return parts._replace(netloc=netloc).geturl()
-
-
 @pytest.fixture(scope="module")
 def app_url(module_database: str) -> Iterator[str]:
-    """The module's database, migrated, and a URL connecting to it as an ordinary
-    role (no superuser, no BYPASSRLS) with the DML the application needs."""
+    """The module's database, migrated, and a URL connecting to it as the
+    application role of ``vaultstore roles`` (no superuser, no BYPASSRLS, only the
+    DML its access description grants)."""
     vaultstore.apply_migrations(module_database)
-    role = f"vaultstore_tenants_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(module_database, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
-        conn.execute(
-            sql.SQL(
-                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}"
-            ).format(sql.Identifier(role))
-        )
-    try:
-        yield as_user(module_database, role)
-    finally:
-        with psycopg.connect(module_database, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
-            conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+    with app_roles(module_database) as names:
+        yield as_user(module_database, names.app)
 
 
 @pytest.fixture
