@@ -53,22 +53,27 @@ SELECT cast(pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') AS bigint);
 -- pooler keeps, is set in every transaction instead (set_operation_timeout).
 SELECT set_config('TimeZone', :timezone, false);
 
--- name: set_session_scope(tenant, actor)!
--- The tenant and actor of the store whose call a pooled connection serves next,
--- when its last call was another scope's (vaultstore remembers each connection's):
--- what the row-level security policies of the tenant-owned tables read
--- (current_setting('vaultstore.tenant', true)). A connection that never had one
--- sees no tenant's rows. Behind a transaction pooler, set_call_scope instead.
+-- name: set_session_scope(tenant, actor, audit)!
+-- The tenant, actor and audit switch of the store whose call a pooled connection
+-- serves next, when its last call was another scope's (vaultstore remembers each
+-- connection's): what the row-level security policies of the tenant-owned tables
+-- read (current_setting('vaultstore.tenant', true)), and the audit trigger
+-- (vaultstore.actor; vaultstore.audit 'off': no audit rows). A connection that
+-- never had one sees no tenant's rows. Behind a transaction pooler,
+-- set_call_scope instead.
 SELECT
     set_config('vaultstore.tenant', :tenant, false) AS tenant,
-    set_config('vaultstore.actor', :actor, false) AS actor;
+    set_config('vaultstore.actor', :actor, false) AS actor,
+    set_config('vaultstore.audit', :audit, false) AS audit_setting;
 
--- name: set_call_scope(milliseconds, tenant, actor)$
+-- name: set_call_scope(milliseconds, tenant, actor, audit)$
 -- Behind a transaction pooler (transaction_pooling), where no session setting
--- holds: the operation timeout, tenant and actor, local to the transaction, sent
+-- holds: the operation timeout, tenant, actor and audit switch, local to the
+-- transaction, sent
 -- before each statement outside a transaction in the same query (one implicit
 -- transaction, one round trip) and at the start of each transaction.
 SELECT
     set_config('statement_timeout', cast(:milliseconds AS text), true)
     || set_config('vaultstore.tenant', :tenant, true)
-    || set_config('vaultstore.actor', :actor, true);
+    || set_config('vaultstore.actor', :actor, true)
+    || set_config('vaultstore.audit', :audit, true);

@@ -490,3 +490,57 @@ class ChainRiskSummary:
             average_ltv=average,
             at_risk_count=at_risk_count,
         )
+
+
+# -- the audit trail ---------------------------------------------------------------
+
+
+class WriteKind(StrEnum):
+    """What a write did to the entity an audit record is about."""
+
+    INSERT = "insert"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+@attrs.frozen
+class FieldChange:
+    """One field's value before and after a write (None: the field had none, as
+    before an insert or after a delete), typed as the entity's field is."""
+
+    old: Any
+    new: Any
+
+
+@attrs.frozen(kw_only=True)
+class AuditRecord:
+    """One write, as the audit trail keeps it: appended in the write's own
+    transaction, so a committed write always has one and a rolled-back write none.
+
+    A batch (``bulk_insert``, ``restore``, ``update_metrics_many``) is one record
+    per batch: ``entity_id`` None, ``count`` its rows, no ``changes``.
+    """
+
+    id: str
+    """Opaque; records of one store sort by (``at``, ``id``) in the order written."""
+    at: datetime
+    """When the write's statement began (UTC, milliseconds)."""
+    tenant: str
+    actor: str | None
+    """Who the store acted as (``actor=`` / ``VAULTSTORE_ACTOR``); None if it named none."""
+    operation: str | None
+    """The statement (PostgreSQL) or declared operation (MongoDB) that wrote,
+    ``vaults.update_metrics``; None for a write made outside vaultstore (psql, a
+    data migration: PostgreSQL's triggers record those too)."""
+    action: WriteKind
+    entity_type: str
+    """The entity's name in the registry (``vaults``), or ``documents``."""
+    entity_id: str | None
+    version_before: int | None
+    version_after: int | None
+    changes: dict[str, FieldChange]
+    """The fields the write changed, by column name (a value object's fields
+    flattened: ``collateral_amount``): every field an insert set or a delete
+    removed; ``id``, ``version``, ``created_at`` and ``updated_at`` are left out."""
+    count: int = 1
+    """How many rows the write wrote: 1, or a batch's size."""

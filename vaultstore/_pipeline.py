@@ -51,6 +51,9 @@ class Operation:
     primary: bool = False
     """A read that must see the latest state (the check after a refused write):
     never sent to a read replica."""
+    batch: bool = False
+    """A write of many rows in one statement (``update_metrics_many``): audited as
+    one record for the whole batch, with its count, not one per row."""
     key: str = attrs.field(init=False, eq=False)
     """``<entity>.<name>``: how statistics, logs and errors name it."""
 

@@ -277,16 +277,21 @@ def _refuse_startup_options(params: dict[str, str]) -> None:
             )
 
 
-def call_first(sql: str, settings: Settings, tenant: str, actor: str) -> str:
+def call_first(sql: str, settings: Settings, tenant: str, actor: str, audit: str) -> str:
     """``health.set_call_scope`` (``sql``, as aiosql loaded it) with the store's
-    operation timeout, tenant and actor written in as literals, to go before a
+    operation timeout, tenant, actor and audit switch written in as literals, to go before a
     statement in one query: behind a transaction pooler a statement outside a
     transaction is sent with it as one simple-protocol message (its parameters
     bound by psycopg on the client), so that both run in one implicit
     transaction, on one server connection, in one round trip. (A psycopg pipeline
     does the same with parameters bound on the server, but costs about a round
     trip more on the client.)"""
-    values = {**operation_timeout_params(settings), "tenant": tenant, "actor": actor}
+    values = {
+        **operation_timeout_params(settings),
+        "tenant": tenant,
+        "actor": actor,
+        "audit": audit,
+    }
     for name, value in values.items():
         sql = sql.replace(f"%({name})s", Literal(str(value)).as_string(None))
     return sql + "\n"

@@ -41,14 +41,18 @@ from ._entities import (
 OnDelete = Literal["restrict", "cascade"]
 RESERVED = frozenset(
     {
+        "audit",
         "backend",
         "close",
         "documents",
         "ping",
         "pending_migrations",
         "pool_stats",
+        "replica_stats",
         "repository",
         "run_transaction",
+        "scope",
+        "scoped",
         "settings",
         "statement_stats",
         "transaction",

@@ -10,11 +10,14 @@ executor adds it to every filter, document and pipeline.
 
 from __future__ import annotations
 
+import logging
 import re
 
 import attrs
 
 from .errors import ValidationError
+
+logger = logging.getLogger("vaultstore")
 
 DEFAULT_TENANT = "default"
 """The tenant of the rows that existed before tenancy (migration 0014 names it),
@@ -59,6 +62,9 @@ class Scope:
     actor: str | None = attrs.field(default=None)
     tenancy: bool = False
     """Whether every call must name its tenant (``VAULTSTORE_TENANCY``)."""
+    audit: bool = True
+    """Whether the store's writes leave audit records (``VAULTSTORE_AUDIT``): off
+    only for bulk backfills, and logged when off."""
 
     @tenant.validator
     def _check_tenant(self, _: object, value: str | None) -> None:
@@ -82,3 +88,13 @@ class Scope:
                 field="tenant",
             )
         return DEFAULT_TENANT
+
+
+def audit_off(scope: Scope) -> None:
+    """Say, on the ``vaultstore`` logger, that a store's writes leave no audit record."""
+    logger.warning(
+        "vaultstore: the audit trail is off for the writes of tenant %s, actor %s "
+        "(audit=False or VAULTSTORE_AUDIT=false: a backfill)",
+        scope.tenant or DEFAULT_TENANT,
+        scope.actor or "(none)",
+    )

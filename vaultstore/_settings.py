@@ -701,6 +701,7 @@ def resolve_settings(
     tenant: str | None = _UNSET,
     actor: str | None = _UNSET,
     tenancy: bool = _UNSET,
+    audit: bool = _UNSET,
     **pool: Any,
 ) -> Settings:
     """What :func:`vaultstore.connect` connects to: the URL if given, else the
@@ -714,21 +715,35 @@ def resolve_settings(
             given.setdefault("prepare_threshold", None)  # as PoolOptions defaults it
         if given:
             url = attrs.evolve(url, pool=attrs.evolve(url.pool, **given))
-        return _with_scope(_with_replicas(url, {}, *replica_args), {}, tenant, actor, tenancy)
+        return _with_scope(
+            _with_replicas(url, {}, *replica_args),
+            {},
+            tenant=tenant,
+            actor=actor,
+            tenancy=tenancy,
+            audit=audit,
+        )
     env = os.environ if env is None else env
     if url is not None:
         settings = settings_from_url(url, pool=pool_from_env(env, **pool))
     else:
         settings = settings_from_env(env, **pool)
     settings = _with_replicas(settings, env, *replica_args, env_replicas=url is None)
-    return _with_scope(settings, env, tenant, actor, tenancy)
+    return _with_scope(settings, env, tenant=tenant, actor=actor, tenancy=tenancy, audit=audit)
 
 
 def _with_scope(
-    settings: Settings, env: Mapping[str, str], tenant: Any, actor: Any, tenancy: Any
+    settings: Settings,
+    env: Mapping[str, str],
+    *,
+    tenant: Any,
+    actor: Any,
+    tenancy: Any,
+    audit: Any,
 ) -> Settings:
     """``settings`` with the scope given: keywords first, then ``VAULTSTORE_TENANT``,
-    ``VAULTSTORE_ACTOR`` and ``VAULTSTORE_TENANCY`` (true or false)."""
+    ``VAULTSTORE_ACTOR``, ``VAULTSTORE_TENANCY`` and ``VAULTSTORE_AUDIT`` (true or
+    false)."""
     values: dict[str, Any] = {}
     names: dict[str, str] = {}
     for key, given, variable in (
@@ -739,17 +754,19 @@ def _with_scope(
             values[key], names[key] = given, key
         elif env.get(variable, "").strip():
             values[key], names[key] = env[variable].strip(), variable
-    if tenancy is not _UNSET:
-        if not isinstance(tenancy, bool):
-            raise ValidationError(f"expected True or False, got {tenancy!r}", field="tenancy")
-        values["tenancy"] = tenancy
-    elif env.get("VAULTSTORE_TENANCY", "").strip():
-        raw = env["VAULTSTORE_TENANCY"].strip().lower()
-        if raw not in _TRUE | _FALSE:
-            raise ValidationError(
-                f"expected true or false, got {raw!r}", field="VAULTSTORE_TENANCY"
-            )
-        values["tenancy"] = raw in _TRUE
+    for key, given, variable in (
+        ("tenancy", tenancy, "VAULTSTORE_TENANCY"),
+        ("audit", audit, "VAULTSTORE_AUDIT"),
+    ):
+        if given is not _UNSET:
+            if not isinstance(given, bool):
+                raise ValidationError(f"expected True or False, got {given!r}", field=key)
+            values[key] = given
+        elif env.get(variable, "").strip():
+            raw = env[variable].strip().lower()
+            if raw not in _TRUE | _FALSE:
+                raise ValidationError(f"expected true or false, got {raw!r}", field=variable)
+            values[key] = raw in _TRUE
     if not values:
         return settings
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from .._registry import REGISTRY, Registry
+from .._scope import audit_off
 from .._settings import UNSET, Settings, resolve_settings
 from .contracts import AsyncStore
 from .mongo import AsyncMongoExecutor
@@ -30,6 +31,7 @@ async def connect(
     tenant: str | None = UNSET,
     actor: str | None = UNSET,
     tenancy: bool = UNSET,
+    audit: bool = UNSET,
     registry: Registry = REGISTRY,
 ) -> AsyncStore:
     """Open a store on the database named by ``url``, or by the environment
@@ -55,7 +57,10 @@ async def connect(
     the store sees and writes, ``actor`` (else ``VAULTSTORE_ACTOR``) who it
     acts as; ``store.scoped(tenant=..., actor=...)`` gives a view with others.
     With ``tenancy`` on (``VAULTSTORE_TENANCY``) a call with no tenant is
-    refused; off, it acts for the tenant ``default``.
+    refused; off, it acts for the tenant ``default``. Every write leaves an
+    audit record in its own transaction (``store.audit``); ``audit=False`` (else
+    ``VAULTSTORE_AUDIT``) turns that off for this store, for bulk backfills: it
+    logs a warning.
     ``registry`` replaces vaultstore's entities (see "Adding an entity").
     Raises UnavailableError when the database cannot be reached.
     """
@@ -75,12 +80,15 @@ async def connect(
         tenant=tenant,
         actor=actor,
         tenancy=tenancy,
+        audit=audit,
     )
     executor: AsyncExecutor
     if settings.backend == "mongodb":
         executor = await AsyncMongoExecutor.open(settings, registry)
     else:
         executor = await AsyncPostgresExecutor.open(settings, registry)
+    if not settings.scope.audit:
+        audit_off(settings.scope)
     return AsyncVaultStore(executor)
 
 

@@ -28,6 +28,7 @@ from .._entities import (
     AgentChanges,
     AlertChanges,
     AlertSeverity,
+    AuditRecord,
     BatchResult,
     ChainId,
     ChainRiskSummary,
@@ -295,6 +296,34 @@ class AsyncDocumentRepository(Protocol):
         ...
 
 
+class AsyncAuditRepository(Protocol):
+    """The audit trail: one record per write, appended in the write's transaction."""
+
+    async def history(
+        self,
+        entity_type: str | type,
+        entity_id: str,
+        *,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Page[AuditRecord]:
+        """One entity's records, oldest first: ``entity_type`` is its repository's
+        name (``"vaults"``), its class, or ``"documents"``."""
+        ...
+
+    async def by_actor(
+        self,
+        actor: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Page[AuditRecord]:
+        """The records of one actor's writes in [since, until), oldest first."""
+        ...
+
+
 class AsyncRepositories(Protocol):
     """The repositories of a store, or of one of its transactions."""
 
@@ -312,6 +341,8 @@ class AsyncRepositories(Protocol):
     def market_data(self) -> AsyncMarketDataRepository: ...
     @property
     def documents(self) -> AsyncDocumentRepository: ...
+    @property
+    def audit(self) -> AsyncAuditRepository: ...
     def repository(self, name: str) -> Any: ...
     def transaction(
         self, *, timeout: float | None = None
@@ -331,7 +362,13 @@ class AsyncStore(AsyncRepositories, Protocol):
     def replica_stats(self) -> list[ReplicaStats]: ...
     @property
     def scope(self) -> Scope: ...
-    def scoped(self, *, tenant: str | None = None, actor: str | None = None) -> AsyncStore: ...
+    def scoped(
+        self,
+        *,
+        tenant: str | None = None,
+        actor: str | None = None,
+        audit: bool | None = None,
+    ) -> AsyncStore: ...
     def statement_stats(self) -> dict[str, StatementStats]: ...
     async def run_transaction(
         self, fn: AsyncWork[T], *, attempts: int = 5, timeout: float | None = None
@@ -344,6 +381,7 @@ class AsyncStore(AsyncRepositories, Protocol):
 __all__ = [
     "AsyncAgentRepository",
     "AsyncAlertRepository",
+    "AsyncAuditRepository",
     "AsyncDocumentRepository",
     "AsyncLiquidationRepository",
     "AsyncMarketDataRepository",

@@ -78,8 +78,8 @@ class AsyncPgConnection(AsyncConnection[Any]):
 
     _vault_cursor: AsyncCursor[Any] | None = None
     _client_cursor: AsyncClientCursor[Any] | None = None
-    vault_scope: tuple[str, str] | None = None
-    """The (tenant, actor) its session holds (``health.set_session_scope``), if any."""
+    vault_scope: tuple[str, str, str] | None = None
+    """The (tenant, actor, audit) its session holds (``health.set_session_scope``), if any."""
 
     def vault_cursor(self) -> AsyncCursor[Any]:
         """The connection's long-lived cursor, with tuple rows (built in C)."""
@@ -140,11 +140,12 @@ class AsyncPostgresExecutor:
         try:
             tenant = scope.effective_tenant()
         except ValidationError as exc:
-            self._scope_key: tuple[str, str] | None = None
+            self._scope_key: tuple[str, str, str] | None = None
             self._scope_error: ValidationError | None = exc
             self._call_first: str | None = None
             return
-        self._scope_key, self._scope_error = (tenant, scope.actor or ""), None
+        audit = "on" if scope.audit else "off"
+        self._scope_key, self._scope_error = (tenant, scope.actor or "", audit), None
         # Behind a transaction pooler: what each statement outside a transaction
         # is sent after (no session setting holds there).
         self._call_first = (
@@ -253,6 +254,8 @@ class AsyncPostgresExecutor:
         if plan.batch:
             return await self._batch(op, plan.statement, params)
         bound = self.converter.bind(op.entity.cls, plan, params)
+        if op.batch and self.settings.scope.audit:
+            return await self._audited_batch(op, plan, bound)
         if self.connection is not None:
             return await self._in_transaction(self.connection, op, plan, bound)
         read = plan.read
@@ -343,7 +346,7 @@ class AsyncPostgresExecutor:
         assert key is not None
         try:
             await self.queries.health.set_session_scope(
-                conn.vault_cursor(), tenant=key[0], actor=key[1]
+                conn.vault_cursor(), tenant=key[0], actor=key[1], audit=key[2]
             )
         except BaseException as exc:
             conn.vault_scope = None
@@ -468,27 +471,65 @@ class AsyncPostgresExecutor:
         once per row, pipelined."""
         batch = params["entities"]
         columns = copy_columns(statement.sql)
+        audit = self.settings.scope.audit
         async with self.transaction() as tx:
             conn = tx.connection
             assert conn is not None
             try:
+                if audit:
+                    await self.queries.audit.begin_batch(conn.vault_cursor())
                 if columns is None:
                     count: int = await statement(
                         conn.vault_cursor(), self.converter.row_params(batch)
                     )
-                    return count
-                # Each row is written as it is made: the server stores the first
-                # rows while the next are validated. A record refused on the way
-                # aborts the COPY, and the batch with it.
-                count = 0
-                async with conn.cursor().copy(statement.sql) as copy:
-                    write_row = copy.write_row
-                    for row in self.converter.copy_rows(batch, columns):
-                        await write_row(row)
-                        count += 1
-                return count
+                else:
+                    # Each row is written as it is made: the server stores the first
+                    # rows while the next are validated. A record refused on the way
+                    # aborts the COPY, and the batch with it.
+                    count = 0
+                    async with conn.cursor().copy(statement.sql) as copy:
+                        write_row = copy.write_row
+                        for row in self.converter.copy_rows(batch, columns):
+                            await write_row(row)
+                            count += 1
+                if audit:
+                    await self._record_batch(conn, op, "insert", count)
             except DRIVER_ERRORS as exc:
                 raise self._error(exc, op) from exc
+            return count
+
+    @runs("audit.begin_batch", "audit.record_batch")
+    async def _audited_batch(self, op: Operation, plan: Plan, bound: dict[str, Any]) -> Any:
+        """A write of many rows in one statement (``update_metrics_many``), audited
+        as one record with its count: the row triggers stand aside meanwhile
+        (``audit.begin_batch``), and ``audit.record_batch`` appends the record, in
+        the statement's transaction."""
+        async with self.transaction() as tx:
+            conn = tx.connection
+            assert conn is not None
+            try:
+                await self.queries.audit.begin_batch(conn.vault_cursor())
+            except DRIVER_ERRORS as exc:
+                raise self._error(exc, op) from exc
+            result = await tx._in_transaction(conn, op, plan, bound)
+            try:
+                await self._record_batch(conn, op, "update", len(result))
+            except DRIVER_ERRORS as exc:
+                raise self._error(exc, op) from exc
+            return result
+
+    async def _record_batch(
+        self, conn: AsyncPgConnection, op: Operation, action: str, count: int
+    ) -> None:
+        """The audit record of a batch that wrote ``count`` rows (none if it wrote
+        none), and the row triggers back on."""
+        await self.queries.audit.record_batch(
+            conn.vault_cursor(),
+            operation=op.key,
+            action=action,
+            entity_type=op.entity.name,
+            row_count=count,
+        )
 
     async def pending_migrations(self) -> list[str]:
         """The migrations of ``migrations/`` this database has not applied."""
@@ -578,6 +619,7 @@ class AsyncPostgresExecutor:
                 **operation_timeout_params(self.settings, timeout),
                 tenant=key[0],
                 actor=key[1],
+                audit=key[2],
             )
         elif timeout is not None:
             await self.queries.health.set_operation_timeout(

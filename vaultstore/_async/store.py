@@ -15,7 +15,7 @@ from .._arguments import check_timeout
 from .._pipeline import StatementCounters, StatementStats, runs
 from .._replicas import ReplicaStats
 from .._retry import AsyncWork, asleep, backoff
-from .._scope import Scope, check_actor, check_tenant
+from .._scope import Scope, audit_off, check_actor, check_tenant
 from .._settings import Settings
 from ..errors import ValidationError, VaultStoreError
 from .contracts import AsyncDocumentRepository
@@ -24,6 +24,7 @@ from .repositories import (
     REPOSITORIES,
     AsyncAgents,
     AsyncAlerts,
+    AsyncAuditLog,
     AsyncExecutor,
     AsyncLiquidations,
     AsyncPrices,
@@ -51,6 +52,7 @@ class AsyncVaultStore:
     protection_rules: AsyncProtectionRules
     market_data: AsyncPrices
     documents: AsyncDocumentRepository
+    audit: AsyncAuditLog
 
     _view = False  # made by scoped(): the pool is its store's
 
@@ -61,6 +63,7 @@ class AsyncVaultStore:
             repository = REPOSITORIES.get(entity.cls, AsyncRepository)
             setattr(self, entity.name, repository(entity, executor, self._counters))
         self.documents = AsyncDocuments(executor.documents(), self._counters)
+        self.audit = AsyncAuditLog(executor, self._counters)
 
     @property
     def backend(self) -> str:
@@ -80,17 +83,29 @@ class AsyncVaultStore:
         """The tenant and actor this store's calls act for."""
         return self._executor.settings.scope
 
-    def scoped(self, *, tenant: str | None = None, actor: str | None = None) -> AsyncVaultStore:
+    def scoped(
+        self,
+        *,
+        tenant: str | None = None,
+        actor: str | None = None,
+        audit: bool | None = None,
+    ) -> AsyncVaultStore:
         """A view of this store acting for ``tenant`` (the rows it sees and writes)
         and ``actor`` (who the audit trail says wrote), each kept as it is when not
         given: the same repositories, ``transaction()`` and statistics, on the same
-        pool. Closing the view closes nothing; close the store."""
+        pool. ``audit=False``: the view's writes leave no audit record (for bulk
+        backfills; logged). Closing the view closes nothing; close the store."""
         scope = self.scope
+        if audit is not None and not isinstance(audit, bool):
+            raise ValidationError(f"expected True or False, got {audit!r}", field="audit")
         changed = attrs.evolve(
             scope,
             tenant=scope.tenant if tenant is None else check_tenant(tenant),
             actor=scope.actor if actor is None else check_actor(actor),
+            audit=scope.audit if audit is None else audit,
         )
+        if scope.audit and not changed.audit:
+            audit_off(changed)
         view = AsyncVaultStore(self._executor.scoped(changed), self._counters)
         view._view = True
         return view

@@ -29,6 +29,7 @@ from .._entities import (
     AgentChanges,
     AlertChanges,
     AlertSeverity,
+    AuditRecord,
     BatchResult,
     ChainId,
     ChainRiskSummary,
@@ -296,6 +297,34 @@ class DocumentRepository(Protocol):
         ...
 
 
+class AuditRepository(Protocol):
+    """The audit trail: one record per write, appended in the write's transaction."""
+
+    def history(
+        self,
+        entity_type: str | type,
+        entity_id: str,
+        *,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Page[AuditRecord]:
+        """One entity's records, oldest first: ``entity_type`` is its repository's
+        name (``"vaults"``), its class, or ``"documents"``."""
+        ...
+
+    def by_actor(
+        self,
+        actor: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Page[AuditRecord]:
+        """The records of one actor's writes in [since, until), oldest first."""
+        ...
+
+
 class Repositories(Protocol):
     """The repositories of a store, or of one of its transactions."""
 
@@ -313,6 +342,8 @@ class Repositories(Protocol):
     def market_data(self) -> MarketDataRepository: ...
     @property
     def documents(self) -> DocumentRepository: ...
+    @property
+    def audit(self) -> AuditRepository: ...
     def repository(self, name: str) -> Any: ...
     def transaction(
         self, *, timeout: float | None = None
@@ -332,7 +363,13 @@ class Store(Repositories, Protocol):
     def replica_stats(self) -> list[ReplicaStats]: ...
     @property
     def scope(self) -> Scope: ...
-    def scoped(self, *, tenant: str | None = None, actor: str | None = None) -> Store: ...
+    def scoped(
+        self,
+        *,
+        tenant: str | None = None,
+        actor: str | None = None,
+        audit: bool | None = None,
+    ) -> Store: ...
     def statement_stats(self) -> dict[str, StatementStats]: ...
     def run_transaction(
         self, fn: Work[T], *, attempts: int = 5, timeout: float | None = None
@@ -345,6 +382,7 @@ class Store(Repositories, Protocol):
 __all__ = [
     "AgentRepository",
     "AlertRepository",
+    "AuditRepository",
     "DocumentRepository",
     "LiquidationRepository",
     "MarketDataRepository",

@@ -79,8 +79,8 @@ class PgConnection(Connection[Any]):
 
     _vault_cursor: Cursor[Any] | None = None
     _client_cursor: ClientCursor[Any] | None = None
-    vault_scope: tuple[str, str] | None = None
-    """The (tenant, actor) its session holds (``health.set_session_scope``), if any."""
+    vault_scope: tuple[str, str, str] | None = None
+    """The (tenant, actor, audit) its session holds (``health.set_session_scope``), if any."""
 
     def vault_cursor(self) -> Cursor[Any]:
         """The connection's long-lived cursor, with tuple rows (built in C)."""
@@ -141,11 +141,12 @@ class PostgresExecutor:
         try:
             tenant = scope.effective_tenant()
         except ValidationError as exc:
-            self._scope_key: tuple[str, str] | None = None
+            self._scope_key: tuple[str, str, str] | None = None
             self._scope_error: ValidationError | None = exc
             self._call_first: str | None = None
             return
-        self._scope_key, self._scope_error = (tenant, scope.actor or ""), None
+        audit = "on" if scope.audit else "off"
+        self._scope_key, self._scope_error = (tenant, scope.actor or "", audit), None
         # Behind a transaction pooler: what each statement outside a transaction
         # is sent after (no session setting holds there).
         self._call_first = (
@@ -254,6 +255,8 @@ class PostgresExecutor:
         if plan.batch:
             return self._batch(op, plan.statement, params)
         bound = self.converter.bind(op.entity.cls, plan, params)
+        if op.batch and self.settings.scope.audit:
+            return self._audited_batch(op, plan, bound)
         if self.connection is not None:
             return self._in_transaction(self.connection, op, plan, bound)
         read = plan.read
@@ -344,7 +347,7 @@ class PostgresExecutor:
         assert key is not None
         try:
             self.queries.health.set_session_scope(
-                conn.vault_cursor(), tenant=key[0], actor=key[1]
+                conn.vault_cursor(), tenant=key[0], actor=key[1], audit=key[2]
             )
         except BaseException as exc:
             conn.vault_scope = None
@@ -469,27 +472,65 @@ class PostgresExecutor:
         once per row, pipelined."""
         batch = params["entities"]
         columns = copy_columns(statement.sql)
+        audit = self.settings.scope.audit
         with self.transaction() as tx:
             conn = tx.connection
             assert conn is not None
             try:
+                if audit:
+                    self.queries.audit.begin_batch(conn.vault_cursor())
                 if columns is None:
                     count: int = statement(
                         conn.vault_cursor(), self.converter.row_params(batch)
                     )
-                    return count
-                # Each row is written as it is made: the server stores the first
-                # rows while the next are validated. A record refused on the way
-                # aborts the COPY, and the batch with it.
-                count = 0
-                with conn.cursor().copy(statement.sql) as copy:
-                    write_row = copy.write_row
-                    for row in self.converter.copy_rows(batch, columns):
-                        write_row(row)
-                        count += 1
-                return count
+                else:
+                    # Each row is written as it is made: the server stores the first
+                    # rows while the next are validated. A record refused on the way
+                    # aborts the COPY, and the batch with it.
+                    count = 0
+                    with conn.cursor().copy(statement.sql) as copy:
+                        write_row = copy.write_row
+                        for row in self.converter.copy_rows(batch, columns):
+                            write_row(row)
+                            count += 1
+                if audit:
+                    self._record_batch(conn, op, "insert", count)
             except DRIVER_ERRORS as exc:
                 raise self._error(exc, op) from exc
+            return count
+
+    @runs("audit.begin_batch", "audit.record_batch")
+    def _audited_batch(self, op: Operation, plan: Plan, bound: dict[str, Any]) -> Any:
+        """A write of many rows in one statement (``update_metrics_many``), audited
+        as one record with its count: the row triggers stand aside meanwhile
+        (``audit.begin_batch``), and ``audit.record_batch`` appends the record, in
+        the statement's transaction."""
+        with self.transaction() as tx:
+            conn = tx.connection
+            assert conn is not None
+            try:
+                self.queries.audit.begin_batch(conn.vault_cursor())
+            except DRIVER_ERRORS as exc:
+                raise self._error(exc, op) from exc
+            result = tx._in_transaction(conn, op, plan, bound)
+            try:
+                self._record_batch(conn, op, "update", len(result))
+            except DRIVER_ERRORS as exc:
+                raise self._error(exc, op) from exc
+            return result
+
+    def _record_batch(
+        self, conn: PgConnection, op: Operation, action: str, count: int
+    ) -> None:
+        """The audit record of a batch that wrote ``count`` rows (none if it wrote
+        none), and the row triggers back on."""
+        self.queries.audit.record_batch(
+            conn.vault_cursor(),
+            operation=op.key,
+            action=action,
+            entity_type=op.entity.name,
+            row_count=count,
+        )
 
     def pending_migrations(self) -> list[str]:
         """The migrations of ``migrations/`` this database has not applied."""
@@ -579,6 +620,7 @@ class PostgresExecutor:
                 **operation_timeout_params(self.settings, timeout),
                 tenant=key[0],
                 actor=key[1],
+                audit=key[2],
             )
         elif timeout is not None:
             self.queries.health.set_operation_timeout(

@@ -29,6 +29,7 @@ from .._arguments import (
     metric_batches,
     with_recorded_at,
 )
+from .._audit import AUDIT, DOCUMENTS, audit_key, audit_record, entity_class, parse_changes, plain
 from .._convert import EntityConverter
 from .._entities import (
     Agent,
@@ -36,6 +37,7 @@ from .._entities import (
     AlertChanges,
     AlertSeverity,
     AlertStatus,
+    AuditRecord,
     BatchResult,
     ChainId,
     ChainRiskSummary,
@@ -55,6 +57,7 @@ from .._entities import (
     ProtectionRule,
     ProtectionRuleChanges,
     RiskAlert,
+    StoredDocument,
     VaultChanges,
 )
 from .._paging import (
@@ -72,9 +75,15 @@ from .._paging import (
 from .._pipeline import Counter, Operation, Shape, StatementCounters, runs
 from .._registry import EntityType, Registry
 from .._replicas import ReplicaStats
-from .._scope import Scope
+from .._scope import Scope, check_actor
 from .._settings import Settings
-from ..errors import ConflictError, NotFoundError, VaultStoreError, VersionConflictError
+from ..errors import (
+    ConflictError,
+    NotFoundError,
+    ValidationError,
+    VaultStoreError,
+    VersionConflictError,
+)
 from .documents import DocumentBackend, Documents
 
 T = TypeVar("T")
@@ -119,15 +128,22 @@ class RepositoryBase(Generic[T]):
         return f"<{type(self).__name__} on {self._executor.settings}>"
 
     def _run(
-        self, name: str, shape: Shape, params: dict[str, Any], *, primary: bool = False
+        self,
+        name: str,
+        shape: Shape,
+        params: dict[str, Any],
+        *,
+        primary: bool = False,
+        batch: bool = False,
     ) -> Any:
         """Run the operation ``name``: the pipeline every call passes through, where
         what concerns every operation (today its statistics) is done once.
-        ``primary``: a read that must see the latest state, never on a replica."""
+        ``primary``: a read that must see the latest state, never on a replica;
+        ``batch``: a write of many rows, audited as one record."""
         cached = name if not primary else f"{name} on the primary"
         found = self._operations.get(cached)
         if found is None:
-            op = Operation(self._entity, name, shape, primary)
+            op = Operation(self._entity, name, shape, primary, batch)
             found = self._operations[cached] = (op, self._counters.counter(op.key))
         op, counter = found
         start = perf_counter()
@@ -469,6 +485,7 @@ class Vaults(RepositoryBase[CreditVault]):
                     "update_metrics_many",
                     Shape.ROWS,
                     {"ids": ids, "ltvs": ltvs, "health_factors": factors},
+                    batch=True,
                 )
                 found = {row["id"] for row in rows}
                 updated += len(found)
@@ -731,6 +748,90 @@ class Prices(RepositoryBase[MarketData]):
     ) -> MarketData:
         """Correct a recorded price (``update``)."""
         return self._update(id, changes, expected_version)
+
+
+class AuditLog(RepositoryBase[AuditRecord]):
+    """The audit trail: ``store.audit``. Read-only: every write appends its own
+    record, in its transaction (see "Tenants, roles and audit" in the README)."""
+
+    def __init__(self, executor: Executor, counters: StatementCounters) -> None:
+        super().__init__(AUDIT, executor, counters)
+
+    def _records(self, name: str, limit: int, **params: Any) -> Page[AuditRecord]:
+        limit = check_limit(limit)
+        rows = self._run(name, Shape.ROWS, {**params, "limit": limit + 1})
+        tenant = self._executor.settings.scope.effective_tenant()
+        registry = self._executor.registry
+        records = [
+            audit_record(
+                {**row, "changes": parse_changes(row["changes"])}
+                if isinstance(row["changes"], str)
+                else {**row, "changes": plain(row["changes"])},
+                tenant,
+                registry,
+            )
+            for row in rows
+        ]
+        return make_page(records, limit, audit_key)
+
+    @runs("history")
+    def history(
+        self,
+        entity_type: str | type,
+        entity_id: str,
+        *,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Page[AuditRecord]:
+        """The records of one entity, oldest first (``history``): ``entity_type``
+        is its repository's name (``"vaults"``), its class, or ``"documents"``."""
+        after_at, last_id, _ = time_position(None, None, after)
+        return self._records(
+            "history",
+            limit,
+            entity_type=self._entity_type(entity_type),
+            entity_id=check_id(entity_id, "entity_id"),
+            after_at=after_at,
+            after_id=last_id,
+        )
+
+    @runs("by_actor")
+    def by_actor(
+        self,
+        actor: str,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> Page[AuditRecord]:
+        """The records of the writes ``actor`` made in [since, until), oldest first
+        (``by_actor``)."""
+        after_at, last_id, end = time_position(since, until, after)
+        return self._records(
+            "by_actor",
+            limit,
+            actor=check_actor(actor),
+            after_at=after_at,
+            after_id=last_id,
+            until=end,
+        )
+
+    def _entity_type(self, entity_type: object) -> str:
+        registry = self._executor.registry
+        if isinstance(entity_type, type):
+            try:
+                return registry.by_class(entity_type).name
+            except KeyError:
+                if entity_type is StoredDocument:
+                    return DOCUMENTS
+        elif isinstance(entity_type, str) and entity_class(registry, entity_type) is not None:
+            return entity_type
+        raise ValidationError(
+            f"expected an entity's name (such as 'vaults'), its class or 'documents', "
+            f"got {_values.shown(entity_type)}",
+            field="entity_type",
+        )
 
 
 REPOSITORIES: dict[type, type[RepositoryBase[Any]]] = {

@@ -16,7 +16,7 @@ from .._arguments import check_timeout
 from .._pipeline import StatementCounters, StatementStats, runs
 from .._replicas import ReplicaStats
 from .._retry import Work, sleep, backoff
-from .._scope import Scope, check_actor, check_tenant
+from .._scope import Scope, audit_off, check_actor, check_tenant
 from .._settings import Settings
 from ..errors import ValidationError, VaultStoreError
 from .contracts import DocumentRepository
@@ -25,6 +25,7 @@ from .repositories import (
     REPOSITORIES,
     Agents,
     Alerts,
+    AuditLog,
     Executor,
     Liquidations,
     Prices,
@@ -52,6 +53,7 @@ class VaultStore:
     protection_rules: ProtectionRules
     market_data: Prices
     documents: DocumentRepository
+    audit: AuditLog
 
     _view = False  # made by scoped(): the pool is its store's
 
@@ -62,6 +64,7 @@ class VaultStore:
             repository = REPOSITORIES.get(entity.cls, Repository)
             setattr(self, entity.name, repository(entity, executor, self._counters))
         self.documents = Documents(executor.documents(), self._counters)
+        self.audit = AuditLog(executor, self._counters)
 
     @property
     def backend(self) -> str:
@@ -81,17 +84,29 @@ class VaultStore:
         """The tenant and actor this store's calls act for."""
         return self._executor.settings.scope
 
-    def scoped(self, *, tenant: str | None = None, actor: str | None = None) -> VaultStore:
+    def scoped(
+        self,
+        *,
+        tenant: str | None = None,
+        actor: str | None = None,
+        audit: bool | None = None,
+    ) -> VaultStore:
         """A view of this store acting for ``tenant`` (the rows it sees and writes)
         and ``actor`` (who the audit trail says wrote), each kept as it is when not
         given: the same repositories, ``transaction()`` and statistics, on the same
-        pool. Closing the view closes nothing; close the store."""
+        pool. ``audit=False``: the view's writes leave no audit record (for bulk
+        backfills; logged). Closing the view closes nothing; close the store."""
         scope = self.scope
+        if audit is not None and not isinstance(audit, bool):
+            raise ValidationError(f"expected True or False, got {audit!r}", field="audit")
         changed = attrs.evolve(
             scope,
             tenant=scope.tenant if tenant is None else check_tenant(tenant),
             actor=scope.actor if actor is None else check_actor(actor),
+            audit=scope.audit if audit is None else audit,
         )
+        if scope.audit and not changed.audit:
+            audit_off(changed)
         view = VaultStore(self._executor.scoped(changed), self._counters)
         view._view = True
         return view

@@ -1,0 +1,196 @@
+"""The audit trail's I/O-free parts: the changes of a write as both backends
+record them, and a stored record (a row of ``audit_log`` or a document of the
+``audit_log`` collection) made into an :class:`AuditRecord`.
+
+Both backends keep the same record: PostgreSQL's trigger ``vaultstore_audit``
+(migration 0016) computes the changes from the row before and after, MongoDB's
+executor from the document before and after (:func:`changes_between`), each by
+column name (a value object's fields flattened, ``collateral_amount``), leaving
+out :data:`LEFT_OUT` and the fields null on both sides.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any, TypedDict
+
+import attrs
+from bson.decimal128 import Decimal128
+
+from . import _values
+from ._convert import flat_columns
+from ._entities import AuditRecord, FieldChange, StoredDocument, WriteKind
+from ._registry import EntityType, Registry
+
+LEFT_OUT = frozenset({"id", "tenant_id", "version", "created_at", "updated_at"})
+"""Fields no change lists: the record says id and versions itself, and every
+write changes updated_at."""
+DOCUMENTS = "documents"
+"""The ``entity_type`` of a stored document's records."""
+
+
+class _NoFields(TypedDict):
+    pass
+
+
+AUDIT = EntityType(
+    name="audit", cls=AuditRecord, table="audit_log", new=_NoFields, changes=_NoFields
+)
+"""What the store's audit reads run on (``queries/audit.sql``,
+``queries/audit.mongodb.json``): not a registered entity, which the store would
+give a repository of create, update and delete."""
+
+
+def entity_class(registry: Registry, entity_type: str) -> type | None:
+    """The class whose fields a record of ``entity_type`` lists."""
+    if entity_type == DOCUMENTS:
+        return StoredDocument
+    for entity in registry:
+        if entity.name == entity_type:
+            return entity.cls
+    return None
+
+
+def _leaf_types(cls: type) -> dict[str, Any]:
+    """Each column of ``cls``'s table with its field's type."""
+    types: dict[str, Any] = {}
+    for column, path in flat_columns(cls):
+        owner: Any = cls
+        for name in path[:-1]:
+            owner = attrs.fields_dict(owner)[name].type
+        types[column] = attrs.fields_dict(owner)[path[-1]].type
+    return types
+
+
+_TYPES: dict[type, dict[str, Any]] = {}
+
+
+def column_types(cls: type) -> dict[str, Any]:
+    types = _TYPES.get(cls)
+    if types is None:
+        types = _TYPES[cls] = _leaf_types(cls)
+    return types
+
+
+def plain(value: Any) -> Any:
+    """A BSON value with Decimal128 as Decimal, at any depth."""
+    if isinstance(value, Decimal128):
+        return value.to_decimal()
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
+def flat_document(document: Mapping[str, Any], cls: type) -> dict[str, Any]:
+    """A MongoDB document of ``cls`` as the columns of its PostgreSQL row (``_id`` as
+    ``id``, a value object's sub-document flattened, Decimal128 as Decimal); absent
+    fields as None."""
+    row: dict[str, Any] = {}
+    for column, path in flat_columns(cls):
+        value: Any = document
+        for i, name in enumerate(path):
+            key = "_id" if i == 0 and name == "id" else name
+            value = value.get(key) if isinstance(value, Mapping) else None
+        row[column] = plain(value)
+    return row
+
+
+def changes_between(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> dict[str, dict[str, Any]]:
+    """What the trigger ``vaultstore_audit`` computes, from two flat rows (either
+    None: an insert, a delete): ``{column: {"old": ..., "new": ...}}`` for every
+    column whose value differs, but those of :data:`LEFT_OUT`."""
+    old = before or {}
+    new = after or {}
+    changes: dict[str, dict[str, Any]] = {}
+    for column in new or old:
+        if column in LEFT_OUT:
+            continue
+        was, now = old.get(column), new.get(column)
+        if was != now:
+            changes[column] = {"old": was, "new": now}
+    return changes
+
+
+def _unfloat(value: Any) -> Any:
+    """A JSON field's value as its entity holds it: numbers as float or int."""
+    if isinstance(value, Decimal):
+        return float(value)  # JSON's integers are parsed as int
+    if isinstance(value, dict):
+        return {key: _unfloat(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unfloat(item) for item in value]
+    return value
+
+
+def _typed(value: Any, field_type: Any) -> Any:  # noqa: PLR0911 - one return per type
+    """A recorded value as the entity's field holds it."""
+    if value is None:
+        return None
+    if getattr(field_type, "__origin__", None) in (dict, list):
+        return _unfloat(value)
+    options = [t for t in getattr(field_type, "__args__", ()) if t is not type(None)]
+    target = options[0] if options else field_type
+    if isinstance(target, type) and issubclass(target, Enum):
+        return target(value)
+    if target is Decimal:
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+    if target is datetime:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return _values.to_utc(moment)
+    if target is bool:
+        return bool(value)
+    if target is int:
+        return int(value)
+    return value
+
+
+def parse_changes(text: str) -> Any:
+    """``changes`` as PostgreSQL gives it (jsonb as text): numbers exact."""
+    return json.loads(text, parse_float=Decimal)
+
+
+def audit_record(row: Mapping[str, Any], tenant: str, registry: Registry) -> AuditRecord:
+    """A stored record, as either backend gives it back (its ``changes`` parsed),
+    made into an :class:`AuditRecord`."""
+    entity_type = row["entity_type"]
+    cls = entity_class(registry, entity_type)
+    types = column_types(cls) if cls is not None else {}
+    changes = {
+        column: FieldChange(
+            _typed(change.get("old"), types.get(column, Any)),
+            _typed(change.get("new"), types.get(column, Any)),
+        )
+        for column, change in sorted(row["changes"].items())
+    }
+    written_at = row["written_at"]
+    if written_at.tzinfo is None:
+        written_at = written_at.replace(tzinfo=UTC)
+    return AuditRecord(
+        id=str(row["id"] if "id" in row else row["_id"]),
+        at=_values.to_utc(written_at),
+        tenant=tenant,
+        actor=row["actor"],
+        operation=row["operation_name"],
+        action=WriteKind(row["write_kind"]),
+        entity_type=entity_type,
+        entity_id=row["entity_id"],
+        version_before=row["version_before"],
+        version_after=row["version_after"],
+        changes=changes,
+        count=row["row_count"],
+    )
+
+
+def audit_key(record: AuditRecord) -> tuple[object, ...]:
+    """The keyset position of a record: (at, id)."""
+    return (record.at, record.id)
