@@ -40,6 +40,55 @@ BEGIN
 END;
 $function$;
 
+CREATE OR REPLACE FUNCTION public.vaultstore_audit()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+    before jsonb;
+    after jsonb;
+    changed jsonb;
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        before := to_jsonb(OLD);
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        after := to_jsonb(NEW);
+    END IF;
+    SELECT coalesce(
+        jsonb_object_agg(key, jsonb_build_object('old', before -> key, 'new', after -> key)),
+        '{}'
+    )
+    INTO changed
+    FROM jsonb_object_keys(coalesce(after, before)) AS key
+    WHERE key <> ALL ('{id,tenant_id,version,created_at,updated_at}'::text [])
+        AND coalesce(before -> key, 'null') IS DISTINCT FROM coalesce(after -> key, 'null');
+    IF changed = '{}' AND (before -> 'version') IS NOT DISTINCT FROM (after -> 'version') THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO audit_log (
+        tenant_id, actor, operation_name, write_kind, entity_type, entity_id,
+        version_before, version_after, changes
+    ) VALUES (
+        coalesce(
+            after ->> 'tenant_id',
+            before ->> 'tenant_id',
+            nullif(current_setting('vaultstore.tenant', true), ''),
+            'default'
+        ),
+        nullif(current_setting('vaultstore.actor', true), ''),
+        (regexp_match(current_query(), '.*/\* vaultstore \S+ (\S+) \*/'))[1],
+        lower(TG_OP),
+        TG_ARGV[0],
+        coalesce(after, before) ->> 'id',
+        cast(before ->> 'version' AS integer),
+        cast(after ->> 'version' AS integer),
+        changed
+    );
+    RETURN NULL;
+END;
+$function$;
+
 CREATE OR REPLACE FUNCTION public.vaultstore_touch_updated_at()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -72,6 +121,26 @@ END) STORED,
     CONSTRAINT agents_name_check CHECK (((length(name) >= 1) AND (length(name) <= 200))),
     CONSTRAINT agents_tenant_id_check CHECK ((tenant_id ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$'::text)),
     CONSTRAINT agents_version_check CHECK ((version >= 1))
+);
+
+CREATE TABLE public.audit_log (
+    id bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
+    tenant_id text NOT NULL,
+    written_at timestamp(3) with time zone DEFAULT statement_timestamp() NOT NULL,
+    actor text,
+    database_role text DEFAULT SESSION_USER NOT NULL,
+    operation_name text,
+    write_kind text NOT NULL,
+    entity_type text NOT NULL,
+    entity_id text,
+    version_before integer,
+    version_after integer,
+    changes jsonb DEFAULT '{}'::jsonb NOT NULL,
+    row_count integer DEFAULT 1 NOT NULL,
+    CONSTRAINT audit_log_pkey PRIMARY KEY (tenant_id, id),
+    CONSTRAINT audit_log_changes_check CHECK ((jsonb_typeof(changes) = 'object'::text)),
+    CONSTRAINT audit_log_row_count_check CHECK ((row_count >= 1)),
+    CONSTRAINT audit_log_write_kind_check CHECK ((write_kind = ANY (ARRAY['insert'::text, 'update'::text, 'delete'::text])))
 );
 
 CREATE TABLE public.credit_vaults (
@@ -282,6 +351,10 @@ ALTER TABLE ONLY public.risk_alerts
 
 CREATE INDEX agents_tenant_id_credibility_tier_id_idx ON public.agents USING btree (tenant_id, credibility_tier, id);
 
+CREATE INDEX audit_log_tenant_id_actor_written_at_id_idx ON public.audit_log USING btree (tenant_id, actor, written_at, id);
+
+CREATE INDEX audit_log_tenant_id_entity_type_entity_id_written_at_id_idx ON public.audit_log USING btree (tenant_id, entity_type, entity_id, written_at, id);
+
 CREATE INDEX credit_vaults_tenant_id_agent_id_id_idx ON public.credit_vaults USING btree (tenant_id, agent_id, id);
 
 CREATE INDEX credit_vaults_tenant_id_chain_id_id_idx ON public.credit_vaults USING btree (tenant_id, chain_id, id);
@@ -310,14 +383,28 @@ CREATE INDEX risk_alerts_tenant_id_open_vault_id_id_idx ON public.risk_alerts US
 
 CREATE INDEX risk_alerts_tenant_id_vault_id_id_idx ON public.risk_alerts USING btree (tenant_id, vault_id, id);
 
+CREATE TRIGGER agents_audit AFTER INSERT OR DELETE OR UPDATE ON public.agents FOR EACH ROW WHEN ((COALESCE(current_setting('vaultstore.audit'::text, true), ''::text) <> ALL (ARRAY['off'::text, 'batch'::text]))) EXECUTE FUNCTION public.vaultstore_audit('agents');
+
 CREATE TRIGGER agents_touch_updated_at BEFORE UPDATE ON public.agents FOR EACH ROW EXECUTE FUNCTION public.vaultstore_touch_updated_at();
+
+CREATE TRIGGER credit_vaults_audit AFTER INSERT OR DELETE OR UPDATE ON public.credit_vaults FOR EACH ROW WHEN ((COALESCE(current_setting('vaultstore.audit'::text, true), ''::text) <> ALL (ARRAY['off'::text, 'batch'::text]))) EXECUTE FUNCTION public.vaultstore_audit('vaults');
 
 CREATE TRIGGER credit_vaults_touch_updated_at BEFORE UPDATE ON public.credit_vaults FOR EACH ROW EXECUTE FUNCTION public.vaultstore_touch_updated_at();
 
+CREATE TRIGGER documents_audit AFTER INSERT OR DELETE ON public.documents FOR EACH ROW WHEN ((COALESCE(current_setting('vaultstore.audit'::text, true), ''::text) <> ALL (ARRAY['off'::text, 'batch'::text]))) EXECUTE FUNCTION public.vaultstore_audit('documents');
+
+CREATE TRIGGER liquidation_events_audit AFTER INSERT OR DELETE OR UPDATE ON public.liquidation_events FOR EACH ROW WHEN ((COALESCE(current_setting('vaultstore.audit'::text, true), ''::text) <> ALL (ARRAY['off'::text, 'batch'::text]))) EXECUTE FUNCTION public.vaultstore_audit('liquidations');
+
 CREATE TRIGGER liquidation_events_touch_updated_at BEFORE UPDATE ON public.liquidation_events FOR EACH ROW EXECUTE FUNCTION public.vaultstore_touch_updated_at();
+
+CREATE TRIGGER market_data_audit AFTER INSERT OR DELETE OR UPDATE ON public.market_data FOR EACH ROW WHEN ((COALESCE(current_setting('vaultstore.audit'::text, true), ''::text) <> ALL (ARRAY['off'::text, 'batch'::text]))) EXECUTE FUNCTION public.vaultstore_audit('market_data');
 
 CREATE TRIGGER market_data_touch_updated_at BEFORE UPDATE ON public.market_data FOR EACH ROW EXECUTE FUNCTION public.vaultstore_touch_updated_at();
 
+CREATE TRIGGER protection_rules_audit AFTER INSERT OR DELETE OR UPDATE ON public.protection_rules FOR EACH ROW WHEN ((COALESCE(current_setting('vaultstore.audit'::text, true), ''::text) <> ALL (ARRAY['off'::text, 'batch'::text]))) EXECUTE FUNCTION public.vaultstore_audit('protection_rules');
+
 CREATE TRIGGER protection_rules_touch_updated_at BEFORE UPDATE ON public.protection_rules FOR EACH ROW EXECUTE FUNCTION public.vaultstore_touch_updated_at();
+
+CREATE TRIGGER risk_alerts_audit AFTER INSERT OR DELETE OR UPDATE ON public.risk_alerts FOR EACH ROW WHEN ((COALESCE(current_setting('vaultstore.audit'::text, true), ''::text) <> ALL (ARRAY['off'::text, 'batch'::text]))) EXECUTE FUNCTION public.vaultstore_audit('alerts');
 
 CREATE TRIGGER risk_alerts_touch_updated_at BEFORE UPDATE ON public.risk_alerts FOR EACH ROW EXECUTE FUNCTION public.vaultstore_touch_updated_at();

@@ -37,7 +37,7 @@ CREATE TABLE audit_log (
     version_after integer,
     changes jsonb NOT NULL DEFAULT '{}',
     row_count integer NOT NULL DEFAULT 1,
-    CONSTRAINT audit_log_pkey PRIMARY KEY (id),
+    CONSTRAINT audit_log_pkey PRIMARY KEY (tenant_id, id),
     CONSTRAINT audit_log_write_kind_check CHECK (write_kind IN ('insert', 'update', 'delete')),
     CONSTRAINT audit_log_changes_check CHECK (jsonb_typeof(changes) = 'object'),
     CONSTRAINT audit_log_row_count_check CHECK (row_count >= 1)

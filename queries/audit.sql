@@ -1,7 +1,9 @@
 -- The audit trail (migration 0016): store.audit reads it. Its rows are appended
 -- by the trigger vaultstore_audit, in the transaction of each write; a batch's
 -- one row by record_batch. Row-level security shows a session its tenant's rows
--- only. A record's position in a listing is (written_at, id): id counts up.
+-- only; the reads name the tenant too, so that its index serves a session that
+-- bypasses the policies (a superuser) and Citus routes them to one shard. A
+-- record's position in a listing is (written_at, id): id counts up.
 
 -- name: history(entity_type, entity_id, after_at, after_id, limit)
 -- One entity's records, oldest first, one page after the record (:after_at,
@@ -20,7 +22,8 @@ SELECT
     row_count
 FROM audit_log
 WHERE
-    entity_type = :entity_type
+    tenant_id = current_setting('vaultstore.tenant', true)
+    AND entity_type = :entity_type
     AND entity_id = :entity_id
     AND (written_at, id)
     > (:after_at, coalesce(cast(nullif(:after_id, '') AS bigint), 0))
@@ -44,7 +47,8 @@ SELECT
     row_count
 FROM audit_log
 WHERE
-    actor = :actor
+    tenant_id = current_setting('vaultstore.tenant', true)
+    AND actor = :actor
     AND (written_at, id)
     > (:after_at, coalesce(cast(nullif(:after_id, '') AS bigint), 0))
     AND written_at < :until

@@ -66,6 +66,7 @@ def test_the_fifteen_migrations_are_found() -> None:
         "0013.distribution-keys",
         "0014.owners-delete-their-documents",
         "0015.tenants",
+        "0016.audit-log",
     ]
 
 
@@ -94,6 +95,7 @@ def test_apply_migrations_creates_the_vaultstore_tables(empty_url: str) -> None:
     vaultstore.apply_migrations(empty_url)
     assert leftovers(empty_url) == [
         "agents",
+        "audit_log",
         "credit_vaults",
         "document_chunks",
         "documents",
@@ -103,6 +105,7 @@ def test_apply_migrations_creates_the_vaultstore_tables(empty_url: str) -> None:
         "risk_alerts",
         "vaultstore_migration_checksums",
         "market_data_create_partition()",
+        "vaultstore_audit()",
         "vaultstore_touch_updated_at()",
     ]
 

@@ -136,8 +136,8 @@ class Registry:
     entities: tuple[EntityType, ...]
     queries: Path | None = None
     """The folder of query files; None for vaultstore's own ``queries/``."""
-    other_tables: tuple[str, ...] = ("documents", "document_chunks")
-    """Tables that are not an entity's (the documents' store)."""
+    other_tables: tuple[str, ...] = ("documents", "document_chunks", "audit_log")
+    """Tables that are not an entity's (the documents' store, the audit trail)."""
 
     def __attrs_post_init__(self) -> None:
         for entity in self.entities:

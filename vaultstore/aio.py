@@ -11,6 +11,7 @@ from ._async.connect import connect
 from ._async.contracts import (
     AsyncAgentRepository,
     AsyncAlertRepository,
+    AsyncAuditRepository,
     AsyncDocumentRepository,
     AsyncLiquidationRepository,
     AsyncMarketDataRepository,
@@ -23,6 +24,7 @@ from ._async.contracts import (
 __all__ = [
     "AsyncAgentRepository",
     "AsyncAlertRepository",
+    "AsyncAuditRepository",
     "AsyncDocumentRepository",
     "AsyncLiquidationRepository",
     "AsyncMarketDataRepository",

@@ -240,6 +240,8 @@ class AsyncPostgresExecutor:
         "health.replica_position",
         "health.set_session_scope",  # a pooled connection that served another scope
         "health.set_call_scope",  # behind a transaction pooler
+        "audit.begin_batch",  # a batch, audited as one record
+        "audit.record_batch",
     )
     async def execute(self, op: Operation, params: dict[str, Any]) -> Any:
         """Run ``op``'s statement with ``params`` and give back what its shape says.
@@ -498,7 +500,6 @@ class AsyncPostgresExecutor:
                 raise self._error(exc, op) from exc
             return count
 
-    @runs("audit.begin_batch", "audit.record_batch")
     async def _audited_batch(self, op: Operation, plan: Plan, bound: dict[str, Any]) -> Any:
         """A write of many rows in one statement (``update_metrics_many``), audited
         as one record with its count: the row triggers stand aside meanwhile

@@ -111,8 +111,8 @@ class AsyncExecutor(Protocol):
     async def close(self) -> None: ...
 
 
-class AsyncRepositoryBase(Generic[T]):
-    """What every repository does the same way, on every backend."""
+class AsyncPipeline(Generic[T]):
+    """Where every repository's calls go through: :meth:`_run`."""
 
     def __init__(
         self, entity: EntityType, executor: AsyncExecutor, counters: StatementCounters
@@ -178,6 +178,10 @@ class AsyncRepositoryBase(Generic[T]):
         limit = check_limit(limit)
         params["limit"] = limit + 1
         return make_page(await self._run(name, Shape.MANY, params), limit, key)
+
+
+class AsyncRepositoryBase(AsyncPipeline[T]):
+    """What every entity's repository does the same way, on every backend."""
 
     def _not_found(self, id: str) -> NotFoundError:
         name = self._entity.cls.__name__
@@ -749,7 +753,7 @@ class AsyncPrices(AsyncRepositoryBase[MarketData]):
         return await self._update(id, changes, expected_version)
 
 
-class AsyncAuditLog(AsyncRepositoryBase[AuditRecord]):
+class AsyncAuditLog(AsyncPipeline[AuditRecord]):
     """The audit trail: ``store.audit``. Read-only: every write appends its own
     record, in its transaction (see "Tenants, roles and audit" in the README)."""
 

@@ -241,6 +241,8 @@ class PostgresExecutor:
         "health.replica_position",
         "health.set_session_scope",  # a pooled connection that served another scope
         "health.set_call_scope",  # behind a transaction pooler
+        "audit.begin_batch",  # a batch, audited as one record
+        "audit.record_batch",
     )
     def execute(self, op: Operation, params: dict[str, Any]) -> Any:
         """Run ``op``'s statement with ``params`` and give back what its shape says.
@@ -499,7 +501,6 @@ class PostgresExecutor:
                 raise self._error(exc, op) from exc
             return count
 
-    @runs("audit.begin_batch", "audit.record_batch")
     def _audited_batch(self, op: Operation, plan: Plan, bound: dict[str, Any]) -> Any:
         """A write of many rows in one statement (``update_metrics_many``), audited
         as one record with its count: the row triggers stand aside meanwhile

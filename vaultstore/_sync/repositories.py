@@ -112,8 +112,8 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
-class RepositoryBase(Generic[T]):
-    """What every repository does the same way, on every backend."""
+class Pipeline(Generic[T]):
+    """Where every repository's calls go through: :meth:`_run`."""
 
     def __init__(
         self, entity: EntityType, executor: Executor, counters: StatementCounters
@@ -179,6 +179,10 @@ class RepositoryBase(Generic[T]):
         limit = check_limit(limit)
         params["limit"] = limit + 1
         return make_page(self._run(name, Shape.MANY, params), limit, key)
+
+
+class RepositoryBase(Pipeline[T]):
+    """What every entity's repository does the same way, on every backend."""
 
     def _not_found(self, id: str) -> NotFoundError:
         name = self._entity.cls.__name__
@@ -750,7 +754,7 @@ class Prices(RepositoryBase[MarketData]):
         return self._update(id, changes, expected_version)
 
 
-class AuditLog(RepositoryBase[AuditRecord]):
+class AuditLog(Pipeline[AuditRecord]):
     """The audit trail: ``store.audit``. Read-only: every write appends its own
     record, in its transaction (see "Tenants, roles and audit" in the README)."""
 

@@ -23,7 +23,7 @@ from aiosql.utils import VAR_REF, SQLLoadException, SQLParseException
 
 from .._async.documents import AsyncDocuments
 from .._async.postgres import AsyncPostgresExecutor
-from .._async.repositories import REPOSITORIES, AsyncRepository
+from .._async.repositories import REPOSITORIES, AsyncAuditLog, AsyncRepository
 from .._async.store import AsyncVaultStore
 from .._mongo_operations import DeclarationError, MongoOperation, parse_operations
 from .._pipeline import operations_run
@@ -305,6 +305,7 @@ def _repositories(registry: Registry) -> Iterable[tuple[str, str, type]]:
     for entity in registry:
         yield f"store.{entity.name}", entity.name, REPOSITORIES.get(entity.cls, AsyncRepository)
     yield "store.documents", "documents", AsyncDocuments
+    yield "store.audit", "audit", AsyncAuditLog
     yield "store", "", AsyncVaultStore
     yield "connect", "", AsyncPostgresExecutor  # each new pooled connection
 

@@ -92,6 +92,11 @@ class TriggerFunction:
     name: str
     row_local: bool
     why: str = ""
+    citus_gap: str = ""
+    """For a function that is not row-local but that vaultstore keeps on one
+    server: what distributing the schema must first do about it. ``vaultstore
+    distribution`` lists it before its calls, and ``vaultstore check`` does not
+    report it (the choice is made and written down, in docs/scaling.md)."""
 
 
 def _column(table: str) -> str:
@@ -164,6 +169,13 @@ CITUS: tuple[Placement, ...] = (
         why="a document's chunks sit with its row (document_chunks_document_id_fkey)",
     ),
     Placement(
+        "audit_log",
+        "distributed",
+        "tenant_id",
+        why="append-only and read per tenant (store.audit.history, by_actor); a "
+        "co-location group of its own",
+    ),
+    Placement(
         "vaultstore_migration_checksums",
         "local",
         why="bookkeeping of the migrations, read by vaultstore check on the coordinator",
@@ -186,6 +198,15 @@ TRIGGER_FUNCTIONS: tuple[TriggerFunction, ...] = (
         why="deleted a vault's or agent's documents from documents, another distributed "
         "table (migration 0011); migration 0014 drops it: the owner's delete() deletes "
         "them in its transaction (queries/documents.sql delete_by_owner)",
+    ),
+    TriggerFunction(
+        "vaultstore_audit",
+        row_local=False,
+        why="appends a row to audit_log, another table, in the transaction of each write "
+        "(migration 0016)",
+        citus_gap="the audit triggers (vaultstore_audit) append to audit_log from the "
+        "shard a row is written on, which Citus refuses: before distributing, the audit "
+        "trail must be written another way (docs/scaling.md, 'The audit trail')",
     ),
 )
 """Every function a trigger runs or ran; a trigger running an unlisted one is
@@ -229,6 +250,12 @@ MONGODB: tuple[ShardKey, ...] = (
         why="the key MongoDB advises for GridFS chunks; files_id_1_n_1 is unique on it",
     ),
     ShardKey("vaultstore_migrations", None, why="the schema steps' record"),
+    ShardKey(
+        "audit_log",
+        {"tenant_id": 1},
+        why="append-only and read per tenant (history, by_actor: both indexes start "
+        "with tenant_id)",
+    ),
 )
 """The MongoDB design."""
 
@@ -425,7 +452,9 @@ def _trigger_problems(
                     "touches only the row it fires for (safe on shards)",
                 )
             )
-        elif not (function := known[trigger["function_name"]]).row_local:
+        elif not (function := known[trigger["function_name"]]).row_local and not (
+            function.citus_gap
+        ):
             problems.append(
                 _problem(
                     table.table,
@@ -751,7 +780,10 @@ def mongodb_calls(database: str, design: Sequence[ShardKey] = MONGODB) -> list[s
     return lines
 
 
-def citus_script(design: Sequence[Placement] = CITUS) -> str:
+def citus_script(
+    design: Sequence[Placement] = CITUS,
+    functions: Sequence[TriggerFunction] = TRIGGER_FUNCTIONS,
+) -> str:
     """:func:`citus_calls` with what to check first and the setting the triggers
     need, as comments."""
     lines = [
@@ -759,6 +791,7 @@ def citus_script(design: Sequence[Placement] = CITUS) -> str:
         "-- (vaultstore distribution; docs/scaling.md), once vaultstore check reports",
         "-- nothing against it. Local tables stay on the coordinator:",
         *(f"--   {p.table}" for p in design if p.kind == "local"),
+        *(f"-- BEFORE DISTRIBUTING: {f.citus_gap}." for f in functions if f.citus_gap),
         "-- Triggers run on each shard; their functions touch only their row:",
         "SET citus.enable_unsafe_triggers TO on;",
         *citus_calls(design),

@@ -130,6 +130,13 @@ def table_access(registry: Registry = REGISTRY) -> tuple[TableAccess, ...]:
             "document_chunks_document_id_fkey, which runs as the table's owner",
         ),
         TableAccess(
+            "audit_log",
+            ("SELECT", "INSERT"),
+            why="the audit trail, append-only: its triggers (and record_batch, for a "
+            "batch) append a row in each write's transaction, store.audit reads it; "
+            "no UPDATE or DELETE, nor does any row-level policy allow them",
+        ),
+        TableAccess(
             "_yoyo_migration",
             ("SELECT",),
             why="store.pending_migrations() and the not-migrated hint read which "
@@ -160,6 +167,12 @@ FUNCTIONS: tuple[FunctionAccess, ...] = (
         app_executes=False,
         why="migration 0011's trigger function, dropped by 0014 (back while a database is "
         "rolled back before it): it runs as the caller, whose DELETE on documents it needs",
+    ),
+    FunctionAccess(
+        "vaultstore_audit",
+        app_executes=False,
+        why="the audit triggers' function (migration 0016): a trigger fires it without "
+        "checking EXECUTE; it runs as the writer, whose INSERT on audit_log it needs",
     ),
     FunctionAccess(
         "market_data_create_partition",
