@@ -159,6 +159,10 @@ def test_ddl_is_refused_to_the_application_role(
         "SELECT * FROM vaultstore_migration_checksums",
         "UPDATE documents SET name = name",
         "DELETE FROM document_chunks",
+        "UPDATE audit_log SET actor = 'someone else'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+        "SELECT vaultstore_audit()",
         "SELECT * FROM market_data_2025_01",
     ],
 )
@@ -167,6 +171,34 @@ def test_what_the_description_does_not_grant_is_refused(
 ) -> None:
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         app.execute(statement)
+
+
+def test_the_application_appends_audit_rows_of_its_own_tenant_only(
+    app: psycopg.Connection[Any],
+) -> None:
+    app.execute("SELECT set_config('vaultstore.tenant', 'acme', false)")
+    insert = (
+        "INSERT INTO audit_log (tenant_id, write_kind, entity_type) VALUES (%s, 'update', 'vaults')"
+    )
+    app.execute(insert, ["acme"])
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):  # row-level security
+        app.execute(insert, ["globex"])
+    assert app.execute("SELECT tenant_id FROM audit_log").fetchall() == [("acme",)]
+
+
+def test_the_owner_cannot_rewrite_the_audit_trail_either(url: str, names: RoleNames) -> None:
+    """FORCE: no policy lets even the migrator, the table's owner, change a row."""
+    with psycopg.connect(as_user(url, names.migrator), autocommit=True) as conn:
+        conn.execute("SELECT set_config('vaultstore.tenant', 'acme', false)")
+        conn.execute(
+            "INSERT INTO audit_log (tenant_id, write_kind, entity_type) "
+            "VALUES ('acme', 'insert', 'agents')"
+        )
+        (before,) = conn.execute("SELECT count(*) FROM audit_log").fetchall()
+        assert conn.execute("UPDATE audit_log SET actor = 'forged'").rowcount == 0
+        assert conn.execute("DELETE FROM audit_log").rowcount == 0
+        assert conn.execute("SELECT count(*) FROM audit_log").fetchall() == [before]
+        assert before[0] >= 1
 
 
 def test_the_application_reads_which_migrations_are_applied(url: str, names: RoleNames) -> None:
