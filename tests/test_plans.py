@@ -95,6 +95,23 @@ def copy_on(url: str, statement: Any, lines: Iterator[str]) -> None:
         copy(conn, statement, lines)
 
 
+def audit_lines() -> Iterator[str]:
+    """The trail of every vault's insert, then of a quarter of them taking new
+    metrics (by risk-engine), a minute apart over the year's first months."""
+    for i in range(VAULTS):
+        at = (START + timedelta(minutes=i)).isoformat()
+        yield (
+            f"{DEFAULT_TENANT}\t{at}\tloader\tvaults.insert\tinsert\tvaults\t"
+            f"{vault_id(i)}\t\\N\t1\n"
+        )
+    for i in range(0, VAULTS, 4):
+        at = (START + timedelta(minutes=VAULTS + i)).isoformat()
+        yield (
+            f"{DEFAULT_TENANT}\t{at}\trisk-engine\tvaults.update_metrics\tupdate\tvaults\t"
+            f"{vault_id(i)}\t1\t2\n"
+        )
+
+
 def agent_lines() -> Iterator[str]:
     for i in range(AGENTS):
         yield f"{agent_id(i)}\tplan-agent-{i}\t{i % 1001}\n"
@@ -201,6 +218,7 @@ def _load(url: str, rng: random.Random, role: str) -> Iterator[dict[str, Any]]:
             copy(conn, PLANS.copy_alerts, alert_lines(rng))
             copy(conn, PLANS.copy_liquidations, liquidation_lines(rng))
             copy(conn, PLANS.copy_rules, rule_lines(rng))
+            copy(conn, PLANS.copy_audit, audit_lines())
             prices.result()
         for _, create in reversed(deferred):
             conn.execute(create)
@@ -278,6 +296,28 @@ HOT_PATHS = [
         },
     ),
     ("protection_rules", "find_enabled_for_vault", {"vault_id": vault_id(9876)}),
+    (
+        "audit",
+        "history",
+        {
+            "entity_type": "vaults",
+            "entity_id": vault_id(4321),
+            "after_at": datetime(1970, 1, 1, tzinfo=UTC),
+            "after_id": "",
+            "limit": 101,
+        },
+    ),
+    (
+        "audit",
+        "by_actor",
+        {
+            "actor": "risk-engine",
+            "after_at": MID,
+            "after_id": "",
+            "until": MID + timedelta(days=1),
+            "limit": 101,
+        },
+    ),
     (
         "protection_rules",
         "find_by_conditions",

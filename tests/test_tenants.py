@@ -41,6 +41,7 @@ OWNED = (
     "protection_rules",
     "documents",
     "document_chunks",
+    "audit_log",
 )
 
 
@@ -185,6 +186,15 @@ def sees_and_writes_nothing_of_another(acme: Any, globex: Any) -> None:
         globex.documents.delete(a["document"].id)
     with pytest.raises(NotFoundError):
         b"".join(globex.documents.chunks(a["document"].id))
+    # The audit trail: globex's records are of its own writes, none of acme's, and
+    # none of the writes it tried on acme's ids.
+    assert list(globex.audit.history("vaults", a["vault"].id)) == []
+    assert list(globex.audit.history("documents", a["document"].id)) == []
+    seen = list(globex.audit.by_actor("risk-engine", limit=1000))
+    own = {entity.id for entity in b.values()}
+    assert len(seen) == len(own)
+    assert all(r.tenant == "globex" and r.entity_id in own for r in seen)
+    assert [r.operation for r in acme.audit.history("vaults", a["vault"].id)] == ["vaults.insert"]
     # acme's rows are all as they were.
     assert acme.vaults.find_by_id(a["vault"].id) == a["vault"]
     assert acme.agents.find_by_id(a["agent"].id) == a["agent"]

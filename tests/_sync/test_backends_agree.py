@@ -1117,3 +1117,66 @@ def test_a_bad_value_fails_alike_naming_the_same_field(
     postgres, mongo = failures(backends, attempt)
     assert postgres == mongo
     assert postgres[:2] == ("ValidationError", field)
+
+
+# -- the audit trail -------------------------------------------------------------------
+
+
+def audit_shape(b: Backend, record: Any) -> Any:
+    """An audit record as compared across backends: its id and time are the
+    backend's, ids as names, the backend's own timestamps left out of the changes."""
+    return (
+        record.operation,
+        record.action.value,
+        record.entity_type,
+        b.names.get(record.entity_id, record.entity_id),
+        record.version_before,
+        record.version_after,
+        record.count,
+        record.actor,
+        {
+            name: (b._field(name, change.old), b._field(name, change.new))
+            for name, change in record.changes.items()
+            if name not in SET_BY_THE_BACKEND
+        },
+    )
+
+
+def test_audit_records_agree_record_by_record(backends: list[Backend]) -> None:
+    def scenario(b: Backend) -> Any:
+        seed(b)
+        desk = b.store.scoped(actor="agreement")
+        desk.vaults.update_vault_metrics(b.id_of("eth-a"), "81.50", "1.9")
+        desk.vaults.update(b.id_of("eth-b"), max_ltv=Decimal("90.0"))
+        desk.alerts.acknowledge(b.id_of("alert-acked"))
+        desk.alerts.resolve(b.id_of("alert-resolved"))
+        desk.protection_rules.mark_triggered(b.id_of("notify"))
+        desk.vaults.update_metrics_many(
+            [(b.id_of("eth-a"), "82", "1.8"), (b.id_of("eth-b"), "83", 1), (UNKNOWN_ID, 1, 1)]
+        )
+        desk.vaults.delete(b.id_of("base-a"))  # its alert goes with it
+        trail = {
+            name: [
+                audit_shape(b, r)
+                for r in b.store.audit.history(repository_name(entity), entity.id, limit=100)
+            ]
+            for name, entity in b.created.items()
+        }
+        by_actor = [audit_shape(b, r) for r in b.store.audit.by_actor("agreement")]
+        return trail, by_actor
+
+    postgres, mongo = on_each(backends, scenario)
+    assert postgres[1] == mongo[1]
+    assert postgres[0] == mongo[0]
+    assert len(postgres[1]) == 8  # five writes, a batch, a delete and its cascaded alert
+
+
+def repository_name(entity: Any) -> str:
+    return {
+        "Agent": "agents",
+        "CreditVault": "vaults",
+        "RiskAlert": "alerts",
+        "LiquidationEvent": "liquidations",
+        "ProtectionRule": "protection_rules",
+        "MarketData": "market_data",
+    }[type(entity).__name__]

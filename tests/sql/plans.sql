@@ -89,6 +89,13 @@ COPY liquidation_events (
 -- COPY target for the generated protection rules.
 COPY protection_rules (id, vault_id, name, conditions, actions, enabled, priority) FROM STDIN;
 
+-- name: copy_audit#
+-- COPY target for the generated audit trail.
+COPY audit_log (
+    tenant_id, written_at, actor, operation_name, write_kind,
+    entity_type, entity_id, version_before, version_after
+) FROM STDIN;
+
 -- name: copy_market_data#
 -- COPY target for the generated prices.
 COPY market_data (id, token, chain_id, price_usd, source, recorded_at) FROM STDIN;
@@ -111,5 +118,8 @@ WHERE c.relispartition AND c.relkind = 'r' AND c.reltuples <= 0;
 
 -- name: act_for_tenant(tenant)!
 -- What vaultstore sets for a store's calls: the tenant whose rows the session
--- sees and stores (the tenant_id the loaded rows get).
-SELECT set_config('vaultstore.tenant', :tenant, FALSE);
+-- sees and stores (the tenant_id the loaded rows get), as a backfill does: with
+-- the audit trail off (a million audit rows would be the load's own).
+SELECT
+    set_config('vaultstore.tenant', :tenant, FALSE) AS tenant,
+    set_config('vaultstore.audit', 'off', FALSE) AS audit_setting;
