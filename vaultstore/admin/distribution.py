@@ -229,6 +229,13 @@ MONGODB: tuple[ShardKey, ...] = (
         why="the key MongoDB advises for GridFS chunks; files_id_1_n_1 is unique on it",
     ),
     ShardKey("vaultstore_migrations", None, why="the schema steps' record"),
+    ShardKey(
+        "audit_log",
+        None,
+        why="append-only, read by entity or by actor through its two indexes; each record "
+        "is written in its write's transaction, which an unsharded collection joins "
+        "wherever the write's shard is",
+    ),
 )
 """The MongoDB design."""
 
