@@ -44,6 +44,7 @@ MONGO_COLLECTIONS = (
     *(entity.table for entity in REGISTRY),
     "documents.files",  # the GridFS bucket of store.documents
     "documents.chunks",
+    "audit_log",  # the records of the writes (migrations/mongodb/0005.audit-log.json)
 )
 
 STORE_PARAMS = ("store", "backend")

@@ -24,6 +24,7 @@ from bson.decimal128 import Decimal128
 from . import _values
 from ._convert import flat_columns
 from ._entities import AuditRecord, FieldChange, StoredDocument, WriteKind
+from ._ids import new_id
 from ._registry import EntityType, Registry
 
 LEFT_OUT = frozenset({"id", "tenant_id", "version", "created_at", "updated_at"})
@@ -31,6 +32,8 @@ LEFT_OUT = frozenset({"id", "tenant_id", "version", "created_at", "updated_at"})
 write changes updated_at."""
 DOCUMENTS = "documents"
 """The ``entity_type`` of a stored document's records."""
+AUDIT_LOG = "audit_log"
+"""The MongoDB collection of the records (PostgreSQL's table has the same name)."""
 
 
 class _NoFields(TypedDict):
@@ -117,6 +120,95 @@ def changes_between(
         if was != now:
             changes[column] = {"old": was, "new": now}
     return changes
+
+
+def _version(document: Mapping[str, Any], cls: type) -> int | None:
+    """A stored document's version (1 when it has none yet, as the updates count
+    it); None for a class without versions (a stored document)."""
+    if "version" not in attrs.fields_dict(cls):
+        return None
+    return int(document.get("version", 1))
+
+
+def write_change(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, cls: type
+) -> dict[str, Any] | None:
+    """What the record of one MongoDB document's write says of it, from the document
+    before and after (None: inserted, deleted), as ``vaultstore_audit`` says it of a
+    row: ``write_kind``, ``entity_id``, the versions and ``changes`` (values plain:
+    Decimal, not Decimal128). None for a write that changed no field and no version
+    (``lock()``'s, which sets ``_locked_at`` only)."""
+    if before is None and after is None:
+        return None
+    changes = changes_between(
+        None if before is None else flat_document(before, cls),
+        None if after is None else flat_document(after, cls),
+    )
+    version_before = None if before is None else _version(before, cls)
+    version_after = None if after is None else _version(after, cls)
+    kind = WriteKind.INSERT if before is None else WriteKind.DELETE if after is None else None
+    if kind is None:
+        if not changes and version_before == version_after:
+            return None
+        kind = WriteKind.UPDATE
+    stored = after if after is not None else before
+    assert stored is not None
+    return {
+        "write_kind": kind.value,
+        "entity_id": stored["_id"],
+        "version_before": version_before,
+        "version_after": version_after,
+        "changes": changes,
+    }
+
+
+def record_document(
+    *,
+    tenant: str,
+    actor: str | None,
+    operation: str,
+    entity_type: str,
+    change: Mapping[str, Any],
+    written_at: datetime | None = None,
+    row_count: int = 1,
+) -> dict[str, Any]:
+    """A document of the ``audit_log`` collection, its fields named as PostgreSQL's
+    columns: ``change`` is :func:`write_change`'s (its ``changes`` as BSON), or a
+    batch's :func:`batch_change`."""
+    return {
+        "_id": new_id(),
+        "tenant_id": tenant,
+        "written_at": written_at or _values.utc_now(),
+        "actor": actor,
+        "operation_name": operation,
+        "write_kind": change["write_kind"],
+        "entity_type": entity_type,
+        "entity_id": change["entity_id"],
+        "version_before": change["version_before"],
+        "version_after": change["version_after"],
+        "changes": change["changes"],
+        "row_count": row_count,
+    }
+
+
+def batch_change(kind: WriteKind) -> dict[str, Any]:
+    """What a batch's one record says of its rows: only how many (``row_count``)."""
+    return {
+        "write_kind": kind.value,
+        "entity_id": None,
+        "version_before": None,
+        "version_after": None,
+        "changes": {},
+    }
+
+
+def stored_document_fields(document: StoredDocument) -> dict[str, Any]:
+    """A stored document as :func:`flat_document` reads an entity's document (its
+    owner type as the value PostgreSQL's row holds), for :func:`write_change`."""
+    fields = attrs.asdict(document, recurse=False)
+    fields["_id"] = fields.pop("id")
+    fields["owner_type"] = document.owner_type.value
+    return fields
 
 
 def _unfloat(value: Any) -> Any:

@@ -36,6 +36,8 @@ from pymongo.synchronous.database import Database
 from pymongo.errors import ConfigurationError, PyMongoError, ServerSelectionTimeoutError
 
 from .. import _values
+from .._audit import AUDIT_LOG, batch_change, record_document, write_change
+from .._entities import WriteKind
 from .._mongo import (
     CODEC_OPTIONS,
     CausalClock,
@@ -54,10 +56,11 @@ from .._queries import load_mongodb_operations
 from .._registry import EntityType, Registry
 from .._replicas import ReplicaStats
 from .._resources import MIGRATIONS_RECORD, collection_validators, schema_steps
-from .._retry import commit_unknown
-from .._scope import Scope
+from .._retry import sleep, backoff, commit_unknown
+from .._scope import DEFAULT_TENANT, Scope
 from .._settings import Settings
 from ..errors import (
+    ConcurrentUpdateError,
     ConflictError,
     DatabaseError,
     StoreClosedError,
@@ -71,6 +74,12 @@ logger = logging.getLogger("vaultstore")
 
 
 _READS = frozenset({"find_one", "find", "aggregate"})
+_WRITES = frozenset(
+    {"insert_one", "insert_many", "find_one_and_update", "delete_one", "bulk_update"}
+)
+_ATTEMPTS = 4
+"""Tries of a transaction the executor opened for one audited write, when a
+concurrent writer gets in the way (a write conflict, a transient error)."""
 _LOOKUP = 500  # ids per $in when a batch looks for the documents it names
 
 
@@ -261,6 +270,10 @@ class MongoExecutor:
             bound["now"] = _values.utc_now()
         call = declared.call
         entity = op.entity
+        if call in _WRITES and self.settings.scope.audit:
+            if self.session is not None:
+                return self._audited(op, declared, bound)
+            return self._audited_alone(op, declared, bound)
         if call == "bulk_update" or (
             call in ("insert_one", "insert_many") and (entity.references or call == "insert_many")
         ):
@@ -281,6 +294,71 @@ class MongoExecutor:
                 self.probe()
             logger.info("vaultstore: a pooled connection was lost; %s runs again", op.key)
         return self._call(op, declared, bound)
+
+    def _audited_alone(
+        self, op: Operation, declared: MongoOperation, bound: dict[str, Any]
+    ) -> Any:
+        """An audited write outside a transaction: in one of its own with its record,
+        run again when a concurrent writer gets in the way (its read of the document
+        before can meet a write conflict where a lone write would have waited),
+        which is safe because the transaction holds this write only."""
+        attempt = 1
+        while True:
+            try:
+                with self._transaction() as tx:
+                    return tx._audited(op, declared, bound)
+            except ConcurrentUpdateError as exc:
+                if attempt >= _ATTEMPTS:
+                    raise
+                logger.debug("%s: attempt %d of %d: %s", op.key, attempt, _ATTEMPTS, exc)
+            sleep(backoff(attempt))
+            attempt += 1
+
+    def _audited(self, op: Operation, declared: MongoOperation, bound: dict[str, Any]) -> Any:
+        """A write and its audit records, in this executor's transaction."""
+        if declared.call == "delete_one" and self.registry.dependents(op.entity.table):
+            return self._delete(op, declared, bound)
+        return self._write(op, declared, bound, self.session)
+
+    def _record_tenant(self, entity: EntityType) -> str:
+        """The tenant a record of a write to ``entity`` belongs to: the scope's; for
+        shared data (market data) written without one, the default tenant, as
+        PostgreSQL's policy on audit_log says."""
+        return self._tenant() if not entity.shared else self.tenant or DEFAULT_TENANT
+
+    def _append(
+        self,
+        session: ClientSession | None,
+        op: Operation,
+        entity: EntityType,
+        changes: list[dict[str, Any]],
+        row_count: int = 1,
+    ) -> None:
+        """The audit records of ``changes`` (:func:`write_change`'s, or a batch's),
+        written in ``session``'s transaction; all at the one moment, as PostgreSQL's
+        triggers record a statement's rows at its start."""
+        if not changes:
+            return
+        now = _values.utc_now()
+        records = [
+            record_document(
+                tenant=self._record_tenant(entity),
+                actor=self.settings.scope.actor,
+                operation=op.key,
+                entity_type=entity.name,
+                change={**change, "changes": self._bson(change["changes"])},
+                written_at=now,
+                row_count=row_count,
+            )
+            for change in changes
+        ]
+        audit_log = self.collections.get(AUDIT_LOG)
+        if audit_log is None:
+            audit_log = self.collections[AUDIT_LOG] = self.database[AUDIT_LOG]
+        if len(records) == 1:
+            audit_log.insert_one(records[0], session=session)
+        else:
+            audit_log.insert_many(records, session=session)
 
     def _call(self, op: Operation, declared: MongoOperation, bound: dict[str, Any]) -> Any:
         """Run ``op``: in this transaction's session; else, when the store needs
@@ -313,15 +391,7 @@ class MongoExecutor:
             argument = for_tenant(call, argument, tenant)
         with self.errors(entity, write=call not in _READS):
             if call in ("insert_one", "insert_many"):
-                documents = argument if call == "insert_many" else [argument]
-                self._check_references(entity, documents)
-                if call == "insert_one":
-                    collection.insert_one(argument, session=session)
-                    return 1
-                # Unordered: the server may apply them in any order (and in parallel);
-                # the transaction around every insert_many keeps it all or none.
-                collection.insert_many(argument, ordered=False, session=session)
-                return len(argument)
+                return self._insert(op, collection, argument, session)
             if call == "find_one":
                 doc = collection.find_one(
                     argument, sort=declared.sort, hint=declared.hint, session=session
@@ -329,12 +399,7 @@ class MongoExecutor:
                 return None if doc is None else self.converter.document_loader(entity.cls)(doc)
             if call == "find_one_and_update":
                 assert declared.update is not None
-                doc = collection.find_one_and_update(
-                    argument,
-                    declared.update(bound),
-                    return_document=ReturnDocument.AFTER,
-                    session=session,
-                )
+                doc = self._update(op, collection, argument, declared.update(bound), session)
                 return None if doc is None else self.converter.document_loader(entity.cls)(doc)
             if call == "find":
                 limit = 0 if declared.limit is None else declared.limit(bound)
@@ -350,11 +415,84 @@ class MongoExecutor:
                 results = collection.aggregate(argument, session=session)
                 return [_plain(doc) for doc in results.to_list()]
             if call == "delete_one":
-                result = collection.delete_one(argument, session=session)
-                return result.deleted_count
+                return self._delete_one(op, collection, argument, session)
             if call == "bulk_update":
-                return self._bulk_update(collection, declared, bound, tenant)
+                rows = self._bulk_update(collection, declared, bound, tenant)
+                if self.settings.scope.audit and rows:
+                    batch = batch_change(WriteKind.UPDATE)
+                    self._append(session, op, entity, [batch], len(rows))
+                return rows
         raise DatabaseError(f"{op.key}: {call} cannot run here")  # parse_operation refuses it
+
+    # Audited, each write runs in a transaction (execute() sees to it) with its record.
+
+    def _insert(
+        self,
+        op: Operation,
+        collection: Collection[Any],
+        argument: Any,
+        session: ClientSession | None,
+    ) -> int:
+        """insert_one (``argument``, a document) or insert_many (a list of them)."""
+        entity = op.entity
+        audit = self.settings.scope.audit
+        documents = argument if isinstance(argument, list) else [argument]
+        self._check_references(entity, documents)
+        if documents is not argument:
+            collection.insert_one(argument, session=session)
+            change = write_change(None, argument, entity.cls) if audit else None
+            self._append(session, op, entity, [change] if change else [])
+            return 1
+        # Unordered: the server may apply them in any order (and in parallel);
+        # the transaction around every insert_many keeps it all or none.
+        collection.insert_many(argument, ordered=False, session=session)
+        if audit and argument:
+            batch = batch_change(WriteKind.INSERT)
+            self._append(session, op, entity, [batch], len(argument))
+        return len(argument)
+
+    def _update(
+        self,
+        op: Operation,
+        collection: Collection[Any],
+        argument: Any,
+        update: Any,
+        session: ClientSession | None,
+    ) -> Any:
+        """find_one_and_update: the document after, or None. Audited, the document
+        before is read first, in the transaction: the record lists what changed."""
+        audit = self.settings.scope.audit
+        before = None
+        if audit:
+            before = collection.find_one(argument, session=session)
+            if before is None:
+                return None
+        doc = collection.find_one_and_update(
+            argument, update, return_document=ReturnDocument.AFTER, session=session
+        )
+        if doc is not None and audit:
+            change = write_change(before, doc, op.entity.cls)
+            self._append(session, op, op.entity, [change] if change else [])
+        return doc
+
+    def _delete_one(
+        self,
+        op: Operation,
+        collection: Collection[Any],
+        argument: Any,
+        session: ClientSession | None,
+    ) -> int:
+        """delete_one: how many it deleted (0 or 1); audited, the record lists every
+        field of the document deleted."""
+        if not self.settings.scope.audit:
+            result = collection.delete_one(argument, session=session)
+            return result.deleted_count
+        gone = collection.find_one_and_delete(argument, session=session)
+        if gone is None:
+            return 0
+        change = write_change(gone, None, op.entity.cls)
+        self._append(session, op, op.entity, [change] if change else [])
+        return 1
 
     def _bulk_update(
         self,
@@ -427,12 +565,24 @@ class MongoExecutor:
                     )
         count = self._write(op, declared, bound, self.session)
         if count:
+            audit = self.settings.scope.audit
             with self.errors(entity):
                 for other, ref in dependents:
                     if ref.on_delete == "cascade":
-                        self.database[other.table].delete_many(
-                            {**self._owned(other.table), ref.field: id}, session=self.session
-                        )
+                        dependent = {**self._owned(other.table), ref.field: id}
+                        collection = self.database[other.table]
+                        if audit:
+                            # One record per document, as PostgreSQL's row triggers
+                            # record the rows its foreign keys delete; the transaction's
+                            # snapshot makes the delete below meet the same ones.
+                            cursor = collection.find(dependent, session=self.session)
+                            gone = [
+                                write_change(d, None, other.cls) for d in cursor.to_list()
+                            ]
+                            if not gone:
+                                continue
+                            self._append(self.session, op, other, [c for c in gone if c])
+                        collection.delete_many(dependent, session=self.session)
         return count
 
     @contextmanager
@@ -445,6 +595,15 @@ class MongoExecutor:
         block raises, the outer one is aborted (DatabaseError, code 25P02, when
         the caller carries on), where PostgreSQL would roll back to a savepoint."""
         self._tenant()  # refused before any I/O when tenancy is on and no tenant given
+        with self._transaction(timeout=timeout) as tx:
+            yield tx
+
+    @contextmanager
+    def _transaction(
+        self, *, timeout: float | None = None
+    ) -> Iterator[MongoExecutor]:
+        """:meth:`transaction`, for a scope without a tenant too (a write of shared
+        market data, audited in a transaction of its own)."""
         if self.session is not None:
             outer, self.timeout = self.timeout, timeout or self.timeout
             try:

@@ -30,7 +30,7 @@ import logging
 from collections.abc import Iterator, Generator
 from contextlib import contextmanager
 from datetime import UTC
-from typing import Any
+from typing import Any, TypeGuard
 
 from bson import CodecOptions
 from pymongo.synchronous.client_session import ClientSession
@@ -38,6 +38,7 @@ from pymongo.synchronous.database import Database
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
 
 from .. import _values
+from .._audit import AUDIT_LOG, DOCUMENTS, record_document, stored_document_fields, write_change
 from .._documents import (
     READ_BATCH,
     WRITE_BATCH,
@@ -50,6 +51,7 @@ from .._documents import (
 )
 from .._entities import DocumentOwner, StoredDocument
 from .._registry import REGISTRY, Registry
+from .._retry import sleep, backoff
 from .._scope import Scope
 from .._settings import Settings
 from ..errors import ConflictError, DatabaseError, UnavailableError, VaultStoreError
@@ -57,6 +59,8 @@ from ..errors import ConflictError, DatabaseError, UnavailableError, VaultStoreE
 logger = logging.getLogger("vaultstore")
 
 BUCKET = "documents"
+_ATTEMPTS = 4
+"""Tries of a transaction opened for one audited write of a files document."""
 _CODEC_OPTIONS: CodecOptions[Any] = CodecOptions(tz_aware=True, tzinfo=UTC)
 
 
@@ -66,9 +70,14 @@ def _translate(exc: PyMongoError) -> VaultStoreError:
         return ConflictError(f"StoredDocument conflicts with a stored one: {exc}", code=exc.code)
     if isinstance(exc, ConnectionFailure):
         return UnavailableError(f"MongoDB unavailable: {exc}")
-    if isinstance(exc, OperationFailure) and exc.has_error_label("TransientTransactionError"):
+    if _transient(exc):
         return ConflictError(f"concurrent update, try again: {exc}", code=exc.code)
     return DatabaseError(f"{type(exc).__name__}: {exc}", code=getattr(exc, "code", None))
+
+
+def _transient(exc: PyMongoError) -> TypeGuard[OperationFailure]:
+    """A concurrent writer got in the way: running the transaction again may succeed."""
+    return isinstance(exc, OperationFailure) and exc.has_error_label("TransientTransactionError")
 
 
 @contextmanager
@@ -98,6 +107,7 @@ class MongoDocuments:
         self.settings = settings
         self._files = database.get_collection(f"{BUCKET}.files", codec_options=_CODEC_OPTIONS)
         self._chunks = database.get_collection(f"{BUCKET}.chunks", codec_options=_CODEC_OPTIONS)
+        self._audit_log = database[AUDIT_LOG]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} on {self._database.name}.{BUCKET}>"
@@ -107,6 +117,81 @@ class MongoDocuments:
         any I/O, when tenancy is on and the scope names none."""
         scope = Scope() if self.settings is None else self.settings.scope
         return {"tenant_id": scope.effective_tenant()}
+
+    def _auditing(self) -> bool:
+        return self.settings is None or self.settings.scope.audit
+
+    def _record(
+        self,
+        operation: str,
+        files: list[dict[str, Any]],
+        deleted: bool,
+        session: ClientSession | None,
+    ) -> None:
+        """The audit records of files documents inserted or deleted (``deleted``),
+        one per document, named as PostgreSQL's trigger names them: the statement
+        that wrote (``documents.insert``, ``documents.delete``,
+        ``documents.delete_by_owner``), the columns of the documents table."""
+        if not files or not self._auditing():
+            return
+        scope = Scope() if self.settings is None else self.settings.scope
+        now = _values.utc_now()
+        records = []
+        for file in files:
+            fields = stored_document_fields(from_gridfs_file(file))
+            change = write_change(
+                fields if deleted else None, None if deleted else fields, StoredDocument
+            )
+            assert change is not None  # an insert or a delete changes every field
+            records.append(
+                record_document(
+                    tenant=file["tenant_id"],
+                    actor=scope.actor,
+                    operation=f"{BUCKET}.{operation}",
+                    entity_type=DOCUMENTS,
+                    change=change,
+                    written_at=now,
+                )
+            )
+        self._audit_log.insert_many(records, session=session)
+
+    def _write_file(
+        self, file: dict[str, Any], deleted: bool, session: ClientSession | None
+    ) -> dict[str, Any] | None:
+        """Insert ``file`` (a files document), or delete the one it filters for
+        (``deleted``), with its audit record: the document inserted or deleted, or
+        None if none was."""
+        if deleted:
+            gone: dict[str, Any] | None = self._files.find_one_and_delete(
+                file, session=session
+            )
+            if gone is not None:
+                self._record("delete", [gone], True, session)
+            return gone
+        self._files.insert_one(file, session=session)
+        self._record("insert", [file], False, session)
+        return file
+
+    def _audited_write(self, file: dict[str, Any], deleted: bool) -> dict[str, Any] | None:
+        """:meth:`_write_file` in this repository's session; else, when auditing, in a
+        transaction of its own (the write and its record, all or none), run again
+        when a concurrent writer gets in the way: it holds this write only."""
+        if self._session is not None or not self._auditing():
+            return self._write_file(file, deleted, self._session)
+        attempt = 1
+        while True:
+            try:
+                with (
+                    self._database.client.start_session() as session,
+                    session.start_transaction(),
+                ):
+                    return self._write_file(file, deleted, session)
+            except PyMongoError as exc:
+                if attempt >= _ATTEMPTS or not _transient(exc):
+                    raise
+                logger.debug("documents: attempt %d of %d: %s", attempt, _ATTEMPTS, exc)
+            sleep(backoff(attempt))
+            attempt += 1
 
     def put(self, document: StoredDocument, upload: Upload) -> StoredDocument:
         """Store a document: its chunks a few per insert, then its files document."""
@@ -131,9 +216,7 @@ class MongoDocuments:
                 if batch:
                     self._chunks.insert_many(batch, session=self._session)
                 stored = upload.stored()
-                self._files.insert_one(
-                    gridfs_file(stored, owned["tenant_id"]), session=self._session
-                )
+                self._audited_write(gridfs_file(stored, owned["tenant_id"]), False)
         except BaseException:
             self._discard(document.id)
             raise
@@ -202,22 +285,26 @@ class MongoDocuments:
         """Delete a document's files document, then its chunks."""
         owned = self._owned()
         with _errors():
-            result = self._files.delete_one({**owned, "_id": id}, session=self._session)
+            gone = self._audited_write({**owned, "_id": id}, True)
             self._chunks.delete_many({**owned, "files_id": id}, session=self._session)
-        return result.deleted_count
+        return 0 if gone is None else 1
 
     def delete_by_owner(self, owner: DocumentOwner, owner_id: str) -> int:
-        """Delete the files documents of one vault or agent, then their chunks."""
+        """Delete the files documents of one vault or agent, then their chunks (in
+        the owner's transaction, with a record per document)."""
         tenant = self._owned()
         owned = {**tenant, "metadata.owner_type": owner.value, "metadata.owner_id": owner_id}
+        audit = self._auditing()
         with _errors():
-            cursor = self._files.find(owned, {"_id": 1}, session=self._session)
-            ids = [file["_id"] for file in cursor.to_list()]
-            if not ids:
+            cursor = self._files.find(owned, None if audit else {"_id": 1}, session=self._session)
+            files = cursor.to_list()
+            if not files:
                 return 0
+            ids = [file["_id"] for file in files]
             result = self._files.delete_many(
                 {**tenant, "_id": {"$in": ids}}, session=self._session
             )
+            self._record("delete_by_owner", files, True, self._session)
             self._chunks.delete_many(
                 {**tenant, "files_id": {"$in": ids}}, session=self._session
             )

@@ -205,6 +205,11 @@ COLLECTIONS: tuple[CollectionAccess, ...] = (
         ("find",),
         why="store.pending_migrations() reads the applied schema steps",
     ),
+    CollectionAccess(
+        "audit_log",
+        ("find", "insert"),
+        why="the audit trail: append-only, so no update and no remove (store.audit reads it)",
+    ),
 )
 """The MongoDB application role's actions, collection by collection."""
 
