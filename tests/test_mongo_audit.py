@@ -15,13 +15,14 @@ import pytest
 import vaultstore
 from vaultstore import (
     AlertType,
+    AuditRecord,
     ChainId,
     CreditVault,
     LiquidationProtection,
     NewMarketData,
     TokenAmount,
+    WriteKind,
 )
-from vaultstore._entities import AuditRecord, WriteKind  # not exported yet by vaultstore
 from vaultstore._sync.contracts import Store
 
 ACTOR = "auditor@example.com"
