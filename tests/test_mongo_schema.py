@@ -79,6 +79,8 @@ TENANT_OWNED = [
     "risk_alerts",
 ]
 SINCE_DOCUMENTS = STEP_IDS[STEP_IDS.index(DOCUMENTS_STEP_ID) :]
+SINCE_TENANTS = STEP_IDS[STEP_IDS.index(TENANTS_STEP_ID) :]
+"""The tenants step and the steps after it (the audit trail's)."""
 AFTER_SHARD_KEYS = STEP_IDS[STEP_IDS.index(SHARD_KEYS_STEP_ID) + 1 :]
 """The steps after 0003, which change the bucket's indexes (0004.tenants)."""
 """The documents step and those after it: what rolling it back rolls back."""
@@ -200,9 +202,10 @@ def create_the_bucket_indexes_on_first_use(db: Database[Any]) -> None:
 # -- applying, recording, rolling back ----------------------------------------------
 
 
-def test_the_steps_create_the_six_collections() -> None:
+def test_the_steps_create_the_seven_collections() -> None:
     assert sorted(COLLECTIONS) == [
         "agents",
+        "audit_log",
         "credit_vaults",
         "liquidation_events",
         "market_data",
@@ -411,8 +414,10 @@ def test_rolling_back_the_documents_step_keeps_the_other_collections_and_indexes
 ) -> None:
     vaultstore.rollback_migrations(migrated_uri, count=len(SINCE_DOCUMENTS))
     before = indexes_of(STEP_IDS[: STEP_IDS.index(DOCUMENTS_STEP_ID)])
-    assert {name: set(fresh_db[name].index_information()) for name in COLLECTIONS} == {
-        name: set(before[name]) | {"_id_"} for name in COLLECTIONS
+    kept = [name for name in COLLECTIONS if name in before]  # not those of later steps
+    assert kept
+    assert {name: set(fresh_db[name].index_information()) for name in kept} == {
+        name: set(before[name]) | {"_id_"} for name in kept
     }
 
 
@@ -520,10 +525,10 @@ def test_the_tenants_step_gives_stored_documents_the_default_tenant(
     fresh_uri: str, fresh_db: Database[Any]
 ) -> None:
     vaultstore.apply_migrations(fresh_uri)
-    vaultstore.rollback_migrations(fresh_uri, count=1)
+    vaultstore.rollback_migrations(fresh_uri, count=len(SINCE_TENANTS))
     document = {k: v for k, v in valid_document("agents").items() if k != "tenant_id"}
     fresh_db["agents"].insert_one(document)
-    assert vaultstore.apply_migrations(fresh_uri) == [TENANTS_STEP_ID]
+    assert vaultstore.apply_migrations(fresh_uri) == SINCE_TENANTS
     stored = fresh_db["agents"].find_one({"_id": document["_id"]})
     assert stored is not None
     assert stored["tenant_id"] == "default"
@@ -549,18 +554,20 @@ def test_rolling_back_the_tenants_step_removes_tenant_id_its_validators_and_inde
     migrated_uri: str, fresh_db: Database[Any]
 ) -> None:
     fresh_db["agents"].insert_one(valid_document("agents"))
-    assert STEP_IDS[-1] == TENANTS_STEP_ID  # else count=1 would roll back a later step
-    assert vaultstore.rollback_migrations(migrated_uri, count=1) == [TENANTS_STEP_ID]
+    assert vaultstore.rollback_migrations(migrated_uri, count=len(SINCE_TENANTS)) == list(
+        reversed(SINCE_TENANTS)
+    )
     assert fresh_db["agents"].count_documents({"tenant_id": {"$exists": True}}) == 0
-    before = validators_after(schema_steps()[:-1])
+    earlier = STEP_IDS.index(TENANTS_STEP_ID)
+    before = validators_after(schema_steps()[:earlier])
     for name in TENANT_OWNED:
         assert validator_of(fresh_db, name) == before.get(name, {}), name
     assert {name: set(fresh_db[name].index_information()) for name in TENANT_OWNED} == {
         name: set(indexes) | {"_id_"}
-        for name, indexes in indexes_of(STEP_IDS[:-1]).items()
+        for name, indexes in indexes_of(STEP_IDS[:earlier]).items()
         if name in TENANT_OWNED
     }
-    assert vaultstore.apply_migrations(migrated_uri) == [TENANTS_STEP_ID]
+    assert vaultstore.apply_migrations(migrated_uri) == SINCE_TENANTS
 
 
 # -- validators ----------------------------------------------------------------------
@@ -639,6 +646,19 @@ def valid_document(collection: str) -> dict[str, Any]:
         "documents.files": {"length": 0, "chunkSize": 261120, "filename": "f", "metadata": {}},
         # A GridFS chunk: its validator requires files_id, n and tenant_id.
         "documents.chunks": {"files_id": "01DOC00000000000000000000", "n": 0, "data": b""},
+        "audit_log": {
+            "tenant_id": "acme",
+            "written_at": NOW,
+            "actor": "risk-engine",
+            "operation_name": "vaults.update_metrics",
+            "write_kind": "update",
+            "entity_type": "vaults",
+            "entity_id": "01VAULT0000000000000000000",
+            "version_before": 1,
+            "version_after": 2,
+            "changes": {"ltv": {"old": d("50"), "new": d("61.25")}},
+            "row_count": 1,
+        },
     }
     tenant = {"tenant_id": "acme"} if collection in TENANT_OWNED else {}
     return {"_id": vaultstore.new_id(), **tenant, **copy.deepcopy(documents[collection]), **times}

@@ -28,7 +28,7 @@ from typing import Any
 import attrs
 import pymongo
 from bson import Decimal128
-from pymongo import AsyncMongoClient, ReturnDocument, UpdateOne
+from pymongo import AsyncMongoClient, ReadPreference, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -618,7 +618,9 @@ class AsyncMongoExecutor:
             async with self.client.start_session() as session:
                 if clock is not None:
                     clock.start(session)
-                async with await session.start_transaction():
+                # A transaction reads from the primary, whatever the client's
+                # readPreference says for reads outside one.
+                async with await session.start_transaction(read_preference=ReadPreference.PRIMARY):
                     tx = AsyncMongoExecutor(
                         self.client,
                         self.settings,

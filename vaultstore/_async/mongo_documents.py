@@ -32,6 +32,7 @@ from datetime import UTC
 from typing import Any, TypeGuard
 
 from bson import CodecOptions
+from pymongo import ReadPreference
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
@@ -182,7 +183,7 @@ class AsyncMongoDocuments:
             try:
                 async with (
                     self._database.client.start_session() as session,
-                    await session.start_transaction(),
+                    await session.start_transaction(read_preference=ReadPreference.PRIMARY),
                 ):
                     return await self._write_file(file, deleted, session)
             except PyMongoError as exc:

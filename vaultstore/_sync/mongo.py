@@ -29,7 +29,7 @@ from typing import Any
 import attrs
 import pymongo
 from bson import Decimal128
-from pymongo import MongoClient, ReturnDocument, UpdateOne
+from pymongo import MongoClient, ReadPreference, ReturnDocument, UpdateOne
 from pymongo.synchronous.client_session import ClientSession
 from pymongo.synchronous.collection import Collection
 from pymongo.synchronous.database import Database
@@ -619,7 +619,9 @@ class MongoExecutor:
             with self.client.start_session() as session:
                 if clock is not None:
                     clock.start(session)
-                with session.start_transaction():
+                # A transaction reads from the primary, whatever the client's
+                # readPreference says for reads outside one.
+                with session.start_transaction(read_preference=ReadPreference.PRIMARY):
                     tx = MongoExecutor(
                         self.client,
                         self.settings,

@@ -33,6 +33,7 @@ from datetime import UTC
 from typing import Any, TypeGuard
 
 from bson import CodecOptions
+from pymongo import ReadPreference
 from pymongo.synchronous.client_session import ClientSession
 from pymongo.synchronous.database import Database
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
@@ -183,7 +184,7 @@ class MongoDocuments:
             try:
                 with (
                     self._database.client.start_session() as session,
-                    session.start_transaction(),
+                    session.start_transaction(read_preference=ReadPreference.PRIMARY),
                 ):
                     return self._write_file(file, deleted, session)
             except PyMongoError as exc:

@@ -541,10 +541,10 @@ def mongodb_problems(
         for name in sorted(set(indexes) - declared)
     ]
     for key in design:
-        if key.key is None:
-            continue
+        if key.key is None or key.collection not in indexes:
+            continue  # unsharded, or not made by these steps (an earlier schema's)
         fields = key.fields
-        collection = indexes.get(key.collection, {})
+        collection = indexes[key.collection]
         for index in collection.values():
             leading = tuple(index["keys"])[: len(fields)]
             if index.get("unique") and leading != fields:
