@@ -196,6 +196,10 @@ def migrated_mongo(mongo_uri: str) -> str:
 def clean_mongo(migrated_mongo: str) -> str:
     """The migrated MongoDB database with every collection empty."""
     client: pymongo.MongoClient[Any] = pymongo.MongoClient(migrated_mongo)
+    # A transaction an earlier test left open (its abort found no pooled connection,
+    # as when many tasks wait on a small pool) would block these deletes: mongod
+    # ends it after transactionLifetimeLimitSeconds (60 s), SecantusDB never.
+    client.admin.command("killAllSessions", [])
     database = client.get_default_database()
     for name in MONGO_COLLECTIONS:
         database[name].delete_many({})
