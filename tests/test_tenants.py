@@ -302,6 +302,24 @@ def test_the_environment_names_the_tenant_and_actor() -> None:
     assert refused.value.field == "VAULTSTORE_TENANT"
 
 
+@pytest.mark.parametrize(("value", "audit"), [("false", False), ("off", False), ("1", True)])
+def test_the_environment_switches_the_audit_trail(value: str, audit: bool) -> None:
+    resolved = resolve_settings("postgresql://h/db", {"VAULTSTORE_AUDIT": value})
+    assert resolved.scope.audit is audit
+
+
+def test_a_bad_audit_switch_is_refused_naming_where_it_came_from() -> None:
+    with pytest.raises(ValidationError) as refused:
+        resolve_settings("postgresql://h/db", {"VAULTSTORE_AUDIT": "sometimes"})
+    assert refused.value.field == "VAULTSTORE_AUDIT"
+    with pytest.raises(ValidationError) as keyword:
+        resolve_settings("postgresql://h/db", {}, audit="no")  # type: ignore[arg-type]
+    assert keyword.value.field == "audit"
+    assert resolve_settings(
+        "postgresql://h/db", {"VAULTSTORE_AUDIT": "false"}, audit=True
+    ).scope.audit
+
+
 MONGO_OWNED = (
     "agents",
     "credit_vaults",
