@@ -177,3 +177,23 @@ def test_a_statement_run_many_times_is_never_prepared(through: str) -> None:
             assert one.agents.find_by_id(agent.id) == agent
             assert two.agents.find_by_id(agent.id) == agent
         assert SQL.prepared_statements(other) == 0
+
+
+def test_each_view_of_a_store_sends_its_own_scope(through: str, zoned_db: str) -> None:
+    """The statements' query text is kept per scope: a view made by scoped() shares
+    the store's plans, and must not send the store's tenant, actor or audit switch."""
+    with vaultstore.connect(through, transaction_pooling=True, tenant="acme", actor="a") as acme:
+        first = acme.agents.create(name="of acme", credibility_score=700)  # text kept for acme
+        globex = acme.scoped(tenant="globex", actor="g")
+        second = globex.agents.create(name="of globex", credibility_score=700)
+        quiet = acme.scoped(audit=False)
+        third = quiet.agents.create(name="unaudited", credibility_score=700)
+        assert [r.actor for r in globex.audit.history("agents", second.id)] == ["g"]
+        assert list(globex.audit.history("agents", first.id)) == []
+        assert list(acme.audit.history("agents", third.id)) == []
+    with psycopg.connect(zoned_db) as conn:
+        rows = conn.execute(
+            "SELECT id, tenant_id FROM agents WHERE id = any(%s) ORDER BY id",
+            [[first.id, second.id, third.id]],
+        ).fetchall()
+    assert rows == [(first.id, "acme"), (second.id, "globex"), (third.id, "acme")]

@@ -203,9 +203,10 @@ class Plan:
         )
         self.read = operation.name.startswith("SELECT") and reads_only(statement.sql)
         self.result = _RESULTS.get(operation, Result.STATUS)
-        self.pooled_sql: str | None = None
-        """Behind a transaction pooler: the operation timeout's statement, then
-        this one, sent as one query (see :func:`timeout_first`)."""
+        self.pooled_sql: dict[str, str] = {}
+        """Behind a transaction pooler: by the scope's statement sent first (the
+        operation timeout, tenant, actor and audit switch of a store or one of its
+        views), that statement then this one, sent as one query."""
 
     def spread(self, params: dict[str, Any]) -> dict[str, Any]:
         """``:obj.attr`` references in the SQL, as aiosql passes them: parameter

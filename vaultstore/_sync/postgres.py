@@ -69,6 +69,8 @@ FIRST_POLL = 0.0002
 """Seconds between the first two checks of a replica that has not yet replayed a
 store's latest write; each later wait is twice the one before, up to LAST_POLL."""
 LAST_POLL = 0.01
+POOLED_SCOPES = 64
+"""Behind a transaction pooler: the scopes whose query text each statement keeps."""
 REPLICA_PROBE_WAIT = 0.05
 """Seconds a read waits for a try of a skipped replica before it goes on without it."""
 
@@ -438,7 +440,7 @@ class PostgresExecutor:
             cur.execute(plan.sql, params)
         else:
             cur = conn.client_cursor()
-            cur.execute(plan.pooled_sql or self._pooled_sql(plan, first), params)
+            cur.execute(plan.pooled_sql.get(first) or self._pooled_sql(plan, first), params)
             cur.nextset()  # the statement's result, after the timeout's
         if result is Result.STATUS:
             return cur.statusmessage or ""
@@ -464,7 +466,11 @@ class PostgresExecutor:
 
     @staticmethod
     def _pooled_sql(plan: Plan, first: str) -> str:
-        sql = plan.pooled_sql = first + plan.sql
+        # Keyed by the scope: the plans are shared by a store and its views (a
+        # few scopes in use at a time; kept bounded when actors come and go).
+        if len(plan.pooled_sql) >= POOLED_SCOPES:
+            plan.pooled_sql.clear()
+        sql = plan.pooled_sql[first] = first + plan.sql
         return sql
 
     def _batch(self, op: Operation, statement: Any, params: dict[str, Any]) -> int:
