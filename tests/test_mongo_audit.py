@@ -292,3 +292,59 @@ def test_by_actor_lists_the_actors_writes_in_since_until(store: Store) -> None:
     window = list(store.audit.by_actor(ACTOR, since=since, until=until, limit=1000))
     assert window == [r for r in every if since <= r.at < until]
     assert window[0] == every[2]
+
+
+def test_each_audited_update_returns_the_document_the_server_stored(
+    store: Store, audit_log: Any
+) -> None:
+    """An audited update takes the document before from its one call and works out
+    the one after (vaultstore._mongo_operations.updated): what it returns is what a
+    read finds afterwards, to the millisecond and the last digit, for every update
+    on every entity; agents.update (a $switch) is read after it instead."""
+    vault = make_vault(store)
+    alert = store.alerts.create(
+        vault_id=vault.id, alert_type=AlertType.LTV_WARNING, severity="high", message="m"
+    )
+    rule = store.protection_rules.create(
+        vault_id=vault.id, name="r", conditions={"ltv": 80}, actions=[], cooldown=0
+    )
+    writes: list[tuple[Any, Any, Any]] = [
+        (
+            store.vaults,
+            vault.id,
+            lambda: store.vaults.update_vault_metrics(
+                vault.id, ltv=Decimal("51.000000000000000001"), health_factor=Decimal("1.50")
+            ),
+        ),
+        (
+            store.vaults,
+            vault.id,
+            lambda: store.vaults.update(
+                vault.id,
+                max_ltv=Decimal("72.25"),
+                collateral=TokenAmount(
+                    token="WBTC", amount=Decimal("0.5"), value_usd=Decimal("30000.01")
+                ),
+            ),
+        ),
+        (
+            store.agents,
+            vault.agent_id,
+            lambda: store.agents.update(vault.agent_id, credibility_score=810),
+        ),
+        (store.alerts, alert.id, lambda: store.alerts.acknowledge(alert.id)),
+        (store.alerts, alert.id, lambda: store.alerts.resolve(alert.id)),
+        (store.protection_rules, rule.id, lambda: store.protection_rules.mark_triggered(rule.id)),
+        (
+            store.protection_rules,
+            rule.id,
+            lambda: store.protection_rules.update(rule.id, conditions={"ltv": {"gt": "85.5"}}),
+        ),
+    ]
+    for repository, id, write in writes:
+        returned = write()
+        assert returned == repository.find_by_id(id)
+    agent = store.agents.find_by_id(vault.agent_id)
+    assert agent is not None
+    assert agent.credibility_tier.value == "excellent"
+    assert audit_log.count_documents({"write_kind": "update"}) == len(writes)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from vaultstore._mongo import containment_filter
-from vaultstore._mongo_operations import DeclarationError, parse_operation
+from vaultstore._mongo_operations import DeclarationError, parse_operation, updated
 from vaultstore._queries import load_mongodb_operations
 from vaultstore._registry import REGISTRY
 
@@ -82,3 +82,65 @@ def test_every_entity_declares_its_operations() -> None:
     """And the audit trail's reads (queries/audit.mongodb.json) beside them."""
     declared = load_mongodb_operations()
     assert sorted(declared) == sorted([*(entity.name for entity in REGISTRY), "audit"])
+
+
+UPDATE_METRICS = [
+    {
+        "$set": {
+            "ltv": {"$literal": "51"},
+            "version": {"$add": [{"$ifNull": ["$version", 1]}, 1]},
+        }
+    }
+]
+
+
+def test_updated_works_out_a_pipeline_of_sets() -> None:
+    before = {"_id": "v1", "ltv": "50", "version": 4}
+    assert updated(UPDATE_METRICS, before) == {"_id": "v1", "ltv": "51", "version": 5}
+    assert before == {"_id": "v1", "ltv": "50", "version": 4}
+    assert updated(UPDATE_METRICS, {"_id": "v1"}) == {"_id": "v1", "ltv": "51", "version": 2}
+
+
+def test_updated_gives_each_stage_the_document_the_one_before_made() -> None:
+    stages = [
+        {"$set": {"version": {"$add": ["$version", 1]}, "was": "$version"}},
+        {"$set": {"now": "$version", "gone": "$nothing"}},
+    ]
+    after = updated(stages, {"version": 1, "gone": 1})
+    assert after == {"version": 2, "was": 1, "now": 2}
+
+
+def test_updated_takes_an_update_documents_values_as_they_are() -> None:
+    assert updated({"$set": {"x": "$y"}}, {"y": 1}) == {"y": 1, "x": "$y"}
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        [{"$set": {"tier": {"$switch": {"branches": [], "default": "x"}}}}],
+        [{"$set": {"a.b": 1}}],
+        [{"$unset": "a"}],
+        [{"$set": {"n": {"$add": ["$n", 0.5]}}}],
+        [{"$set": {"n": {"$add": ["$n", 2**63]}}}],
+        [{"$set": {"a": "$b.c"}}],
+        [{"$set": {"a": {"k": 1}}}],
+        {"$inc": {"n": 1}},
+        {"$set": {"a.b": 1}},
+    ],
+)
+def test_updated_leaves_what_it_does_not_know_to_the_server(update: Any) -> None:
+    assert updated(update, {"n": 1, "b": {"c": 1}}) is None
+
+
+def test_each_declared_update_is_worked_out_or_read_after() -> None:
+    """Which declared updates an audited write works out itself (the rest cost a
+    read): all but agents.update's $switch."""
+    read_after = []
+    for entity, operations in load_mongodb_operations().items():
+        for name, op in operations.items():
+            if op.call != "find_one_and_update" or op.update is None:
+                continue
+            bound = op.update(dict.fromkeys(op.parameters, 1) | {"changes": {"x": 1}})
+            if updated(bound, {"_id": "x", "version": 1, "trigger_count": 0}) is None:
+                read_after.append(f"{entity}.{name}")
+    assert read_after == ["agents.update"]

@@ -11,6 +11,7 @@ out :data:`LEFT_OUT` and the fields null on both sides.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ import attrs
 from bson.decimal128 import Decimal128
 
 from . import _values
-from ._convert import flat_columns
+from ._convert import flat_columns, leaf_fields
 from ._entities import AuditRecord, FieldChange, StoredDocument, WriteKind
 from ._ids import new_id
 from ._registry import EntityType, Registry
@@ -58,25 +59,26 @@ def entity_class(registry: Registry, entity_type: str) -> type | None:
     return None
 
 
-def _leaf_types(cls: type) -> dict[str, Any]:
-    """Each column of ``cls``'s table with its field's type."""
-    types: dict[str, Any] = {}
-    for column, path in flat_columns(cls):
-        owner: Any = cls
-        for name in path[:-1]:
-            owner = attrs.fields_dict(owner)[name].type
-        types[column] = attrs.fields_dict(owner)[path[-1]].type
-    return types
-
-
-_TYPES: dict[type, dict[str, Any]] = {}
-
-
+@functools.cache
 def column_types(cls: type) -> dict[str, Any]:
-    types = _TYPES.get(cls)
-    if types is None:
-        types = _TYPES[cls] = _leaf_types(cls)
-    return types
+    """Each column of ``cls``'s table with its field's type."""
+    return {"_".join(path): field.type for path, field in leaf_fields(cls)}
+
+
+@functools.cache
+def _document_paths(cls: type) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each column of ``cls``'s table with its path in a MongoDB document."""
+    return tuple(
+        (column, ("_id", *path[1:]) if path[0] == "id" else path)
+        for column, path in flat_columns(cls)
+    )
+
+
+def _at(document: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = document
+    for key in path:
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value
 
 
 def plain(value: Any) -> Any:
@@ -94,14 +96,23 @@ def flat_document(document: Mapping[str, Any], cls: type) -> dict[str, Any]:
     """A MongoDB document of ``cls`` as the columns of its PostgreSQL row (``_id`` as
     ``id``, a value object's sub-document flattened, Decimal128 as Decimal); absent
     fields as None."""
-    row: dict[str, Any] = {}
-    for column, path in flat_columns(cls):
-        value: Any = document
-        for i, name in enumerate(path):
-            key = "_id" if i == 0 and name == "id" else name
-            value = value.get(key) if isinstance(value, Mapping) else None
-        row[column] = plain(value)
-    return row
+    return {column: plain(_at(document, path)) for column, path in _document_paths(cls)}
+
+
+def _document_changes(
+    before: Mapping[str, Any], after: Mapping[str, Any], cls: type
+) -> dict[str, dict[str, Any]]:
+    """:func:`changes_between` the flat rows of two documents, without flattening
+    the fields an update left as they were (equal BSON values are equal rows'
+    values)."""
+    changes: dict[str, dict[str, Any]] = {}
+    for column, path in _document_paths(cls):
+        if column in LEFT_OUT:
+            continue
+        was, now = _at(before, path), _at(after, path)
+        if was is not now and was != now and (was := plain(was)) != (now := plain(now)):
+            changes[column] = {"old": was, "new": now}
+    return changes
 
 
 def changes_between(
@@ -140,10 +151,13 @@ def write_change(
     (``lock()``'s, which sets ``_locked_at`` only)."""
     if before is None and after is None:
         return None
-    changes = changes_between(
-        None if before is None else flat_document(before, cls),
-        None if after is None else flat_document(after, cls),
-    )
+    if before is not None and after is not None:
+        changes = _document_changes(before, after, cls)
+    else:
+        changes = changes_between(
+            None if before is None else flat_document(before, cls),
+            None if after is None else flat_document(after, cls),
+        )
     version_before = None if before is None else _version(before, cls)
     version_after = None if after is None else _version(after, cls)
     kind = WriteKind.INSERT if before is None else WriteKind.DELETE if after is None else None

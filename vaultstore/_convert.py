@@ -15,6 +15,7 @@ from callers always goes through the validators.
 
 from __future__ import annotations
 
+import functools
 import linecache
 from collections.abc import Callable, Collection, Mapping, Sequence
 from enum import Enum
@@ -41,19 +42,11 @@ def _is_json(field: attrs.Attribute[Any]) -> bool:
     return getattr(field.type, "__origin__", None) in (dict, list)
 
 
-def flat_columns(cls: type) -> list[tuple[str, tuple[str, ...]]]:
-    """The columns that hold ``cls``, each with its attribute path in the entity."""
-    columns: list[tuple[str, tuple[str, ...]]] = []
-    for field in attrs.fields(attrs.resolve_types(cls)):
-        field_type = field.type
-        if isinstance(field_type, type) and attrs.has(field_type):
-            columns.extend(
-                (f"{field.name}_{name}", (field.name, *path))
-                for name, path in flat_columns(field_type)
-            )
-        else:
-            columns.append((field.name, (field.name,)))
-    return columns
+@functools.cache
+def flat_columns(cls: type) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The columns that hold ``cls``, each with its attribute path in the entity
+    (a value object's fields flattened: ``collateral_amount``)."""
+    return tuple(("_".join(path), path) for path, _ in leaf_fields(cls))
 
 
 def column_field(cls: type, column: str) -> str | None:
@@ -178,7 +171,7 @@ class EntityConverter(cattrs.Converter):
         return fn(entity)
 
     def _make_params(self, cls: type) -> Callable[[Any], dict[str, Any]]:
-        fields = {".".join(path): field for path, field in _leaf_fields(cls)}
+        fields = {".".join(path): field for path, field in leaf_fields(cls)}
         lines = []
         for column, path in flat_columns(cls):
             field = fields[".".join(path)]
@@ -197,8 +190,9 @@ class EntityConverter(cattrs.Converter):
         columns (``collateral`` gives ``collateral_token`` ...), enums as values."""
         columns: dict[str, Any] = {}
         for name, value in changes.items():
-            if attrs.has(type(value)):
-                for column, path in flat_columns(type(value)):
+            kind: type = type(value)
+            if attrs.has(kind):
+                for column, path in flat_columns(kind):
                     leaf = value
                     for part in path:
                         leaf = getattr(leaf, part)
@@ -315,12 +309,14 @@ def _refuse_unknown(cls: type, fields: Mapping[str, Any], allowed: Collection[st
         )
 
 
-def _leaf_fields(cls: type) -> list[tuple[tuple[str, ...], attrs.Attribute[Any]]]:
+def leaf_fields(cls: type) -> list[tuple[tuple[str, ...], attrs.Attribute[Any]]]:
+    """The fields of ``cls`` that hold values, a value object's fields in its place,
+    each with its attribute path."""
     attrs.resolve_types(cls)
     leaves: list[tuple[tuple[str, ...], attrs.Attribute[Any]]] = []
     for field in attrs.fields(cls):
         if isinstance(field.type, type) and attrs.has(field.type):
-            leaves.extend(((field.name, *path), leaf) for path, leaf in _leaf_fields(field.type))
+            leaves.extend(((field.name, *path), leaf) for path, leaf in leaf_fields(field.type))
         else:
             leaves.append(((field.name,), field))
     return leaves

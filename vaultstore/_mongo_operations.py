@@ -245,3 +245,79 @@ def parse_operations(declarations: object, source: str) -> dict[str, MongoOperat
         return {name: parse_operation(name, spec) for name, spec in declarations.items()}
     except DeclarationError as exc:
         raise DeclarationError(f"{source}: {exc}") from None
+
+
+class _UnknownUpdateError(Exception):
+    """An update :func:`updated` does not work out itself."""
+
+
+_MISSING = object()
+"""A field path to a field the document does not have."""
+_INT64 = range(-(2**63), 2**63)
+
+
+def _field(path: str, document: Mapping[str, Any]) -> Any:
+    """A field path's value (``"$version"``): top-level fields only."""
+    name = path[1:]
+    if not name or name.startswith("$") or "." in name:
+        raise _UnknownUpdateError(path)
+    return document.get(name, _MISSING)
+
+
+def _evaluate(expression: Any, document: Mapping[str, Any]) -> Any:
+    """The value of an aggregation ``expression`` on ``document``, for the few
+    operators the declared updates use; :class:`_UnknownUpdateError` for any other."""
+    if isinstance(expression, str) and expression.startswith("$"):
+        return _field(expression, document)
+    if isinstance(expression, list) or (isinstance(expression, Mapping) and len(expression) != 1):
+        raise _UnknownUpdateError("an array or object expression")
+    if not isinstance(expression, Mapping):
+        return expression
+    ((operator, operand),) = expression.items()
+    if operator == "$literal":
+        return operand
+    if operator == "$ifNull" and isinstance(operand, list) and operand:
+        tried = (_evaluate(item, document) for item in operand)
+        value = next((v for v in tried if v is not None and v is not _MISSING), None)
+        if value is None:
+            raise _UnknownUpdateError("$ifNull of nulls")
+        return value
+    if operator == "$add" and isinstance(operand, list):
+        values = [_evaluate(item, document) for item in operand]
+        if any(value is None or value is _MISSING for value in values):
+            return None
+        if all(type(value) is int for value in values) and sum(values) in _INT64:
+            return sum(values)
+    raise _UnknownUpdateError(operator)
+
+
+def updated(update: Any, before: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The document ``update`` (bound) makes of ``before``, worked out here so that
+    an audited write can take the document before from its one round trip
+    (``find_one_and_update`` returning it) and still know the one after. Only
+    top-level ``$set`` (a document's, or a pipeline's stages with the operators
+    ``$literal``, ``$ifNull``, ``$add`` on integers and field paths) is worked
+    out; for any other update, None: the caller reads the document after."""
+    if isinstance(update, Mapping):  # an update document: its values are values
+        if set(update) != {"$set"} or not isinstance(update["$set"], Mapping):
+            return None
+        update = [{"$set": {k: {"$literal": v} for k, v in update["$set"].items()}}]
+    after = dict(before)
+    try:
+        for stage in update:
+            fields = stage.get("$set") if isinstance(stage, Mapping) and len(stage) == 1 else None
+            if not isinstance(fields, Mapping) or any(
+                "." in key or key.startswith("$") for key in fields
+            ):
+                return None
+            # The stage's expressions all see the document as the stage found it;
+            # a field set to a missing one's path is not there after it.
+            values = {key: _evaluate(value, after) for key, value in fields.items()}
+            for key, value in values.items():
+                if value is _MISSING:
+                    after.pop(key, None)
+                else:
+                    after[key] = value
+    except _UnknownUpdateError:
+        return None
+    return after

@@ -144,7 +144,8 @@ def _leaf_attributes(cls: type) -> list[attrs.Attribute[Any]]:
 def entity_row(entity: Any) -> Row:
     """The row of an entity (:func:`flat_columns` order, enums as their values)."""
     values: list[Any] = []
-    for _, path in flat_columns(type(entity)):
+    cls: type = type(entity)
+    for _, path in flat_columns(cls):
         value = entity
         for name in path:
             value = getattr(value, name)

@@ -26,6 +26,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import attrs
+import bson
 import pymongo
 from bson import Decimal128
 from pymongo import AsyncMongoClient, ReadPreference, ReturnDocument, UpdateOne
@@ -48,7 +49,7 @@ from .._mongo import (
     referenced_missing,
     translate,
 )
-from .._mongo_operations import MongoOperation, for_tenant
+from .._mongo_operations import MongoOperation, for_tenant, updated
 from .._outage import PROBE_TIMEOUT, Outage
 from .._pipeline import Operation, Shape
 from .._queries import load_mongodb_operations
@@ -458,20 +459,27 @@ class AsyncMongoExecutor:
         update: Any,
         session: AsyncClientSession | None,
     ) -> Any:
-        """find_one_and_update: the document after, or None. Audited, the document
-        before is read first, in the transaction: the record lists what changed."""
-        audit = self.settings.scope.audit
-        before = None
-        if audit:
-            before = await collection.find_one(argument, session=session)
-            if before is None:
-                return None
-        doc = await collection.find_one_and_update(
-            argument, update, return_document=ReturnDocument.AFTER, session=session
+        """find_one_and_update: the document after, or None. Audited, the call
+        returns the document before, and the one after is worked out from it
+        (:func:`updated`, through BSON as the server stores it) or, for an update
+        it cannot work out, read in the transaction: the record lists what changed."""
+        if not self.settings.scope.audit:
+            return await collection.find_one_and_update(
+                argument, update, return_document=ReturnDocument.AFTER, session=session
+            )
+        before = await collection.find_one_and_update(
+            argument, update, return_document=ReturnDocument.BEFORE, session=session
         )
-        if doc is not None and audit:
-            change = write_change(before, doc, op.entity.cls)
-            await self._append(session, op, op.entity, [change] if change else [])
+        if before is None:
+            return None
+        after = updated(update, before)
+        if after is None:
+            doc = await collection.find_one({"_id": before["_id"]}, session=session)
+        else:
+            options = collection.codec_options
+            doc = bson.decode(bson.encode(after, codec_options=options), codec_options=options)
+        change = write_change(before, doc, op.entity.cls)
+        await self._append(session, op, op.entity, [change] if change else [])
         return doc
 
     async def _delete_one(
