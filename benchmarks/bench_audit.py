@@ -9,7 +9,10 @@ the same store with the audit trail on and off (``store.scoped(audit=False)``),
 the two interleaved round by round; the best round of each is kept, and the
 ratio is on / off. On PostgreSQL the same is measured without vaultstore: the
 statement of ``vaults.update_metrics``, prepared, run by psycopg with the audit
-trigger on and off (``vaultstore.audit``), which is the trigger's own cost.
+trigger on and off (``vaultstore.audit``), which is the trigger's own cost. On
+MongoDB, pymongo alone runs the declared update by itself, in a transaction with
+nothing else, and as vaultstore audits it (in a transaction, returning the
+document before, with a record inserted): what a transaction costs this server.
 """
 
 from __future__ import annotations
@@ -17,15 +20,22 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import psycopg
+import pymongo
+from bson import Decimal128
+from pymongo import ReturnDocument
 
 import vaultstore
 from vaultstore import ChainId, LiquidationProtection, TokenAmount
 from vaultstore._async.adapter import AsyncQueryAdapter
-from vaultstore._queries import load_queries
+from vaultstore._audit import record_document
+from vaultstore._queries import load_mongodb_operations, load_queries
 
 TENANT = "bench-audit"
 
@@ -57,18 +67,17 @@ def main() -> int:
         )
         quiet = store.scoped(audit=False)
         ltvs = [Decimal(f"50.{i:04d}") for i in range(args.calls)]
-        times: dict[str, list[float]] = {"audit on": [], "audit off": []}
-        for _ in range(args.rounds):
-            best(
-                lambda i: store.vaults.update_vault_metrics(vault.id, ltvs[i], 2),
-                args.calls,
-                times["audit on"],
-            )
-            best(
-                lambda i: quiet.vaults.update_vault_metrics(vault.id, ltvs[i], 2),
-                args.calls,
-                times["audit off"],
-            )
+        times: dict[str, list[float]] = {}
+        calls: dict[str, Callable[[int], object]] = {
+            "audit on": lambda i: store.vaults.update_vault_metrics(vault.id, ltvs[i], 2),
+            "audit off": lambda i: quiet.vaults.update_vault_metrics(vault.id, ltvs[i], 2),
+        }
+        with ExitStack() as stack:
+            if store.backend == "mongodb":  # interleaved with vaultstore's, round by round
+                calls.update(stack.enter_context(raw_mongo(args, vault.id, ltvs)))
+            for _ in range(args.rounds):
+                for name, call in calls.items():
+                    best(call, args.calls, times.setdefault(name, []))
         if store.backend == "postgresql":
             raw(args, vault.id, ltvs, times)
     figures = {name: min(rounds) for name, rounds in times.items()}
@@ -79,6 +88,9 @@ def main() -> int:
     if "raw, trigger on" in figures:
         ratio = figures["raw, trigger on"] / figures["raw, trigger off"]
         print(f"  psycopg:    trigger on / off {ratio:4.2f}x")
+    if "raw, alone" in figures:
+        for name in ("raw, in a transaction", "raw, as audited"):
+            print(f"  pymongo:    {name[5:]} / alone {figures[name] / figures['raw, alone']:4.2f}x")
     return 0
 
 
@@ -107,6 +119,76 @@ def raw(
                     cur.fetchone()
 
                 best(call, args.calls, rounds)
+
+
+@contextmanager
+def raw_mongo(
+    args: argparse.Namespace, id: str, ltvs: list[Decimal]
+) -> Iterator[dict[str, Callable[[int], object]]]:
+    """The declared update (``vaults.update_metrics``) by pymongo alone: by itself,
+    in a transaction with nothing else, and as vaultstore audits it (in a
+    transaction, returning the document before, with a record inserted)."""
+    declared = load_mongodb_operations()["vaults"]["update_metrics"]
+    assert declared.update is not None
+    client: pymongo.MongoClient[Any] = pymongo.MongoClient(args.database)
+    database = client.get_default_database("vaultstore")
+    vaults, audit_log = database["credit_vaults"], database["audit_log"]
+
+    def bound(i: int) -> tuple[Any, Any]:
+        params = {
+            "id": id,
+            "ltv": {"$literal": Decimal128(ltvs[i])},
+            "health_factor": {"$literal": Decimal128("2")},
+            "expected_version": None,
+            "now": datetime.now(UTC),
+        }
+        assert declared.update is not None
+        return {"tenant_id": TENANT, **declared.filter(params)}, declared.update(params)
+
+    def alone(i: int) -> None:
+        filter, update = bound(i)
+        vaults.find_one_and_update(filter, update, return_document=ReturnDocument.AFTER)
+
+    def in_transaction(i: int) -> None:
+        filter, update = bound(i)
+        with client.start_session() as session, session.start_transaction():
+            vaults.find_one_and_update(
+                filter, update, return_document=ReturnDocument.AFTER, session=session
+            )
+
+    def as_audited(i: int) -> None:
+        filter, update = bound(i)
+        with client.start_session() as session, session.start_transaction():
+            before = vaults.find_one_and_update(
+                filter, update, return_document=ReturnDocument.BEFORE, session=session
+            )
+            assert before is not None
+            record = {"ltv": {"old": before["ltv"], "new": Decimal128(ltvs[i])}}
+            audit_log.insert_one(
+                record_document(
+                    tenant=TENANT,
+                    actor="bench",
+                    operation="vaults.update_metrics",
+                    entity_type="vaults",
+                    change={
+                        "write_kind": "update",
+                        "entity_id": id,
+                        "version_before": before.get("version", 1),
+                        "version_after": before.get("version", 1) + 1,
+                        "changes": record,
+                    },
+                ),
+                session=session,
+            )
+
+    try:
+        yield {
+            "raw, alone": alone,
+            "raw, in a transaction": in_transaction,
+            "raw, as audited": as_audited,
+        }
+    finally:
+        client.close()
 
 
 if __name__ == "__main__":
