@@ -333,3 +333,49 @@ def test_connect_reads_the_pool_size_from_the_environment(migrated_url: str) -> 
 def test_connect_refuses_a_bad_pool_size_before_connecting() -> None:
     with pytest.raises(ValidationError):
         vaultstore.connect("postgresql://u@127.0.0.1:1/db", pool_size=0)
+
+
+def test_monitoring_is_on_with_no_slow_log_by_default() -> None:
+    monitoring = resolve_settings("postgresql://h/db", {}).monitoring
+    assert (monitoring.metrics, monitoring.slow_ms, monitoring.slow_seconds) == (True, None, None)
+
+
+@pytest.mark.parametrize(
+    ("env", "metrics", "slow_ms"),
+    [
+        ({"VAULTSTORE_METRICS": "false"}, False, None),
+        ({"VAULTSTORE_METRICS": "on", "VAULTSTORE_SLOW_MS": "250"}, True, 250.0),
+        ({"VAULTSTORE_SLOW_MS": "0.5"}, True, 0.5),
+    ],
+)
+def test_the_environment_sets_monitoring(
+    env: dict[str, str], metrics: bool, slow_ms: float | None
+) -> None:
+    monitoring = resolve_settings("mongodb://h/db", env).monitoring
+    assert (monitoring.metrics, monitoring.slow_ms) == (metrics, slow_ms)
+
+
+def test_keywords_override_the_environments_monitoring() -> None:
+    env = {"VAULTSTORE_METRICS": "false", "VAULTSTORE_SLOW_MS": "100"}
+    monitoring = resolve_settings("postgresql://h/db", env, metrics=True, slow_ms=None).monitoring
+    assert (monitoring.metrics, monitoring.slow_ms) == (True, None)
+    assert resolve_settings("postgresql://h/db", env).monitoring.slow_seconds == 0.1
+
+
+@pytest.mark.parametrize(
+    ("env", "keywords", "field"),
+    [
+        ({"VAULTSTORE_METRICS": "sometimes"}, {}, "VAULTSTORE_METRICS"),
+        ({"VAULTSTORE_SLOW_MS": "fast"}, {}, "VAULTSTORE_SLOW_MS"),
+        ({"VAULTSTORE_SLOW_MS": "-1"}, {}, "VAULTSTORE_SLOW_MS"),
+        ({"VAULTSTORE_SLOW_MS": "nan"}, {}, "VAULTSTORE_SLOW_MS"),
+        ({}, {"slow_ms": "100"}, "slow_ms"),
+        ({}, {"metrics": 1}, "metrics"),
+    ],
+)
+def test_bad_monitoring_settings_are_refused_naming_where_they_came_from(
+    env: dict[str, str], keywords: dict[str, object], field: str
+) -> None:
+    with pytest.raises(ValidationError) as refused:
+        resolve_settings("postgresql://h/db", env, **keywords)  # type: ignore[arg-type]
+    assert refused.value.field == field

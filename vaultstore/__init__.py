@@ -49,12 +49,13 @@ from ._entities import (
     WriteKind,
 )
 from ._ids import new_id
+from ._monitoring import Metrics, PoolMetrics, StatementMetrics, StatementStats
 from ._paging import Page
-from ._pipeline import StatementStats
 from ._registry import REGISTRY, EntityType, Reference, Registry
 from ._replicas import ReplicaStats
 from ._scope import DEFAULT_TENANT, Scope
 from ._settings import (
+    Monitoring,
     PoolOptions,
     ReplicaOptions,
     Settings,
@@ -148,6 +149,8 @@ __all__ = [
     "MarketData",
     "MarketDataChanges",
     "MarketDataRepository",
+    "Metrics",
+    "Monitoring",
     "NewAgent",
     "NewAlert",
     "NewLiquidation",
@@ -158,6 +161,7 @@ __all__ = [
     "Number",
     "OperationTimeoutError",
     "Page",
+    "PoolMetrics",
     "PoolOptions",
     "ProtectionRule",
     "ProtectionRuleChanges",
@@ -170,6 +174,7 @@ __all__ = [
     "RiskAlert",
     "Scope",
     "Settings",
+    "StatementMetrics",
     "StatementStats",
     "Store",
     "StoreClosedError",

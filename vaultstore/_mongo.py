@@ -145,8 +145,9 @@ class PoolGauges(monitoring.ConnectionPoolListener):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._counts = dict.fromkeys(
-            ("open", "in_use", "waiting", "requests", "errors", "opened", "lost"), 0
+            ("open", "in_use", "waiting", "requests", "errors", "opened", "lost", "refused"), 0
         )
+        self._wait = 0.0
 
     def _add(self, **changes: int) -> None:
         with self._lock:
@@ -156,6 +157,7 @@ class PoolGauges(monitoring.ConnectionPoolListener):
     def stats(self, *, pool_min: int, pool_max: int) -> dict[str, int]:
         with self._lock:
             counts = dict(self._counts)
+            wait = self._wait
         return {
             "pool_min": pool_min,
             "pool_max": pool_max,
@@ -164,7 +166,9 @@ class PoolGauges(monitoring.ConnectionPoolListener):
             "requests_waiting": counts["waiting"],
             "requests_num": counts["requests"],
             "requests_errors": counts["errors"],
+            "requests_wait_ms": round(wait * 1000),
             "connections_num": counts["opened"],
+            "connections_errors": counts["refused"],
             "connections_lost": counts["lost"],
         }
 
@@ -196,9 +200,14 @@ class PoolGauges(monitoring.ConnectionPoolListener):
         self._add(waiting=1, requests=1)
 
     def connection_check_out_failed(self, event: monitoring.ConnectionCheckOutFailedEvent) -> None:
-        self._add(waiting=-1, errors=1)
+        refused = event.reason == monitoring.ConnectionCheckOutFailedReason.CONN_ERROR
+        with self._lock:
+            self._wait += event.duration or 0.0
+        self._add(waiting=-1, errors=1, refused=int(refused))
 
     def connection_checked_out(self, event: monitoring.ConnectionCheckedOutEvent) -> None:
+        with self._lock:
+            self._wait += event.duration or 0.0
         self._add(waiting=-1, in_use=1)
 
     def connection_checked_in(self, event: monitoring.ConnectionCheckedInEvent) -> None:

@@ -1,5 +1,6 @@
-"""The operation pipeline's I/O-free parts: what an operation is, and the
-per-statement counters every call adds to.
+"""The operation pipeline's I/O-free parts: what an operation is, and what a
+repository method declares it runs (what every call then reports to is
+:mod:`vaultstore._monitoring`'s).
 
 A repository method checks its arguments, then runs a named operation through
 its repository's ``_run`` (the one place every call passes through, on both
@@ -10,7 +11,6 @@ name on PostgreSQL, the declared operation of that name on MongoDB.
 from __future__ import annotations
 
 import enum
-import threading
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias, TypeVar
 
@@ -60,65 +60,6 @@ class Operation:
     @key.default
     def _key(self) -> str:
         return f"{self.entity.name}.{self.name}"
-
-
-@attrs.frozen
-class StatementStats:
-    """How often one operation ran since the store opened, and for how long."""
-
-    calls: int
-    errors: int
-    """Calls that raised (included in ``calls``)."""
-    total_seconds: float
-
-    @property
-    def mean_seconds(self) -> float:
-        return self.total_seconds / self.calls if self.calls else 0.0
-
-
-class Counter:
-    """The running totals of one operation; add to them holding their lock."""
-
-    __slots__ = ("calls", "errors", "lock", "seconds")
-
-    def __init__(self, lock: threading.Lock) -> None:
-        self.lock = lock
-        self.calls = 0
-        self.errors = 0
-        self.seconds = 0.0
-
-
-class StatementCounters:
-    """Calls, errors and time per operation, shared by a store and its
-    transactions. Adding to them takes a lock (threads share a sync store)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counters: dict[str, Counter] = {}
-
-    def counter(self, key: str) -> Counter:
-        """The totals of operation ``key``, made on first use."""
-        with self._lock:
-            counter = self._counters.get(key)
-            if counter is None:
-                counter = self._counters[key] = Counter(self._lock)
-            return counter
-
-    def add(self, key: str, seconds: float, failed: bool) -> None:
-        counter = self.counter(key)
-        with self._lock:
-            counter.calls += 1
-            counter.seconds += seconds
-            counter.errors += failed
-
-    def snapshot(self) -> dict[str, StatementStats]:
-        """Every operation run so far, by name, sorted."""
-        with self._lock:
-            return {
-                key: StatementStats(c.calls, c.errors, c.seconds)
-                for key, c in sorted(self._counters.items())
-                if c.calls
-            }
 
 
 def runs(*names: str) -> Callable[[F], F]:

@@ -128,3 +128,30 @@ def _load_mongodb_operations(folder: Path) -> dict[str, dict[str, MongoOperation
         )
         for path in sorted(folder.glob(f"*{MONGODB_SUFFIX}"))
     }
+
+
+_SQL_HEADER = re.compile(r"^--\s*name\s*:\s*(\w+)", re.MULTILINE)
+_JSON_OPERATION = re.compile(r'^  "(\w+)"\s*:\s*\{', re.MULTILINE)
+
+
+def statement_location(folder: Path | None, backend: str, key: str) -> str:
+    """Where operation ``key`` (``vaults.find_by_id``) is declared for ``backend``:
+    ``queries/vaults.sql:28`` (the line of its ``-- name:`` header) or
+    ``queries/vaults.mongodb.json:12``; the file alone when the line is not found."""
+    entity, _, name = key.partition(".")
+    suffix = ".sql" if backend == "postgresql" else MONGODB_SUFFIX
+    path = (folder or queries_dir()).resolve() / f"{entity}{suffix}"
+    if not path.exists():  # MongoDB's documents: GridFS, no declared operations
+        return "vaultstore (no query file)"
+    line = _declared_lines(path).get(name)
+    return f"{file_label(path)}:{line}" if line else file_label(path)
+
+
+@functools.cache
+def _declared_lines(path: Path) -> dict[str, int]:
+    try:
+        text = path.read_text()
+    except OSError:
+        return {}
+    pattern = _SQL_HEADER if path.suffix == ".sql" else _JSON_OPERATION
+    return {m.group(1): text.count("\n", 0, m.start()) + 1 for m in pattern.finditer(text)}

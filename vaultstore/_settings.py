@@ -87,6 +87,34 @@ class ReplicaOptions:
             raise ValidationError(f"expected an int >= 0, got {lag!r}", field="replica_max_lag")
 
 
+@attrs.frozen(kw_only=True)
+class Monitoring:
+    """What every call reports (see the README's "Monitoring")."""
+
+    metrics: bool = True
+    """Count calls, errors, rows and latency per statement (``store.metrics()``)."""
+    slow_ms: float | None = None
+    """A call that takes this many milliseconds or more logs one WARNING line on
+    the ``vaultstore`` logger; None logs none."""
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.metrics, bool):
+            raise ValidationError(f"expected True or False, got {self.metrics!r}", field="metrics")
+        slow = self.slow_ms
+        if slow is not None and (
+            isinstance(slow, bool)
+            or not isinstance(slow, int | float)
+            or not (math.isfinite(slow) and slow >= 0)
+        ):
+            raise ValidationError(
+                f"expected a number of milliseconds >= 0, got {slow!r}", field="slow_ms"
+            )
+
+    @property
+    def slow_seconds(self) -> float | None:
+        return None if self.slow_ms is None else self.slow_ms / 1000
+
+
 # (option, environment variable) for error messages naming what the user set
 _POOL_NAMES = {
     "min_size": "DATABASE_POOL_MIN_SIZE",
@@ -193,6 +221,7 @@ class Settings:
     scope: Scope = attrs.field(factory=Scope)
     """The tenant and actor the store's calls act for (``store.scoped()`` changes
     them for a view of the store), and whether a tenant must be given."""
+    monitoring: Monitoring = attrs.field(factory=Monitoring)
     _parsed: _Parsed = attrs.field(init=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
@@ -702,6 +731,8 @@ def resolve_settings(
     actor: str | None = _UNSET,
     tenancy: bool = _UNSET,
     audit: bool = _UNSET,
+    metrics: bool = _UNSET,
+    slow_ms: float | None = _UNSET,
     **pool: Any,
 ) -> Settings:
     """What :func:`vaultstore.connect` connects to: the URL if given, else the
@@ -715,13 +746,18 @@ def resolve_settings(
             given.setdefault("prepare_threshold", None)  # as PoolOptions defaults it
         if given:
             url = attrs.evolve(url, pool=attrs.evolve(url.pool, **given))
-        return _with_scope(
-            _with_replicas(url, {}, *replica_args),
+        return _with_monitoring(
+            _with_scope(
+                _with_replicas(url, {}, *replica_args),
+                {},
+                tenant=tenant,
+                actor=actor,
+                tenancy=tenancy,
+                audit=audit,
+            ),
             {},
-            tenant=tenant,
-            actor=actor,
-            tenancy=tenancy,
-            audit=audit,
+            metrics=metrics,
+            slow_ms=slow_ms,
         )
     env = os.environ if env is None else env
     if url is not None:
@@ -729,7 +765,42 @@ def resolve_settings(
     else:
         settings = settings_from_env(env, **pool)
     settings = _with_replicas(settings, env, *replica_args, env_replicas=url is None)
-    return _with_scope(settings, env, tenant=tenant, actor=actor, tenancy=tenancy, audit=audit)
+    settings = _with_scope(settings, env, tenant=tenant, actor=actor, tenancy=tenancy, audit=audit)
+    return _with_monitoring(settings, env, metrics=metrics, slow_ms=slow_ms)
+
+
+def _with_monitoring(
+    settings: Settings, env: Mapping[str, str], *, metrics: Any, slow_ms: Any
+) -> Settings:
+    """``settings`` with the monitoring options given: keywords first, then
+    ``VAULTSTORE_METRICS`` (true or false) and ``VAULTSTORE_SLOW_MS``."""
+    values: dict[str, Any] = {}
+    names = {"metrics": "metrics", "slow_ms": "slow_ms"}
+    if metrics is not _UNSET:
+        values["metrics"] = metrics
+    elif env.get("VAULTSTORE_METRICS", "").strip():
+        raw = env["VAULTSTORE_METRICS"].strip().lower()
+        if raw not in _TRUE | _FALSE:
+            raise ValidationError(
+                f"expected true or false, got {raw!r}", field="VAULTSTORE_METRICS"
+            )
+        values["metrics"] = raw in _TRUE
+    if slow_ms is not _UNSET:
+        values["slow_ms"] = slow_ms
+    elif raw_slow := env.get("VAULTSTORE_SLOW_MS", "").strip():
+        names["slow_ms"] = "VAULTSTORE_SLOW_MS"
+        try:
+            values["slow_ms"] = float(raw_slow)
+        except ValueError:
+            raise ValidationError(
+                f"expected a number of milliseconds, got {raw_slow!r}", field="VAULTSTORE_SLOW_MS"
+            ) from None
+    if not values:
+        return settings
+    try:
+        return attrs.evolve(settings, monitoring=attrs.evolve(settings.monitoring, **values))
+    except ValidationError as exc:
+        raise ValidationError(exc.message, field=names.get(exc.field or "", exc.field)) from None
 
 
 def _with_scope(

@@ -37,7 +37,7 @@ from vaultstore._async.contracts import AsyncDocumentRepository, AsyncStore
 from vaultstore._async.documents import AsyncDocuments
 from vaultstore._async.mongo_documents import AsyncMongoDocuments
 from vaultstore._documents import CHUNK_SIZE
-from vaultstore._pipeline import StatementCounters
+from vaultstore._monitoring import Monitor
 
 from ..mongo_server import DATABASE, mongo_daemon_uri  # noqa: F401 - a fixture
 
@@ -49,7 +49,7 @@ UNKNOWN_ID = "01UNKNOWNOWNER000000000000"
 
 def mongo_documents(database: Any, session: Any = None) -> AsyncDocuments:
     """store.documents on a bare database (owners inserted raw, no validators)."""
-    return AsyncDocuments(AsyncMongoDocuments(database, session), StatementCounters())
+    return AsyncDocuments(AsyncMongoDocuments(database, session), Monitor())
 
 
 class Boom(Exception):

@@ -38,7 +38,7 @@ from vaultstore._sync.contracts import DocumentRepository, Store
 from vaultstore._sync.documents import Documents
 from vaultstore._sync.mongo_documents import MongoDocuments
 from vaultstore._documents import CHUNK_SIZE
-from vaultstore._pipeline import StatementCounters
+from vaultstore._monitoring import Monitor
 
 from ..mongo_server import DATABASE, mongo_daemon_uri  # noqa: F401 - a fixture
 
@@ -50,7 +50,7 @@ UNKNOWN_ID = "01UNKNOWNOWNER000000000000"
 
 def mongo_documents(database: Any, session: Any = None) -> Documents:
     """store.documents on a bare database (owners inserted raw, no validators)."""
-    return Documents(MongoDocuments(database, session), StatementCounters())
+    return Documents(MongoDocuments(database, session), Monitor())
 
 
 class Boom(Exception):

@@ -32,6 +32,8 @@ async def connect(
     actor: str | None = UNSET,
     tenancy: bool = UNSET,
     audit: bool = UNSET,
+    metrics: bool = UNSET,
+    slow_ms: float | None = UNSET,
     registry: Registry = REGISTRY,
 ) -> AsyncStore:
     """Open a store on the database named by ``url``, or by the environment
@@ -61,6 +63,10 @@ async def connect(
     audit record in its own transaction (``store.audit``); ``audit=False`` (else
     ``VAULTSTORE_AUDIT``) turns that off for this store, for bulk backfills: it
     logs a warning.
+    Monitoring: ``metrics`` (else ``VAULTSTORE_METRICS``; on) counts calls,
+    errors, rows and latency per statement (``store.metrics()``); a call taking
+    ``slow_ms`` milliseconds or more (else ``VAULTSTORE_SLOW_MS``; never) logs a
+    WARNING line naming its statement and query file.
     ``registry`` replaces vaultstore's entities (see "Adding an entity").
     Raises UnavailableError when the database cannot be reached.
     """
@@ -81,6 +87,8 @@ async def connect(
         actor=actor,
         tenancy=tenancy,
         audit=audit,
+        metrics=metrics,
+        slow_ms=slow_ms,
     )
     executor: AsyncExecutor
     if settings.backend == "mongodb":

@@ -52,8 +52,8 @@ from .._entities import (
     StoredDocument,
     VaultChanges,
 )
+from .._monitoring import Metrics, StatementStats
 from .._paging import Page
-from .._pipeline import StatementStats
 from .._replicas import ReplicaStats
 from .._retry import AsyncWork
 from .._scope import Scope
@@ -370,6 +370,7 @@ class AsyncStore(AsyncRepositories, Protocol):
         audit: bool | None = None,
     ) -> AsyncStore: ...
     def statement_stats(self) -> dict[str, StatementStats]: ...
+    def metrics(self) -> Metrics: ...
     async def run_transaction(
         self, fn: AsyncWork[T], *, attempts: int = 5, timeout: float | None = None
     ) -> T: ...

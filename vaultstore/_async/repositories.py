@@ -59,6 +59,7 @@ from .._entities import (
     StoredDocument,
     VaultChanges,
 )
+from .._monitoring import Counter, Monitor
 from .._paging import (
     Page,
     after_id,
@@ -71,7 +72,7 @@ from .._paging import (
     recorded_key,
     time_position,
 )
-from .._pipeline import Counter, Operation, Shape, StatementCounters, runs
+from .._pipeline import Operation, Shape, runs
 from .._registry import EntityType, Registry
 from .._replicas import ReplicaStats
 from .._scope import Scope, check_actor
@@ -114,12 +115,10 @@ class AsyncExecutor(Protocol):
 class AsyncPipeline(Generic[T]):
     """Where every repository's calls go through: :meth:`_run`."""
 
-    def __init__(
-        self, entity: EntityType, executor: AsyncExecutor, counters: StatementCounters
-    ) -> None:
+    def __init__(self, entity: EntityType, executor: AsyncExecutor, monitor: Monitor) -> None:
         self._entity = entity
         self._executor = executor
-        self._counters = counters
+        self._monitor = monitor
         self._converter = executor.converter
         self._operations: dict[str, tuple[Operation, Counter]] = {}
 
@@ -136,27 +135,23 @@ class AsyncPipeline(Generic[T]):
         batch: bool = False,
     ) -> Any:
         """Run the operation ``name``: the pipeline every call passes through, where
-        what concerns every operation (today its statistics) is done once.
+        what concerns every operation (its metrics, the slow-statement log) is done
+        once.
         ``primary``: a read that must see the latest state, never on a replica;
         ``batch``: a write of many rows, audited as one record."""
         cached = name if not primary else f"{name} on the primary"
         found = self._operations.get(cached)
         if found is None:
             op = Operation(self._entity, name, shape, primary, batch)
-            found = self._operations[cached] = (op, self._counters.counter(op.key))
+            found = self._operations[cached] = (op, self._monitor.counter(op.key))
         op, counter = found
         start = perf_counter()
         try:
             result = await self._executor.execute(op, params)
-        except BaseException:
-            with counter.lock:
-                counter.calls += 1
-                counter.errors += 1
-                counter.seconds += perf_counter() - start
+        except BaseException as exc:
+            self._monitor.failed(counter, perf_counter() - start, exc, params)
             raise
-        with counter.lock:
-            counter.calls += 1
-            counter.seconds += perf_counter() - start
+        self._monitor.done(counter, perf_counter() - start, result, params)
         return result
 
     async def _one(self, name: str, /, **params: Any) -> T | None:
@@ -253,7 +248,7 @@ class AsyncRepositoryBase(AsyncPipeline[T]):
 
     def _in(self, executor: AsyncExecutor) -> AsyncRepositoryBase[T]:
         """This repository on another executor (a transaction's), same statistics."""
-        return type(self)(self._entity, executor, self._counters)
+        return type(self)(self._entity, executor, self._monitor)
 
     async def _store_batches(self, name: str, batches: Iterable[Any], *, atomic: bool) -> int:
         """Run the batch operation ``name`` on each batch, all in one transaction
@@ -337,7 +332,7 @@ class AsyncRepositoryBase(AsyncPipeline[T]):
                 repository = self if tx is self._executor else self._in(tx)
                 count = await repository._run("delete", Shape.COUNT, params)
                 if count:
-                    documents = AsyncDocuments(tx.documents(), self._counters)
+                    documents = AsyncDocuments(tx.documents(), self._monitor)
                     await documents._delete_by_owner(owner, id)
         if count == 0:
             await self._refused(id, expected)
@@ -482,7 +477,7 @@ class AsyncVaults(AsyncRepositoryBase[CreditVault]):
         )
         updated, missing = 0, list[str]()
         async with self._executor.transaction() as tx:
-            vaults = self if tx is self._executor else type(self)(self._entity, tx, self._counters)
+            vaults = self if tx is self._executor else type(self)(self._entity, tx, self._monitor)
             for ids, ltvs, factors in batches:
                 rows = await vaults._run(
                     "update_metrics_many",
@@ -757,8 +752,8 @@ class AsyncAuditLog(AsyncPipeline[AuditRecord]):
     """The audit trail: ``store.audit``. Read-only: every write appends its own
     record, in its transaction (see "Tenants, roles and audit" in the README)."""
 
-    def __init__(self, executor: AsyncExecutor, counters: StatementCounters) -> None:
-        super().__init__(AUDIT, executor, counters)
+    def __init__(self, executor: AsyncExecutor, monitor: Monitor) -> None:
+        super().__init__(AUDIT, executor, monitor)
 
     async def _records(self, name: str, limit: int, **params: Any) -> Page[AuditRecord]:
         limit = check_limit(limit)

@@ -33,6 +33,8 @@ def connect(
     actor: str | None = UNSET,
     tenancy: bool = UNSET,
     audit: bool = UNSET,
+    metrics: bool = UNSET,
+    slow_ms: float | None = UNSET,
     registry: Registry = REGISTRY,
 ) -> Store:
     """Open a store on the database named by ``url``, or by the environment
@@ -62,6 +64,10 @@ def connect(
     audit record in its own transaction (``store.audit``); ``audit=False`` (else
     ``VAULTSTORE_AUDIT``) turns that off for this store, for bulk backfills: it
     logs a warning.
+    Monitoring: ``metrics`` (else ``VAULTSTORE_METRICS``; on) counts calls,
+    errors, rows and latency per statement (``store.metrics()``); a call taking
+    ``slow_ms`` milliseconds or more (else ``VAULTSTORE_SLOW_MS``; never) logs a
+    WARNING line naming its statement and query file.
     ``registry`` replaces vaultstore's entities (see "Adding an entity").
     Raises UnavailableError when the database cannot be reached.
     """
@@ -82,6 +88,8 @@ def connect(
         actor=actor,
         tenancy=tenancy,
         audit=audit,
+        metrics=metrics,
+        slow_ms=slow_ms,
     )
     executor: Executor
     if settings.backend == "mongodb":

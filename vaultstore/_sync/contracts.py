@@ -53,8 +53,8 @@ from .._entities import (
     StoredDocument,
     VaultChanges,
 )
+from .._monitoring import Metrics, StatementStats
 from .._paging import Page
-from .._pipeline import StatementStats
 from .._replicas import ReplicaStats
 from .._retry import Work
 from .._scope import Scope
@@ -371,6 +371,7 @@ class Store(Repositories, Protocol):
         audit: bool | None = None,
     ) -> Store: ...
     def statement_stats(self) -> dict[str, StatementStats]: ...
+    def metrics(self) -> Metrics: ...
     def run_transaction(
         self, fn: Work[T], *, attempts: int = 5, timeout: float | None = None
     ) -> T: ...

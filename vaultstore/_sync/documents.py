@@ -14,8 +14,9 @@ from typing import Any, BinaryIO, Protocol, TypeVar
 from .._arguments import check_id
 from .._documents import DEFAULT_CONTENT_TYPE, Content, Upload, new_document, not_found, owner_value
 from .._entities import DocumentOwner, StoredDocument
+from .._monitoring import Monitor
 from .._paging import Page, after_id, check_limit, id_key, make_page
-from .._pipeline import Call, StatementCounters, runs
+from .._pipeline import Call, runs
 from .._settings import Settings
 from ..errors import ValidationError
 
@@ -43,9 +44,9 @@ class Documents:
     """Large documents (risk reports, audit snapshots) attached to a vault or an
     agent: ``store.documents``. Content is streamed in chunks, never held whole."""
 
-    def __init__(self, backend: DocumentBackend, counters: StatementCounters) -> None:
+    def __init__(self, backend: DocumentBackend, monitor: Monitor) -> None:
         self._backend = backend
-        self._counters = counters
+        self._monitor = monitor
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} on {self._backend.settings}>"
@@ -55,10 +56,10 @@ class Documents:
         start = perf_counter()
         try:
             result = call(*args)
-        except BaseException:
-            self._counters.add(f"documents.{name}", perf_counter() - start, True)
+        except BaseException as exc:
+            self._monitor.add(f"documents.{name}", perf_counter() - start, error=exc)
             raise
-        self._counters.add(f"documents.{name}", perf_counter() - start, False)
+        self._monitor.add(f"documents.{name}", perf_counter() - start, result)
         return result
 
     @runs("lock_vault_owner", "lock_agent_owner", "insert_chunk", "insert")
@@ -112,13 +113,18 @@ class Documents:
     def _content(self, document: StoredDocument) -> Iterator[bytes]:
         """The chunks, the whole read counted as one ``documents.read_chunks``."""
         start = perf_counter()
-        failed = True
+        chunks = 0
         try:
             for chunk in self._backend.content(document):
+                chunks += 1
                 yield chunk
-            failed = False
-        finally:
-            self._counters.add("documents.read_chunks", perf_counter() - start, failed)
+        except GeneratorExit:  # the caller stopped reading: not an error
+            self._monitor.add("documents.read_chunks", perf_counter() - start, chunks)
+            raise
+        except BaseException as exc:
+            self._monitor.add("documents.read_chunks", perf_counter() - start, error=exc)
+            raise
+        self._monitor.add("documents.read_chunks", perf_counter() - start, chunks)
 
     @runs("find_by_id", "read_chunks")
     def chunks(self, id: str) -> Iterator[bytes]:

@@ -60,6 +60,7 @@ from .._entities import (
     StoredDocument,
     VaultChanges,
 )
+from .._monitoring import Counter, Monitor
 from .._paging import (
     Page,
     after_id,
@@ -72,7 +73,7 @@ from .._paging import (
     recorded_key,
     time_position,
 )
-from .._pipeline import Counter, Operation, Shape, StatementCounters, runs
+from .._pipeline import Operation, Shape, runs
 from .._registry import EntityType, Registry
 from .._replicas import ReplicaStats
 from .._scope import Scope, check_actor
@@ -115,12 +116,10 @@ class Executor(Protocol):
 class Pipeline(Generic[T]):
     """Where every repository's calls go through: :meth:`_run`."""
 
-    def __init__(
-        self, entity: EntityType, executor: Executor, counters: StatementCounters
-    ) -> None:
+    def __init__(self, entity: EntityType, executor: Executor, monitor: Monitor) -> None:
         self._entity = entity
         self._executor = executor
-        self._counters = counters
+        self._monitor = monitor
         self._converter = executor.converter
         self._operations: dict[str, tuple[Operation, Counter]] = {}
 
@@ -137,27 +136,23 @@ class Pipeline(Generic[T]):
         batch: bool = False,
     ) -> Any:
         """Run the operation ``name``: the pipeline every call passes through, where
-        what concerns every operation (today its statistics) is done once.
+        what concerns every operation (its metrics, the slow-statement log) is done
+        once.
         ``primary``: a read that must see the latest state, never on a replica;
         ``batch``: a write of many rows, audited as one record."""
         cached = name if not primary else f"{name} on the primary"
         found = self._operations.get(cached)
         if found is None:
             op = Operation(self._entity, name, shape, primary, batch)
-            found = self._operations[cached] = (op, self._counters.counter(op.key))
+            found = self._operations[cached] = (op, self._monitor.counter(op.key))
         op, counter = found
         start = perf_counter()
         try:
             result = self._executor.execute(op, params)
-        except BaseException:
-            with counter.lock:
-                counter.calls += 1
-                counter.errors += 1
-                counter.seconds += perf_counter() - start
+        except BaseException as exc:
+            self._monitor.failed(counter, perf_counter() - start, exc, params)
             raise
-        with counter.lock:
-            counter.calls += 1
-            counter.seconds += perf_counter() - start
+        self._monitor.done(counter, perf_counter() - start, result, params)
         return result
 
     def _one(self, name: str, /, **params: Any) -> T | None:
@@ -254,7 +249,7 @@ class RepositoryBase(Pipeline[T]):
 
     def _in(self, executor: Executor) -> RepositoryBase[T]:
         """This repository on another executor (a transaction's), same statistics."""
-        return type(self)(self._entity, executor, self._counters)
+        return type(self)(self._entity, executor, self._monitor)
 
     def _store_batches(self, name: str, batches: Iterable[Any], *, atomic: bool) -> int:
         """Run the batch operation ``name`` on each batch, all in one transaction
@@ -338,7 +333,7 @@ class RepositoryBase(Pipeline[T]):
                 repository = self if tx is self._executor else self._in(tx)
                 count = repository._run("delete", Shape.COUNT, params)
                 if count:
-                    documents = Documents(tx.documents(), self._counters)
+                    documents = Documents(tx.documents(), self._monitor)
                     documents._delete_by_owner(owner, id)
         if count == 0:
             self._refused(id, expected)
@@ -483,7 +478,7 @@ class Vaults(RepositoryBase[CreditVault]):
         )
         updated, missing = 0, list[str]()
         with self._executor.transaction() as tx:
-            vaults = self if tx is self._executor else type(self)(self._entity, tx, self._counters)
+            vaults = self if tx is self._executor else type(self)(self._entity, tx, self._monitor)
             for ids, ltvs, factors in batches:
                 rows = vaults._run(
                     "update_metrics_many",
@@ -758,8 +753,8 @@ class AuditLog(Pipeline[AuditRecord]):
     """The audit trail: ``store.audit``. Read-only: every write appends its own
     record, in its transaction (see "Tenants, roles and audit" in the README)."""
 
-    def __init__(self, executor: Executor, counters: StatementCounters) -> None:
-        super().__init__(AUDIT, executor, counters)
+    def __init__(self, executor: Executor, monitor: Monitor) -> None:
+        super().__init__(AUDIT, executor, monitor)
 
     def _records(self, name: str, limit: int, **params: Any) -> Page[AuditRecord]:
         limit = check_limit(limit)

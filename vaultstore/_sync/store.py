@@ -13,7 +13,8 @@ import attrs
 
 from .. import _values
 from .._arguments import check_timeout
-from .._pipeline import StatementCounters, StatementStats, runs
+from .._monitoring import Metrics, Monitor, StatementStats, pool_metrics
+from .._pipeline import runs
 from .._replicas import ReplicaStats
 from .._retry import Work, sleep, backoff
 from .._scope import Scope, audit_off, check_actor, check_tenant
@@ -57,14 +58,22 @@ class VaultStore:
 
     _view = False  # made by scoped(): the pool is its store's
 
-    def __init__(self, executor: Executor, counters: StatementCounters | None = None) -> None:
+    def __init__(self, executor: Executor, monitor: Monitor | None = None) -> None:
         self._executor = executor
-        self._counters = StatementCounters() if counters is None else counters
+        if monitor is None:
+            options = executor.settings.monitoring
+            monitor = Monitor(
+                backend=executor.backend,
+                metrics=options.metrics,
+                slow_seconds=options.slow_seconds,
+                queries=executor.registry.queries,
+            )
+        self._monitor = monitor
         for entity in executor.registry:
             repository = REPOSITORIES.get(entity.cls, Repository)
-            setattr(self, entity.name, repository(entity, executor, self._counters))
-        self.documents = Documents(executor.documents(), self._counters)
-        self.audit = AuditLog(executor, self._counters)
+            setattr(self, entity.name, repository(entity, executor, monitor))
+        self.documents = Documents(executor.documents(), monitor)
+        self.audit = AuditLog(executor, monitor)
 
     @property
     def backend(self) -> str:
@@ -107,7 +116,7 @@ class VaultStore:
         )
         if scope.audit and not changed.audit:
             audit_off(changed)
-        view = VaultStore(self._executor.scoped(changed), self._counters)
+        view = VaultStore(self._executor.scoped(changed), self._monitor)
         view._view = True
         return view
 
@@ -132,7 +141,7 @@ class VaultStore:
     @contextmanager
     def _transaction(self, timeout: float | None) -> Iterator[VaultStore]:
         with self._executor.transaction(timeout=timeout) as executor:
-            yield self if executor is self._executor else VaultStore(executor, self._counters)
+            yield self if executor is self._executor else VaultStore(executor, self._monitor)
 
     def run_transaction(
         self, fn: Work[T], *, attempts: int = 5, timeout: float | None = None
@@ -192,8 +201,19 @@ class VaultStore:
 
     def statement_stats(self) -> dict[str, StatementStats]:
         """Per operation (``vaults.find_by_id``: the statement's file and name) since
-        the store opened, transactions included: calls, errors and total seconds."""
-        return self._counters.snapshot()
+        the store opened, transactions included: calls, errors and total seconds
+        (empty with metrics off)."""
+        return self._monitor.stats()
+
+    def metrics(self) -> Metrics:
+        """What a monitoring system scrapes, as plain data: per operation, calls,
+        errors by class, rows and a latency histogram (empty with metrics off),
+        and the pool's gauges and counters. Reads no database."""
+        return Metrics(
+            backend=self.backend,
+            statements=self._monitor.snapshot(),
+            pool=pool_metrics(self._executor.pool_stats()),
+        )
 
     def close(self) -> None:
         """Close the pool (client); a store inside a transaction, or a view made by
