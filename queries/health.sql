@@ -77,3 +77,31 @@ SELECT
     || set_config('vaultstore.tenant', :tenant, true)
     || set_config('vaultstore.actor', :actor, true)
     || set_config('vaultstore.audit', :audit, true);
+
+-- name: server_state()^
+-- What store.health() reports of the server: its version, whether it is a
+-- standby (in recovery), and, on a standby, how long ago the last transaction it
+-- replayed was committed on the primary (NULL on a primary).
+SELECT
+    current_setting('server_version') AS postgres_version,
+    pg_is_in_recovery() AS in_recovery,
+    CASE
+        WHEN pg_is_in_recovery()
+            THEN extract(EPOCH FROM now() - pg_last_xact_replay_timestamp())
+    END AS replay_lag_seconds;
+
+-- name: migration_checksums()
+-- The applied migrations with the checksums migrations/post-apply.py recorded
+-- when yoyo applied them last, for store.health() (vaultstore check reads the
+-- same from vaultstore/admin/sql/drift.sql, on databases of any age).
+SELECT
+    m.migration_id,
+    c.sha256,
+    c.rollback_sha256,
+    c.migration_id IS NOT null AS recorded
+FROM _yoyo_migration AS m
+LEFT JOIN vaultstore_migration_checksums AS c
+    ON
+        m.migration_id = c.migration_id
+        AND c.applied_at = m.applied_at_utc AT TIME ZONE 'UTC'
+ORDER BY m.applied_at_utc, m.migration_id;

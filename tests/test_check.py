@@ -321,5 +321,9 @@ def test_an_unreadable_twin_is_reported(queries: Path) -> None:
 
 
 def test_the_store_methods_name_their_statements_too(capsys: pytest.CaptureFixture[str]) -> None:
-    found = statements_json(capsys)["health.ping"]
-    assert [c["call"] for c in found["callers"]] == ["store.ping"]
+    statements = statements_json(capsys)
+    assert [c["call"] for c in statements["health.ping"]["callers"]] == [
+        "store.health",
+        "store.ping",
+    ]
+    assert [c["call"] for c in statements["health.server_state"]["callers"]] == ["store.health"]

@@ -7,6 +7,7 @@ which runs the same outages."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import pytest
 
 import vaultstore
 from tests.outages import EmbeddedPostgres, Figures, SecantusDaemon, outage
+from vaultstore import HealthStatus
+from vaultstore.admin.cli import main
 
 pytestmark = pytest.mark.slow
 
@@ -84,3 +87,37 @@ def test_a_store_opened_while_the_server_is_down_says_so(tmp_path: Path) -> None
     server.stop()
     with pytest.raises(vaultstore.UnavailableError):
         vaultstore.connect(server.url, connect_timeout=1)
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mongodb"])
+def test_health_says_unreachable_while_the_server_is_stopped(
+    backend: str, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A store open before the stop, and ``vaultstore health`` as a probe would run
+    it: unreachable (exit 2) within the bound while the server is down, healthy
+    once it is back."""
+    server = request.getfixturevalue("own_postgres" if backend == "postgresql" else "own_mongo")
+    bound = 2.0  # libpq waits at least 2 s for a connection
+    with vaultstore.connect(server.url, pool_size=2) as store:
+        assert store.health(timeout=bound).ok
+        server.stop()
+        try:
+            start = time.monotonic()
+            health = store.health(timeout=bound)
+            took = time.monotonic() - start
+            start = time.monotonic()
+            code = main(["health", "--database", server.url, "--timeout", str(bound)])
+            command_took = time.monotonic() - start
+        finally:
+            server.start()
+        assert health.status is HealthStatus.UNREACHABLE
+        assert (health.reachable, health.server_version) == (False, None)
+        assert health.problems[0].startswith("unreachable: ")
+        assert took < bound + 1.0
+        assert (code, command_took < bound + 1.0) == (2, True)
+        assert "Status: unreachable" in capsys.readouterr().out
+        # Reachable again. (A SecantusDB killed may lose its latest writes, such as
+        # the record of the last schema step, which health then reports as pending.)
+        back = store.health(timeout=bound)
+        assert back.reachable
+        assert back.status is not HealthStatus.UNREACHABLE

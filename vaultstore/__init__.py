@@ -48,6 +48,7 @@ from ._entities import (
     VaultStatus,
     WriteKind,
 )
+from ._health import Health, HealthStatus
 from ._ids import new_id
 from ._monitoring import Metrics, PoolMetrics, StatementMetrics, StatementStats
 from ._paging import Page
@@ -142,6 +143,8 @@ __all__ = [
     "DocumentRepository",
     "EntityType",
     "FieldChange",
+    "Health",
+    "HealthStatus",
     "LiquidationChanges",
     "LiquidationEvent",
     "LiquidationProtection",

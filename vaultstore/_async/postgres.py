@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -19,10 +20,13 @@ from typing import Any, TypeVar, cast
 import attrs
 import psycopg
 from psycopg import AsyncClientCursor, AsyncConnection, AsyncCursor
+from psycopg.conninfo import make_conninfo
 from psycopg.pq import TransactionStatus
+from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 
 from .. import _retry
+from .._health import ServerFacts, postgres_drift
 from .._outage import PROBE_TIMEOUT, Outage
 from .._pipeline import Operation, Shape, runs
 from .._postgres import (
@@ -44,7 +48,7 @@ from .._postgres import (
 from .._queries import load_queries
 from .._registry import Registry
 from .._replicas import Replica, Replicas, ReplicaStats
-from .._resources import migration_ids
+from .._resources import migration_ids, migrations_dir
 from .._retry import commit_unknown
 from .._scope import Scope
 from .._settings import Settings
@@ -538,6 +542,25 @@ class AsyncPostgresExecutor:
             row_count=count,
         )
 
+    async def _applied_checksums(
+        self, conn: AsyncConnection[Any], cur: AsyncCursor[Any], rows: AsyncCursor[Any]
+    ) -> list[dict[str, Any]]:
+        """The applied migrations with their recorded checksums; without them (no
+        checksum table yet, or a role not allowed to read it) as unrecorded; none
+        when yoyo never ran here."""
+        health = self.queries.health
+        try:
+            async with conn.transaction():
+                return [row async for row in health.migration_checksums(rows)]
+        except (psycopg.errors.UndefinedTable, psycopg.errors.InsufficientPrivilege):
+            pass
+        try:
+            async with conn.transaction():
+                ids = [row[0] async for row in health.applied_migrations(cur)]
+        except psycopg.errors.UndefinedTable:
+            return []
+        return [{"migration_id": id, "recorded": False} for id in ids]
+
     async def pending_migrations(self) -> list[str]:
         """The migrations of ``migrations/`` this database has not applied."""
         try:
@@ -677,6 +700,45 @@ class AsyncPostgresExecutor:
             start = time.perf_counter()
             await self.queries.health.ping(cur)
             return time.perf_counter() - start
+
+    async def health_facts(self, timeout: float) -> ServerFacts:
+        """What ``store.health()`` reports of the server, read on a connection of
+        its own (so a pool with no free connection does not hide a server that
+        answers), connecting within ``timeout`` seconds (libpq counts at least 2)
+        and each statement cancelled after it. UnavailableError if none answers."""
+        conninfo, kwargs = self._connect_args
+        conninfo = make_conninfo(conninfo, connect_timeout=str(max(2, math.ceil(timeout))))
+        kwargs = {**kwargs, "autocommit": True, "prepare_threshold": None}
+        health = self.queries.health
+        try:
+            async with await AsyncConnection.connect(conninfo, **kwargs) as conn:
+                cur, rows = conn.cursor(), conn.cursor(row_factory=dict_row)
+                async with conn.transaction():
+                    await health.set_operation_timeout(
+                        cur, milliseconds=max(1, round(timeout * 1000))
+                    )
+                    start = time.perf_counter()
+                    await health.ping(cur)
+                    round_trip = time.perf_counter() - start
+                    state = await health.server_state(rows)
+                applied = await self._applied_checksums(conn, cur, rows)
+        except DRIVER_ERRORS as exc:
+            error = translate(exc, settings=self.settings)
+            if isinstance(error, UnavailableError):
+                raise error from None  # the driver's message may quote the conninfo
+            raise error from exc
+        done = {row["migration_id"] for row in applied}
+        return ServerFacts(
+            round_trip_seconds=round_trip,
+            server_version=state["postgres_version"],
+            standby=state["in_recovery"],
+            replica_lag_seconds=(
+                None if state["replay_lag_seconds"] is None else float(state["replay_lag_seconds"])
+            ),
+            applied=tuple(applied),
+            drift=tuple(postgres_drift(applied, migrations_dir(), unrecorded=False)),
+            pending=tuple(id for id in migration_ids() if id not in done),
+        )
 
     def pool_stats(self) -> dict[str, int]:
         """psycopg_pool's gauges and counters (pool_size, pool_available, requests_waiting ...),

@@ -39,6 +39,7 @@ from pymongo.errors import ConfigurationError, PyMongoError, ServerSelectionTime
 from .. import _values
 from .._audit import AUDIT_LOG, batch_change, record_document, write_change
 from .._entities import WriteKind
+from .._health import ServerFacts, mongo_drift
 from .._mongo import (
     CODEC_OPTIONS,
     CausalClock,
@@ -56,7 +57,12 @@ from .._pipeline import Operation, Shape
 from .._queries import load_mongodb_operations
 from .._registry import EntityType, Registry
 from .._replicas import ReplicaStats
-from .._resources import MIGRATIONS_RECORD, collection_validators, schema_steps
+from .._resources import (
+    MIGRATIONS_RECORD,
+    collection_validators,
+    migrations_dir,
+    schema_steps,
+)
 from .._retry import sleep, backoff, commit_unknown
 from .._scope import DEFAULT_TENANT, Scope
 from .._settings import Settings
@@ -655,6 +661,33 @@ class MongoExecutor:
             records = self.database[MIGRATIONS_RECORD].find({}, {"_id": 1}, session=self.session)
             applied = {record["_id"] for record in records.to_list()}
         return [step.id for step in schema_steps() if step.id not in applied]
+
+    def health_facts(self, timeout: float) -> ServerFacts:
+        """What ``store.health()`` reports of the server, every command within
+        ``timeout`` seconds (server selection included). UnavailableError if none
+        answers. A secondary is a standby; its lag is not read (None)."""
+        with self.errors():
+            with pymongo.timeout(timeout):
+                start = time.perf_counter()
+                self.client.admin.command("ping")
+                round_trip = time.perf_counter() - start
+                info = self.client.admin.command("buildInfo")
+                hello = self.client.admin.command("hello")
+                cursor = self.database[MIGRATIONS_RECORD].find({})
+                records = cursor.sort([("applied_at", 1), ("_id", 1)]).to_list()
+        steps = schema_steps()
+        done = {record["_id"] for record in records}
+        return ServerFacts(
+            round_trip_seconds=round_trip,
+            server_version=str(info.get("version", "")),
+            standby=bool(hello.get("secondary")) and not hello.get("isWritablePrimary"),
+            replica_lag_seconds=None,
+            applied=tuple(records),
+            drift=tuple(
+                mongo_drift(records, steps, migrations_dir() / "mongodb", unrecorded=False)
+            ),
+            pending=tuple(step.id for step in steps if step.id not in done),
+        )
 
     def documents(self) -> MongoDocuments:
         return MongoDocuments(self.database, self.session, self.settings, self.registry)

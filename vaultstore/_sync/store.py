@@ -7,12 +7,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from time import perf_counter
 from typing import Any, TypeVar
 
 import attrs
 
 from .. import _values
 from .._arguments import check_timeout
+from .._health import Health, status_of, unreachable
 from .._monitoring import Metrics, Monitor, StatementStats, pool_metrics
 from .._pipeline import runs
 from .._replicas import ReplicaStats
@@ -186,6 +188,49 @@ class VaultStore:
         """The migrations this database has not applied, oldest first (``vaultstore
         migrate`` applies them): empty when the schema is the one vaultstore needs."""
         return self._executor.pending_migrations()
+
+    @runs(
+        "health.set_operation_timeout",
+        "health.ping",
+        "health.server_state",
+        "health.migration_checksums",
+        "health.applied_migrations",
+    )
+    def health(self, *, timeout: float = 5.0) -> Health:
+        """The store's health, the same on both backends, within about ``timeout``
+        seconds: reachable, round-trip time, server version, primary or standby
+        (and a standby's replay lag), the pool, the migrations applied, pending and
+        changed since applied. Degraded when any is pending or changed, or the
+        server is a standby; unreachable when none answers. Never raises for the
+        server's sake, and changes nothing."""
+        seconds = check_timeout(timeout) or 5.0
+        start = perf_counter()
+        problems: list[str] = []
+        try:
+            facts = self._executor.health_facts(seconds)
+        except VaultStoreError as exc:
+            pool = pool_metrics(self._executor.pool_stats())
+            return unreachable(self.backend, exc.message, pool, perf_counter() - start)
+        if facts.pending:
+            problems.append(f"migrations pending: {', '.join(facts.pending)}")
+        problems.extend(facts.drift)
+        if facts.standby:
+            problems.append("the server is a standby: writes will fail")
+        return Health(
+            status=status_of(True, problems),
+            backend=self.backend,
+            reachable=True,
+            round_trip_seconds=facts.round_trip_seconds,
+            server_version=facts.server_version,
+            role="standby" if facts.standby else "primary",
+            replica_lag_seconds=facts.replica_lag_seconds,
+            pool=pool_metrics(self._executor.pool_stats()),
+            migrations_applied=len(facts.applied),
+            migrations_pending=facts.pending,
+            migrations_drifted=facts.drift,
+            problems=tuple(problems),
+            elapsed_seconds=perf_counter() - start,
+        )
 
     def pool_stats(self) -> dict[str, int]:
         """The connection pool's gauges and counters; with read replicas, also

@@ -18,6 +18,7 @@ import logging
 import os
 import sys
 import tempfile
+import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -26,9 +27,11 @@ from pathlib import Path
 
 from .. import Store, __version__, connect
 from .._entities import ChainId, CreditVault, LiquidationProtection, TokenAmount
+from .._health import unreachable
+from .._monitoring import pool_metrics
 from .._registry import REGISTRY
 from .._settings import resolve_settings
-from ..errors import VaultStoreError
+from ..errors import UnavailableError, VaultStoreError
 from .check import Folders, check, default_folders, load_catalog
 from .copy import (
     DEFAULT_BATCH_SIZE,
@@ -390,7 +393,7 @@ def _copy(args: argparse.Namespace, out: logging.Logger) -> int:
         return 1 if differ else 0
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per command reads best
     parser = argparse.ArgumentParser(
         prog="vaultstore", description="vaultstore: the credit-vault risk monitor's data layer"
     )
@@ -401,6 +404,16 @@ def _parser() -> argparse.ArgumentParser:
         return sub.add_parser(name, help=about, description=about[:1].upper() + about[1:] + ".")
 
     database_help = "database URL (default: DATABASE_URL, POSTGRES_* ... from the environment)"
+    health = command(
+        "health",
+        "check the database as a container probe would: exit status 0 healthy, 1 degraded "
+        "(a migration pending or changed, or a standby), 2 unreachable; changes nothing",
+    )
+    health.add_argument("--database", metavar="URL", help=database_help)
+    health.add_argument("--json", action="store_true", help="print the health as one JSON line")
+    health.add_argument(
+        "--timeout", type=_positive_seconds, default=5.0, help="seconds at most (default 5)"
+    )
     migrate = command("migrate", "apply pending schema migrations")
     migrate.add_argument("--database", metavar="URL", help=database_help)
     status = command(
@@ -676,7 +689,58 @@ def _schema_command(args: argparse.Namespace, out: logging.Logger) -> int:
     return 0
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not (0 < seconds < float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds > 0, got {text!r}")
+    return seconds
+
+
+def _health(args: argparse.Namespace, out: logging.Logger) -> int:
+    """Exit 0 healthy, 1 degraded, 2 unreachable (or not configured), within about
+    ``--timeout`` seconds (libpq waits at least 2 to connect): a container probe."""
+    start = time.monotonic()
+    settings = resolve_settings(args.database, None)
+    try:
+        with connect(settings, connect_timeout=args.timeout, pool_size=1) as store:
+            left = max(0.1, args.timeout - (time.monotonic() - start))
+            health = store.health(timeout=left)
+    except UnavailableError as exc:
+        health = unreachable(
+            settings.backend, exc.message, pool_metrics({}), time.monotonic() - start
+        )
+    if args.json:
+        out.info("%s", json.dumps(health.as_dict(), default=str, sort_keys=True))
+    else:
+        out.info("Database: %s (%s)", settings, settings.backend)
+        out.info("Status: %s", health.status.value)
+        if health.reachable:
+            assert health.round_trip_seconds is not None
+            lag = health.replica_lag_seconds
+            out.info(
+                "Server: %s %s, %s%s, round trip %.2f ms",
+                settings.backend,
+                health.server_version,
+                health.role,
+                "" if lag is None else f" ({lag:.1f} s behind)",
+                health.round_trip_seconds * 1000,
+            )
+            out.info(
+                "Migrations: %d applied, %d pending",
+                health.migrations_applied,
+                len(health.migrations_pending),
+            )
+        for problem in health.problems:
+            out.info("Problem: %s", problem)
+        out.info("Took %.0f ms", health.elapsed_seconds * 1000)
+    return health.status.exit_code
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace, logging.Logger], int]] = {
+    "health": _health,
     "migrate": _migrate,
     "status": lambda args, out: _status(args.database, out),
     "rollback": _rollback,

@@ -13,7 +13,6 @@ problem, naming the file (an empty list when all is well):
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 from yoyo.migrations import read_sql_migration
 
+from .._health import mongo_drift, postgres_drift
 from .._resources import migrations_dir, schema_steps
 from .._settings import Settings, resolve_settings
 from . import mongo_migrate
@@ -29,7 +29,6 @@ from .schema import admin_connection, catalog_queries
 __all__ = ["migration_drift", "transactional_problems"]
 
 _CONCURRENTLY = re.compile(r"\bconcurrently\b", re.IGNORECASE)
-_NEVER_EDIT = "never edit an applied migration: restore the file and add a new migration"
 
 
 def _forward_file(path: Path) -> Path:
@@ -68,17 +67,6 @@ def transactional_problems(folder: Path | None = None) -> list[str]:
     return problems
 
 
-def _sha256(path: Path) -> str | None:
-    # As migrations/post-apply.py takes it: the file's bytes.
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
-
-
-def _rollback_change(rollback: Path, recorded: str | None) -> str:
-    if recorded is None:
-        return "added"
-    return "changed" if rollback.is_file() else "removed"
-
-
 def _postgres_drift(settings: Settings, folder: Path) -> list[str]:
     queries = catalog_queries("drift")
     with admin_connection(settings) as conn:
@@ -87,59 +75,14 @@ def _postgres_drift(settings: Settings, folder: Path) -> list[str]:
             return []  # never migrated: nothing applied, nothing drifted
         query = queries.applied_with_checksums if tables["has_checksums"] else queries.applied
         applied: list[dict[str, Any]] = list(query(conn))
-    problems = []
-    for row in applied:
-        migration_id = row["migration_id"]
-        forward = folder / f"{migration_id}.sql"
-        if not forward.is_file() and (folder / f"{migration_id}.py").is_file():
-            forward = folder / f"{migration_id}.py"
-        rollback = folder / f"{migration_id}.rollback.sql"
-        if not forward.is_file():
-            problems.append(
-                f"{forward}: missing, but the database has applied migration {migration_id}: "
-                "restore the file (the schema depends on it), or roll the migration back "
-                "with the folder that has it"
-            )
-        elif not row["recorded"]:
-            problems.append(
-                f"{forward}: applied, but no checksum was recorded when it was (applied "
-                "before migration 0009, or by yoyo from a folder without post-apply.py), so "
-                "an edit cannot be told: compare it with its history in version control"
-            )
-        elif _sha256(forward) != row["sha256"]:
-            problems.append(f"{forward}: changed since it was applied; {_NEVER_EDIT}")
-        elif _sha256(rollback) != row["rollback_sha256"]:
-            problems.append(
-                f"{rollback}: {_rollback_change(rollback, row['rollback_sha256'])} since "
-                f"{migration_id} was applied, so rolling it back may not undo what was "
-                f"applied; {_NEVER_EDIT}"
-            )
-    return problems
+    return postgres_drift(applied, folder)
 
 
 def _mongo_drift(settings: Settings, folder: Path) -> list[str]:
     steps_folder = folder / "mongodb"
-    steps = {step.id: step for step in schema_steps(steps_folder)}
     with mongo_migrate._database(settings) as db:
         records = list(db[mongo_migrate.RECORD].find({}).sort([("applied_at", 1), ("_id", 1)]))
-    problems = []
-    for record in records:
-        step_id = record["_id"]
-        path = steps_folder / f"{step_id}.json"
-        step = steps.get(step_id)
-        if step is None:
-            problems.append(
-                f"{path}: missing, but the database has applied step {step_id}: restore the "
-                "file, or roll the step back with the folder that has it"
-            )
-        elif not record.get("checksum"):
-            problems.append(
-                f"{path}: applied, but no checksum was recorded, so an edit cannot be told: "
-                "compare it with its history in version control"
-            )
-        elif record["checksum"] != step.checksum:
-            problems.append(f"{path}: changed since it was applied; {_NEVER_EDIT}")
-    return problems
+    return mongo_drift(records, schema_steps(steps_folder), steps_folder)
 
 
 def migration_drift(

@@ -147,8 +147,9 @@ def table_access(registry: Registry = REGISTRY) -> tuple[TableAccess, ...]:
         TableAccess("yoyo_lock", (), why="yoyo's lock, taken by the migrator only"),
         TableAccess(
             "vaultstore_migration_checksums",
-            (),
-            why="written by migrations/post-apply.py as the migrator, read by vaultstore check",
+            ("SELECT",),
+            why="written by migrations/post-apply.py as the migrator; store.health() reads "
+            "it to tell a migration changed since it was applied",
         ),
     )
 
