@@ -134,6 +134,8 @@ ROUTING: dict[str, tuple[str, str | None]] = {
     "audit.record_batch": ("fans out", None),
     "health.ping": ("local", None),
     "health.applied_migrations": ("local", None),
+    "health.server_state": ("local", None),
+    "health.migration_checksums": ("local", None),
     "health.set_call_scope": ("local", None),
     "health.set_operation_timeout": ("local", None),
     "health.set_session_scope": ("local", None),
