@@ -10,10 +10,12 @@ only. Labels stay bounded: statements are named, never their parameters.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import logging
 import re
 import threading
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,14 @@ import attrs
 
 from ._queries import statement_location
 
+try:  # vaultstore[otel]: spans through OpenTelemetry's API, when an SDK is set up
+    from opentelemetry import trace as _trace
+except ImportError:  # pragma: no cover - the extra is installed with the tests
+    _trace = None  # type: ignore[assignment]
+
 logger = logging.getLogger("vaultstore")
+_NO_SPAN: AbstractContextManager[None] = contextlib.nullcontext()
+_UNKNOWN = object()
 
 DURATION_BUCKETS = (
     0.0001,
@@ -148,11 +157,23 @@ def pool_metrics(stats: Mapping[str, int]) -> PoolMetrics:
 class Counter:
     """The running totals of one operation; added to holding their lock."""
 
-    __slots__ = ("buckets", "calls", "errors", "key", "location", "lock", "rows", "seconds")
+    __slots__ = (
+        "attributes",
+        "buckets",
+        "calls",
+        "errors",
+        "key",
+        "location",
+        "lock",
+        "rows",
+        "seconds",
+    )
 
-    def __init__(self, key: str, lock: threading.Lock) -> None:
+    def __init__(self, key: str, lock: threading.Lock, attributes: dict[str, str]) -> None:
         self.key = key
         self.lock = lock
+        self.attributes = attributes
+        """The span attributes of OpenTelemetry's database conventions."""
         self.calls = 0
         self.rows = 0
         self.seconds = 0.0
@@ -170,6 +191,12 @@ class Counter:
         return StatementMetrics(
             self.calls, dict(self.errors), self.rows, self.seconds, tuple(cumulative)
         )
+
+
+def _version() -> str:
+    from . import __version__  # noqa: PLC0415 - the package imports this module
+
+    return __version__
 
 
 def rows_of(result: Any) -> int:
@@ -195,26 +222,78 @@ class Monitor:
         metrics: bool = True,
         slow_seconds: float | None = None,
         queries: Path | None = None,
+        namespace: str = "",
+        tracer_provider: Any = None,
     ) -> None:
         self.backend = backend
+        self.namespace = namespace
+        self.tracer_provider = tracer_provider
+        self._tracer: tuple[Any, Any] = (None, None)  # (provider, its tracer)
         self.metrics = metrics
         self.slow_seconds = slow_seconds
         self._queries = queries
         self._lock = threading.Lock()
         self._counters: dict[str, Counter] = {}
 
-    def counter(self, key: str) -> Counter:
-        """The totals of operation ``key``, made on first use."""
+    def counter(self, key: str, table: str | None = None) -> Counter:
+        """The totals of operation ``key`` (on ``table``), made on first use."""
         with self._lock:
             counter = self._counters.get(key)
             if counter is None:
-                counter = self._counters[key] = Counter(key, self._lock)
+                attributes = {
+                    "db.system.name": self.backend,
+                    "db.query.summary": key,
+                    "db.operation.name": key.partition(".")[2],
+                }
+                if table:
+                    attributes["db.collection.name"] = table
+                if self.namespace:
+                    attributes["db.namespace"] = self.namespace
+                counter = self._counters[key] = Counter(key, self._lock, attributes)
             return counter
 
+    def span(self, counter: Counter) -> AbstractContextManager[Any]:
+        """The span of one call of ``counter``'s operation, current while it runs
+        (so a driver's instrumented span is its child): named by the statement,
+        with the conventions' attributes, an exception recorded; from the store's
+        ``tracer_provider``, else the global one. A context that does nothing
+        without OpenTelemetry or with no SDK set up."""
+        provider = self.tracer_provider
+        if provider is None:
+            if _trace is None:
+                return _NO_SPAN
+            # The global provider as set_tracer_provider() left it (None: no SDK set
+            # up), read without get_tracer_provider()'s look at the environment,
+            # which would cost every call a microsecond.
+            provider = getattr(_trace, "_TRACER_PROVIDER", _UNKNOWN)
+            if provider is _UNKNOWN:
+                provider = _trace.get_tracer_provider()
+            if provider is None:
+                return _NO_SPAN
+        known, tracer = self._tracer
+        if provider is not known:
+            untraced = isinstance(provider, _trace.ProxyTracerProvider | _trace.NoOpTracerProvider)
+            tracer = None if untraced else provider.get_tracer("vaultstore", _version())
+            self._tracer = (provider, tracer)
+        if tracer is None:
+            return _NO_SPAN
+        started: AbstractContextManager[Any] = tracer.start_as_current_span(
+            counter.key, kind=_trace.SpanKind.CLIENT, attributes=counter.attributes
+        )
+        return started
+
     def done(
-        self, counter: Counter, seconds: float, result: Any, params: Mapping[str, Any]
+        self,
+        counter: Counter,
+        seconds: float,
+        result: Any,
+        params: Mapping[str, Any],
+        span: Any = None,
     ) -> None:
-        """A call of ``counter``'s operation that returned ``result``."""
+        """A call of ``counter``'s operation that returned ``result`` (in ``span``,
+        :meth:`span`'s, when traced)."""
+        if span is not None:
+            span.set_attribute("db.response.returned_rows", rows_of(result))
         if self.metrics:
             rows = rows_of(result)
             bucket = bisect.bisect_left(DURATION_BUCKETS, seconds)
@@ -227,10 +306,17 @@ class Monitor:
             self._slow(counter, seconds, rows_of(result), params, None)
 
     def failed(
-        self, counter: Counter, seconds: float, error: BaseException, params: Mapping[str, Any]
+        self,
+        counter: Counter,
+        seconds: float,
+        error: BaseException,
+        params: Mapping[str, Any],
+        span: Any = None,
     ) -> None:
         """A call of ``counter``'s operation that raised ``error``."""
         kind = type(error).__name__
+        if span is not None:
+            span.set_attribute("error.type", kind)
         if self.metrics:
             bucket = bisect.bisect_left(DURATION_BUCKETS, seconds)
             with counter.lock:
@@ -242,13 +328,18 @@ class Monitor:
             self._slow(counter, seconds, 0, params, kind)
 
     def add(
-        self, key: str, seconds: float, result: Any = None, error: BaseException | None = None
+        self,
+        key: str,
+        seconds: float,
+        result: Any = None,
+        error: BaseException | None = None,
+        span: Any = None,
     ) -> None:
         """A call counted by name (the documents' calls, which run several statements)."""
         if error is None:
-            self.done(self.counter(key), seconds, result, {})
+            self.done(self.counter(key), seconds, result, {}, span)
         else:
-            self.failed(self.counter(key), seconds, error, {})
+            self.failed(self.counter(key), seconds, error, {}, span)
 
     def _slow(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from .._registry import REGISTRY, Registry
 from .._scope import audit_off
@@ -34,6 +35,7 @@ async def connect(
     audit: bool = UNSET,
     metrics: bool = UNSET,
     slow_ms: float | None = UNSET,
+    tracer_provider: Any = None,
     registry: Registry = REGISTRY,
 ) -> AsyncStore:
     """Open a store on the database named by ``url``, or by the environment
@@ -66,7 +68,9 @@ async def connect(
     Monitoring: ``metrics`` (else ``VAULTSTORE_METRICS``; on) counts calls,
     errors, rows and latency per statement (``store.metrics()``); a call taking
     ``slow_ms`` milliseconds or more (else ``VAULTSTORE_SLOW_MS``; never) logs a
-    WARNING line naming its statement and query file.
+    WARNING line naming its statement and query file. With OpenTelemetry's API
+    installed (``vaultstore[otel]``), each call is a span of ``tracer_provider``
+    (else the global one; none without an SDK set up).
     ``registry`` replaces vaultstore's entities (see "Adding an entity").
     Raises UnavailableError when the database cannot be reached.
     """
@@ -97,7 +101,7 @@ async def connect(
         executor = await AsyncPostgresExecutor.open(settings, registry)
     if not settings.scope.audit:
         audit_off(settings.scope)
-    return AsyncVaultStore(executor)
+    return AsyncVaultStore(executor, tracer_provider=tracer_provider)
 
 
 __all__ = ["connect"]

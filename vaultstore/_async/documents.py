@@ -52,13 +52,16 @@ class AsyncDocuments:
 
     async def _run(self, name: str, call: AsyncCall[T], *args: Any) -> T:
         """Run one backend call, counted as ``documents.<name>``."""
-        start = perf_counter()
-        try:
-            result = await call(*args)
-        except BaseException as exc:
-            self._monitor.add(f"documents.{name}", perf_counter() - start, error=exc)
-            raise
-        self._monitor.add(f"documents.{name}", perf_counter() - start, result)
+        monitor = self._monitor
+        counter = monitor.counter(f"documents.{name}", "documents")
+        with monitor.span(counter) as span:
+            start = perf_counter()
+            try:
+                result = await call(*args)
+            except BaseException as exc:
+                monitor.failed(counter, perf_counter() - start, exc, {}, span)
+                raise
+            monitor.done(counter, perf_counter() - start, result, {}, span)
         return result
 
     @runs("lock_vault_owner", "lock_agent_owner", "insert_chunk", "insert")

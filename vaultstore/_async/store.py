@@ -59,7 +59,9 @@ class AsyncVaultStore:
 
     _view = False  # made by scoped(): the pool is its store's
 
-    def __init__(self, executor: AsyncExecutor, monitor: Monitor | None = None) -> None:
+    def __init__(
+        self, executor: AsyncExecutor, monitor: Monitor | None = None, tracer_provider: Any = None
+    ) -> None:
         self._executor = executor
         if monitor is None:
             options = executor.settings.monitoring
@@ -68,6 +70,8 @@ class AsyncVaultStore:
                 metrics=options.metrics,
                 slow_seconds=options.slow_seconds,
                 queries=executor.registry.queries,
+                namespace=executor.settings.database,
+                tracer_provider=tracer_provider,
             )
         self._monitor = monitor
         for entity in executor.registry:

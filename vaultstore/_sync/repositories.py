@@ -138,23 +138,26 @@ class Pipeline(Generic[T]):
         batch: bool = False,
     ) -> Any:
         """Run the operation ``name``: the pipeline every call passes through, where
-        what concerns every operation (its metrics, the slow-statement log) is done
-        once.
+        what concerns every operation (its metrics, its span, the slow-statement
+        log) is done once.
         ``primary``: a read that must see the latest state, never on a replica;
         ``batch``: a write of many rows, audited as one record."""
         cached = name if not primary else f"{name} on the primary"
         found = self._operations.get(cached)
         if found is None:
             op = Operation(self._entity, name, shape, primary, batch)
-            found = self._operations[cached] = (op, self._monitor.counter(op.key))
+            counter = self._monitor.counter(op.key, op.entity.table)
+            found = self._operations[cached] = (op, counter)
         op, counter = found
-        start = perf_counter()
-        try:
-            result = self._executor.execute(op, params)
-        except BaseException as exc:
-            self._monitor.failed(counter, perf_counter() - start, exc, params)
-            raise
-        self._monitor.done(counter, perf_counter() - start, result, params)
+        monitor = self._monitor
+        with monitor.span(counter) as span:
+            start = perf_counter()
+            try:
+                result = self._executor.execute(op, params)
+            except BaseException as exc:
+                monitor.failed(counter, perf_counter() - start, exc, params, span)
+                raise
+            monitor.done(counter, perf_counter() - start, result, params, span)
         return result
 
     def _one(self, name: str, /, **params: Any) -> T | None:

@@ -60,7 +60,9 @@ class VaultStore:
 
     _view = False  # made by scoped(): the pool is its store's
 
-    def __init__(self, executor: Executor, monitor: Monitor | None = None) -> None:
+    def __init__(
+        self, executor: Executor, monitor: Monitor | None = None, tracer_provider: Any = None
+    ) -> None:
         self._executor = executor
         if monitor is None:
             options = executor.settings.monitoring
@@ -69,6 +71,8 @@ class VaultStore:
                 metrics=options.metrics,
                 slow_seconds=options.slow_seconds,
                 queries=executor.registry.queries,
+                namespace=executor.settings.database,
+                tracer_provider=tracer_provider,
             )
         self._monitor = monitor
         for entity in executor.registry:

@@ -414,6 +414,14 @@ def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per comma
     health.add_argument(
         "--timeout", type=_positive_seconds, default=5.0, help="seconds at most (default 5)"
     )
+    metrics_server = command(
+        "metrics-server",
+        "serve a store's metrics and health for Prometheus, for a quick look "
+        "(needs vaultstore[prometheus])",
+    )
+    metrics_server.add_argument("--database", metavar="URL", help=database_help)
+    metrics_server.add_argument("--port", type=int, default=9464, help="default 9464 (0: any)")
+    metrics_server.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
     migrate = command("migrate", "apply pending schema migrations")
     migrate.add_argument("--database", metavar="URL", help=database_help)
     status = command(
@@ -739,8 +747,39 @@ def _health(args: argparse.Namespace, out: logging.Logger) -> int:
     return health.status.exit_code
 
 
+def _metrics_server(args: argparse.Namespace, out: logging.Logger) -> int:
+    """Serve a store's metrics and health for Prometheus until interrupted."""
+    try:
+        from prometheus_client import CollectorRegistry, start_http_server  # noqa: PLC0415
+
+        from ..prometheus import StoreCollector  # noqa: PLC0415
+    except ImportError:
+        raise _RefusedError(
+            "metrics-server needs prometheus-client: pip install 'vaultstore[prometheus]'"
+        ) from None
+    settings = resolve_settings(args.database, None)
+    with connect(settings, pool_size=2) as store:
+        registry = CollectorRegistry()
+        registry.register(StoreCollector(store, health=True))
+        server, thread = start_http_server(args.port, addr=args.host, registry=registry)
+        out.info(
+            "Serving the metrics of %s on http://%s:%d/metrics (Ctrl-C stops)",
+            settings,
+            args.host,
+            server.server_port,
+        )
+        try:
+            thread.join()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.shutdown()
+    return 0
+
+
 _COMMANDS: dict[str, Callable[[argparse.Namespace, logging.Logger], int]] = {
     "health": _health,
+    "metrics-server": _metrics_server,
     "migrate": _migrate,
     "status": lambda args, out: _status(args.database, out),
     "rollback": _rollback,
