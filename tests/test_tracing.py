@@ -4,6 +4,7 @@ line of its ``-- name:`` header and its name, so that what a DBA sees on the ser
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -111,3 +112,33 @@ def test_a_waiting_statement_shows_its_file_line_and_name_in_pg_stat_activity(
     assert [statement.split("\n", 1)[0] for statement in waiting] == [
         f"/* vaultstore queries/vaults.sql:{line} vaults.update */"
     ]
+
+
+def test_a_statement_kept_waiting_logs_one_slow_line_naming_its_file_and_line(
+    clean_db: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A real slow statement: the update waits for a row lock another session holds
+    for the threshold after the update is seen waiting (the wait is what makes it
+    slow, not a guess at a race). It logs one line, with where it is declared."""
+    threshold_ms = 200
+    line = header_lines(ROOT / "queries" / "vaults.sql")["update_metrics"]
+    with vaultstore.connect(clean_db, slow_ms=threshold_ms) as store:
+        vault_id = new_vault_id(store)
+        caplog.set_level(logging.WARNING, logger="vaultstore")
+        caplog.clear()
+        with psycopg.connect(clean_db) as locker, ThreadPoolExecutor(1) as pool:
+            TRACING.lock_vault(locker, id=vault_id)
+            update = pool.submit(store.vaults.update_vault_metrics, vault_id, 55, 2)
+            try:
+                blocked_statements(clean_db, locker.info.backend_pid)
+                time.sleep(threshold_ms / 1000)
+            finally:
+                locker.rollback()
+            assert update.result(timeout=WAIT_FOR_LOCK).ltv == 55
+    (slow,) = [
+        r for r in caplog.records if getattr(r, "statement", None) == "vaults.update_metrics"
+    ]
+    assert slow.location == f"queries/vaults.sql:{line}"  # type: ignore[attr-defined]
+    assert slow.duration_ms >= threshold_ms  # type: ignore[attr-defined]
+    assert (slow.rows, slow.backend, slow.error) == (1, "postgresql", None)  # type: ignore[attr-defined]
+    assert f"queries/vaults.sql:{line}" in slow.getMessage()
