@@ -36,6 +36,7 @@ REPLACEMENTS = {
     "asynchronous": "synchronous",  # pymongo.asynchronous.* -> pymongo.synchronous.*
     "asleep": "sleep",  # vaultstore._retry: await asleep(s) -> sleep(s)
     "awithin": "within",  # vaultstore._retry: a task -> a thread
+    "aretry": "retry",  # vaultstore._retry: await aretry(work, ...) -> retry(work, ...)
 }
 HEADER = "# Generated from {source} by tools/generate_sync.py: do not edit.\n"
 

@@ -26,6 +26,7 @@ from . import _values
 from ._convert import flat_columns, leaf_fields
 from ._entities import AuditRecord, FieldChange, StoredDocument, WriteKind
 from ._ids import new_id
+from ._mongo import decimal_from_bson
 from ._registry import EntityType, Registry
 
 LEFT_OUT = frozenset({"id", "tenant_id", "version", "created_at", "updated_at"})
@@ -84,7 +85,7 @@ def _at(document: Mapping[str, Any], path: tuple[str, ...]) -> Any:
 def plain(value: Any) -> Any:
     """A BSON value with Decimal128 as Decimal, at any depth."""
     if isinstance(value, Decimal128):
-        return value.to_decimal()
+        return decimal_from_bson(value)
     if isinstance(value, Mapping):
         return {key: plain(item) for key, item in value.items()}
     if isinstance(value, list):

@@ -1,11 +1,13 @@
-"""Running a transaction again after a retryable error: how long to wait, and the
+"""Running a transaction again after a retryable error: how long to wait, the
 two ways to wait (the async shell awaits :func:`asleep`, its generated sync twin
-calls :func:`sleep`); and the two ways to wait a bounded time for a try of the
-server (:func:`awithin`, :func:`within`)."""
+calls :func:`sleep`) and to retry (:func:`aretry`, :func:`retry`); and the two
+ways to wait a bounded time for a try of the server (:func:`awithin`,
+:func:`within`)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import threading
 import time
@@ -21,6 +23,7 @@ from .errors import (
 )
 
 T = TypeVar("T")
+logger = logging.getLogger("vaultstore")
 
 AsyncWork: TypeAlias = Callable[[Any], Awaitable[T]]
 """What ``run_transaction`` runs on the async API: ``async def fn(tx)``."""
@@ -70,6 +73,48 @@ def within(work: Callable[[], object], seconds: float) -> bool:
     thread.start()
     thread.join(seconds)
     return not thread.is_alive()
+
+
+async def aretry(
+    work: Callable[[], Awaitable[T]],
+    retryable: Callable[[Exception], bool],
+    *,
+    attempts: int,
+    what: str,
+) -> T:
+    """``work()``, run again after a :func:`backoff` wait when it raises an error
+    ``retryable`` accepts, up to ``attempts`` tries in all (the last error raised).
+    For work that holds nothing a retry would repeat: a transaction of its own."""
+    attempt = 1
+    while True:
+        try:
+            return await work()
+        except Exception as exc:
+            if attempt >= attempts or not retryable(exc):
+                raise
+            logger.debug("%s: attempt %d of %d: %s", what, attempt, attempts, exc)
+        await asleep(backoff(attempt))
+        attempt += 1
+
+
+def retry(
+    work: Callable[[], T],
+    retryable: Callable[[Exception], bool],
+    *,
+    attempts: int,
+    what: str,
+) -> T:
+    """:func:`aretry`, for the sync API."""
+    attempt = 1
+    while True:
+        try:
+            return work()
+        except Exception as exc:
+            if attempt >= attempts or not retryable(exc):
+                raise
+            logger.debug("%s: attempt %d of %d: %s", what, attempt, attempts, exc)
+        sleep(backoff(attempt))
+        attempt += 1
 
 
 def commit_unknown(error: VaultStoreError) -> VaultStoreError:

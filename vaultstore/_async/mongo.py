@@ -62,7 +62,7 @@ from .._resources import (
     migrations_dir,
     schema_steps,
 )
-from .._retry import asleep, backoff, commit_unknown
+from .._retry import aretry, commit_unknown
 from .._scope import DEFAULT_TENANT, Scope
 from .._settings import Settings
 from ..errors import (
@@ -308,17 +308,17 @@ class AsyncMongoExecutor:
         run again when a concurrent writer gets in the way (its read of the document
         before can meet a write conflict where a lone write would have waited),
         which is safe because the transaction holds this write only."""
-        attempt = 1
-        while True:
-            try:
-                async with self._transaction() as tx:
-                    return await tx._audited(op, declared, bound)
-            except ConcurrentUpdateError as exc:
-                if attempt >= _ATTEMPTS:
-                    raise
-                logger.debug("%s: attempt %d of %d: %s", op.key, attempt, _ATTEMPTS, exc)
-            await asleep(backoff(attempt))
-            attempt += 1
+
+        async def once() -> Any:
+            async with self._transaction() as tx:
+                return await tx._audited(op, declared, bound)
+
+        return await aretry(
+            once,
+            lambda exc: isinstance(exc, ConcurrentUpdateError),
+            attempts=_ATTEMPTS,
+            what=op.key,
+        )
 
     async def _audited(self, op: Operation, declared: MongoOperation, bound: dict[str, Any]) -> Any:
         """A write and its audit records, in this executor's transaction."""

@@ -51,7 +51,7 @@ from .._documents import (
 )
 from .._entities import DocumentOwner, StoredDocument
 from .._registry import REGISTRY, Registry
-from .._retry import asleep, backoff
+from .._retry import aretry
 from .._scope import Scope
 from .._settings import Settings
 from ..errors import ConflictError, DatabaseError, UnavailableError, VaultStoreError
@@ -178,20 +178,20 @@ class AsyncMongoDocuments:
         when a concurrent writer gets in the way: it holds this write only."""
         if self._session is not None or not self._auditing():
             return await self._write_file(file, deleted, self._session)
-        attempt = 1
-        while True:
-            try:
-                async with (
-                    self._database.client.start_session() as session,
-                    await session.start_transaction(read_preference=ReadPreference.PRIMARY),
-                ):
-                    return await self._write_file(file, deleted, session)
-            except PyMongoError as exc:
-                if attempt >= _ATTEMPTS or not _transient(exc):
-                    raise
-                logger.debug("documents: attempt %d of %d: %s", attempt, _ATTEMPTS, exc)
-            await asleep(backoff(attempt))
-            attempt += 1
+
+        async def once() -> dict[str, Any] | None:
+            async with (
+                self._database.client.start_session() as session,
+                await session.start_transaction(read_preference=ReadPreference.PRIMARY),
+            ):
+                return await self._write_file(file, deleted, session)
+
+        return await aretry(
+            once,
+            lambda exc: isinstance(exc, PyMongoError) and _transient(exc),
+            attempts=_ATTEMPTS,
+            what="documents",
+        )
 
     async def put(self, document: StoredDocument, upload: Upload) -> StoredDocument:
         """Store a document: its chunks a few per insert, then its files document."""

@@ -3,7 +3,6 @@ registered entity, on one backend's executor."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from time import perf_counter
@@ -17,7 +16,7 @@ from .._health import Health, status_of, unreachable
 from .._monitoring import Metrics, Monitor, StatementStats, pool_metrics
 from .._pipeline import runs
 from .._replicas import ReplicaStats
-from .._retry import AsyncWork, asleep, backoff
+from .._retry import AsyncWork, aretry
 from .._scope import Scope, audit_off, check_actor, check_tenant
 from .._settings import Settings
 from ..errors import ValidationError, VaultStoreError
@@ -36,7 +35,6 @@ from .repositories import (
     AsyncVaults,
 )
 
-logger = logging.getLogger("vaultstore")
 T = TypeVar("T")
 
 
@@ -169,17 +167,17 @@ class AsyncVaultStore:
                 "run_transaction runs a transaction of its own: call it on the store, "
                 "not inside store.transaction()"
             )
-        attempt = 1
-        while True:
-            try:
-                async with self.transaction(timeout=timeout) as tx:
-                    return await fn(tx)
-            except VaultStoreError as exc:
-                if not exc.retryable or attempt >= attempts:
-                    raise
-                logger.debug("transaction attempt %d of %d: %s", attempt, attempts, exc)
-            await asleep(backoff(attempt))
-            attempt += 1
+
+        async def once() -> T:
+            async with self.transaction(timeout=timeout) as tx:
+                return await fn(tx)
+
+        return await aretry(
+            once,
+            lambda exc: isinstance(exc, VaultStoreError) and exc.retryable,
+            attempts=attempts,
+            what="transaction",
+        )
 
     @runs("health.ping")
     async def ping(self) -> float:

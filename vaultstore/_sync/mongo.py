@@ -63,7 +63,7 @@ from .._resources import (
     migrations_dir,
     schema_steps,
 )
-from .._retry import sleep, backoff, commit_unknown
+from .._retry import retry, commit_unknown
 from .._scope import DEFAULT_TENANT, Scope
 from .._settings import Settings
 from ..errors import (
@@ -309,17 +309,17 @@ class MongoExecutor:
         run again when a concurrent writer gets in the way (its read of the document
         before can meet a write conflict where a lone write would have waited),
         which is safe because the transaction holds this write only."""
-        attempt = 1
-        while True:
-            try:
-                with self._transaction() as tx:
-                    return tx._audited(op, declared, bound)
-            except ConcurrentUpdateError as exc:
-                if attempt >= _ATTEMPTS:
-                    raise
-                logger.debug("%s: attempt %d of %d: %s", op.key, attempt, _ATTEMPTS, exc)
-            sleep(backoff(attempt))
-            attempt += 1
+
+        def once() -> Any:
+            with self._transaction() as tx:
+                return tx._audited(op, declared, bound)
+
+        return retry(
+            once,
+            lambda exc: isinstance(exc, ConcurrentUpdateError),
+            attempts=_ATTEMPTS,
+            what=op.key,
+        )
 
     def _audited(self, op: Operation, declared: MongoOperation, bound: dict[str, Any]) -> Any:
         """A write and its audit records, in this executor's transaction."""

@@ -4,7 +4,6 @@ registered entity, on one backend's executor."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from time import perf_counter
@@ -18,7 +17,7 @@ from .._health import Health, status_of, unreachable
 from .._monitoring import Metrics, Monitor, StatementStats, pool_metrics
 from .._pipeline import runs
 from .._replicas import ReplicaStats
-from .._retry import Work, sleep, backoff
+from .._retry import Work, retry
 from .._scope import Scope, audit_off, check_actor, check_tenant
 from .._settings import Settings
 from ..errors import ValidationError, VaultStoreError
@@ -37,7 +36,6 @@ from .repositories import (
     Vaults,
 )
 
-logger = logging.getLogger("vaultstore")
 T = TypeVar("T")
 
 
@@ -170,17 +168,17 @@ class VaultStore:
                 "run_transaction runs a transaction of its own: call it on the store, "
                 "not inside store.transaction()"
             )
-        attempt = 1
-        while True:
-            try:
-                with self.transaction(timeout=timeout) as tx:
-                    return fn(tx)
-            except VaultStoreError as exc:
-                if not exc.retryable or attempt >= attempts:
-                    raise
-                logger.debug("transaction attempt %d of %d: %s", attempt, attempts, exc)
-            sleep(backoff(attempt))
-            attempt += 1
+
+        def once() -> T:
+            with self.transaction(timeout=timeout) as tx:
+                return fn(tx)
+
+        return retry(
+            once,
+            lambda exc: isinstance(exc, VaultStoreError) and exc.retryable,
+            attempts=attempts,
+            what="transaction",
+        )
 
     @runs("health.ping")
     def ping(self) -> float:
