@@ -22,7 +22,9 @@ median of the per-round differences), target under 2 us each:
   (``connect(metrics=False)``): what counting calls, rows and the latency
   histogram adds, target under 3 us; ``metrics off vs no pipeline``: the rest;
 * ``metrics step``: ``Monitor.done`` and the two ``time.perf_counter()`` calls
-  around the executor in ``_run``, against an empty call (target under 3 us).
+  around the executor in ``_run``, against an empty call (target under 3 us);
+  ``metrics step, metrics off``: the same with metrics off (what is left: the
+  clock readings and a call).
 
 On PostgreSQL it loads 100k vaults (COPY), then times, in alternating rounds:
 
@@ -309,6 +311,14 @@ def bench_pipeline(rounds: int, calls: int) -> list[dict[str, Any]]:
         monitor.done(counter, time.perf_counter() - start, None, params)
         return None
 
+    quiet = Monitor(backend="stub", metrics=False)
+    quiet_counter = quiet.counter(op.key)
+
+    def metrics_off_step() -> object:  # the same with metrics off
+        start = time.perf_counter()
+        quiet.done(quiet_counter, time.perf_counter() - start, None, params)
+        return None
+
     through_run()
     assert monitor.snapshot()["vaults.find_by_id"].calls == 1, "the call went through _run"
     results = []
@@ -317,6 +327,7 @@ def bench_pipeline(rounds: int, calls: int) -> list[dict[str, Any]]:
         ("  of which metrics (on vs off)", without_metrics, through_run, METRICS_TARGET_US),
         ("  metrics off vs no pipeline", direct, without_metrics, PIPELINE_TARGET_US),
         ("metrics step (done + 2 perf_counter)", empty, metrics_step, METRICS_TARGET_US),
+        ("metrics step, metrics off", empty, metrics_off_step, METRICS_TARGET_US),
     ):
         for _ in range(1000):
             base_fn()
