@@ -318,3 +318,24 @@ def test_mongodb_takes_no_replica_list() -> None:
 )
 def test_what_counts_as_a_read(sql: str, read: bool) -> None:
     assert reads_only(sql) is read
+
+
+def test_health_on_a_standby_says_so_and_how_far_behind(primary: str, standby: Standby) -> None:
+    """store.health() on the standby itself: degraded (writes would fail), its role
+    and replay lag read from the server; on the primary: healthy, no lag."""
+    with vaultstore.connect(primary) as store:
+        make_vault(store)  # a transaction for the standby to replay
+        on_primary = store.health()
+    replayed(standby, primary)
+    with vaultstore.connect(standby.url) as store:
+        on_standby = store.health()
+    assert (on_primary.role, on_primary.replica_lag_seconds, on_primary.ok) == (
+        "primary",
+        None,
+        True,
+    )
+    assert (on_standby.role, on_standby.status) == ("standby", vaultstore.HealthStatus.DEGRADED)
+    assert on_standby.replica_lag_seconds is not None
+    assert on_standby.replica_lag_seconds >= 0
+    assert on_standby.problems == ("the server is a standby: writes will fail",)
+    assert on_standby.migrations_pending == ()  # replicated with the rest
