@@ -60,6 +60,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "mode (started here, or VAULTSTORE_TEST_PGBOUNCER), and only those tests",
     )
     parser.addoption(
+        "--no-mongodb",
+        action="store_true",
+        help="leave out what runs on MongoDB only (a second run on another PostgreSQL "
+        "server: the MongoDB side ran in the first)",
+    )
+    parser.addoption(
         "--as-app-role",
         action="store_true",
         help="run the repository tests' PostgreSQL stores as the application role of "
@@ -67,7 +73,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+MONGODB_FIXTURES = frozenset({"mongo_uri", "migrated_mongo", "clean_mongo", "own_mongo"})
+POSTGRESQL_FIXTURES = frozenset(
+    {"postgres_url", "migrated_url", "clean_db", "store_db", "own_postgres", "cluster"}
+)
+
+
+def on_mongodb_only(item: pytest.Item) -> bool:
+    """Whether a test runs on MongoDB and on no PostgreSQL server: the ``mongodb``
+    side of a parametrized test, or one whose fixtures are MongoDB's alone."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if "mongodb" in params.values():
+        return True
+    names = set(getattr(item, "fixturenames", ()))
+    return bool(names & MONGODB_FIXTURES) and not names & POSTGRESQL_FIXTURES
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("no_mongodb"):
+        left_out = [item for item in items if on_mongodb_only(item)]
+        if left_out:
+            config.hook.pytest_deselected(items=left_out)
+            items[:] = [item for item in items if not on_mongodb_only(item)]
     if not (config.getoption("pgbouncer") or config.getoption("as_app_role")):
         return
     marked = "pgbouncer" if config.getoption("pgbouncer") else "app_role"
