@@ -99,7 +99,9 @@ def test_health_says_unreachable_while_the_server_is_stopped(
     server = request.getfixturevalue("own_postgres" if backend == "postgresql" else "own_mongo")
     bound = 2.0  # libpq waits at least 2 s for a connection
     with vaultstore.connect(server.url, pool_size=2) as store:
-        assert store.health(timeout=bound).ok
+        # Reachable. (Not always healthy: a SecantusDB that an earlier test killed may
+        # have lost its latest writes, such as the record of the last schema step.)
+        assert store.health(timeout=bound).reachable
         server.stop()
         try:
             start = time.monotonic()
