@@ -271,6 +271,7 @@ class _StubExecutor:
     """An executor that runs nothing: ``execute`` returns None at once."""
 
     backend = "stub"
+    cache = None
 
     def __init__(self) -> None:
         self.settings = vaultstore.settings_from_url("postgresql://stub@127.0.0.1/stub")
@@ -570,6 +571,84 @@ def bench_sync(
                 raw.append(_per_call(raw_fn, n))
                 ours.append(_per_call(ours_fn, n))
             results.append(_report(name, raw, ours, target))
+    return results
+
+
+def bench_cache(
+    url: str, ids: list[str], rounds: int, calls: int, cache_url: str
+) -> list[dict[str, Any]]:
+    """Cached reads: ``find_by_id`` of a vault and ``latest_price`` served from
+    Redis (every key filled first) against the same calls without a cache, and
+    against redis-py's own GET of the same key (the limit: one round trip)."""
+    import redis  # noqa: PLC0415 - the cache extra
+
+    client = redis.Redis.from_url(cache_url)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        print(f"cache rows skipped: Redis at {cache_url} does not answer ({exc})")
+        return []
+    client.flushdb()
+    rng = random.Random(11)
+    hot = ids[:1000]
+    results = []
+    with (
+        vaultstore.connect(url, pool_size=1, min_pool_size=1, cache=cache_url) as cached,
+        vaultstore.connect(url, pool_size=1, min_pool_size=1) as plain,
+    ):
+        tokens = [f"TOK{n}" for n in range(50)]
+        cached.market_data.bulk_insert(
+            {"token": token, "chain_id": 1, "price_usd": Decimal(n + 1) / 7}
+            for n, token in enumerate(tokens)
+        )
+        for id in hot:
+            cached.vaults.find_by_id(id)
+        for token in tokens:
+            cached.market_data.latest_price(token, 1)
+        keys = [cast("bytes", k) for k in client.keys("vaultstore:*")]
+        keys = [k for k in keys if not k.endswith(b":gone")]
+        vault_keys = [k for k in keys if b"vaults@" in k]
+        price_keys = [k for k in keys if b"market_data@" in k]
+        assert len(vault_keys) == len(hot)
+        assert len(price_keys) == len(tokens)
+        for name, raw_fn, ours_fn, target in (
+            (
+                "cached find_by_id vs redis GET",
+                lambda: client.get(rng.choice(vault_keys)),
+                lambda: cached.vaults.find_by_id(rng.choice(hot)),
+                1.6,
+            ),
+            (
+                "cached find_by_id vs uncached",
+                lambda: plain.vaults.find_by_id(rng.choice(hot)),
+                lambda: cached.vaults.find_by_id(rng.choice(hot)),
+                None,
+            ),
+            (
+                "cached latest_price vs redis GET",
+                lambda: client.get(rng.choice(price_keys)),
+                lambda: cached.market_data.latest_price(rng.choice(tokens), 1),
+                1.6,
+            ),
+            (
+                "cached latest_price vs uncached",
+                lambda: plain.market_data.latest_price(rng.choice(tokens), 1),
+                lambda: cached.market_data.latest_price(rng.choice(tokens), 1),
+                None,
+            ),
+        ):
+            for _ in range(10):
+                raw_fn()
+                ours_fn()
+            raw, ours = [], []
+            for _ in range(rounds):
+                raw.append(_per_call(raw_fn, calls))
+                ours.append(_per_call(ours_fn, calls))
+            results.append(_report(name, raw, ours, target))
+        stats = cached.metrics().cache
+        assert stats is not None
+        assert stats.errors == 0
+    client.close()
     return results
 
 
@@ -981,7 +1060,7 @@ def bench_mongo(
     return results
 
 
-def main() -> int:
+def main() -> int:  # noqa: PLR0915 - one block per backend reads best
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--database",
@@ -1010,6 +1089,14 @@ def main() -> int:
     parser.add_argument(
         "--no-pipeline", action="store_true", help="skip the pipeline's cost on a stub executor"
     )
+    parser.add_argument(
+        "--cache",
+        default=os.environ.get("VAULTSTORE_BENCH_CACHE_URL", "redis://127.0.0.1:6379/15"),
+        metavar="URL",
+        help="the Redis database the cache rows may flush (default: "
+        "VAULTSTORE_BENCH_CACHE_URL, else redis://127.0.0.1:6379/15)",
+    )
+    parser.add_argument("--cache-only", action="store_true", help="PostgreSQL's cache rows only")
     parser.add_argument(
         "--mongo-uri",
         help="a MongoDB database URI the benchmark may wipe "
@@ -1058,6 +1145,9 @@ def main() -> int:
             )
             if args.pgbouncer:
                 results += bench_pgbouncer(url, args.pgbouncer, ids, args.rounds, args.calls)
+                return 0 if all(r["ok"] for r in results) else 1
+            results += bench_cache(url, ids, args.rounds, args.calls, args.cache)
+            if args.cache_only:
                 return 0 if all(r["ok"] for r in results) else 1
             results += bench_sync(url, ids, args.rounds, args.calls, threshold)
             results += bench_batch_update(url, ids, min(args.rounds, 5))

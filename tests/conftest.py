@@ -19,6 +19,7 @@ the server directly.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,6 +27,7 @@ import psycopg
 import pymongo
 import pymongo.errors
 import pytest
+import redis
 from psycopg import sql
 
 import vaultstore
@@ -34,6 +36,7 @@ from vaultstore.admin.roles import RoleNames
 
 from .databases import empty_public_schema, fresh_database, with_test_partitions
 from .pgbouncer import PgBouncer, pgbouncer_for_tests
+from .redis_server import RedisServer
 from .roles import app_roles, as_user
 
 # What the fixtures empty between tests: every table (collection) of the registry.
@@ -180,11 +183,24 @@ def migrated_url(postgres_url: str) -> str:
     return with_test_partitions(postgres_url)
 
 
+def _flush_test_cache() -> None:
+    """Empty the Redis cache of a run with ``VAULTSTORE_CACHE_URL`` set (every
+    store caches then): the fixtures empty the tables behind vaultstore's back."""
+    url = os.environ.get("VAULTSTORE_CACHE_URL", "").strip()
+    if url:
+        client = redis.Redis.from_url(url)
+        try:
+            client.flushdb()
+        finally:
+            client.close()
+
+
 @pytest.fixture
 def clean_db(migrated_url: str) -> str:
     """The migrated database with every table empty."""
     with psycopg.connect(migrated_url, autocommit=True) as conn:
         conn.execute(TRUNCATE_ALL)
+    _flush_test_cache()
     return migrated_url
 
 
@@ -231,7 +247,48 @@ def clean_mongo(migrated_mongo: str) -> str:
     for name in MONGO_COLLECTIONS:
         database[name].delete_many({})
     client.close()
+    _flush_test_cache()
     return migrated_mongo
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis database the tests may flush: ``VAULTSTORE_TEST_REDIS_URL``, else a
+    redis-server of the tests' own (the distribution's ``redis-server``)."""
+    url = os.environ.get("VAULTSTORE_TEST_REDIS_URL", "").strip()
+    if url:
+        client = redis.Redis.from_url(url, socket_timeout=5)
+        try:
+            client.ping()
+        except (redis.RedisError, OSError) as exc:
+            pytest.exit(f"VAULTSTORE_TEST_REDIS_URL is unreachable: {exc}", returncode=3)
+        finally:
+            client.close()
+        yield url
+        return
+    if shutil.which("redis-server") is None:
+        pytest.exit(
+            "the cache tests need a Redis server: install redis-server, or set "
+            "VAULTSTORE_TEST_REDIS_URL to a Redis database they may flush",
+            returncode=3,
+        )
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.close()
+
+
+@pytest.fixture
+def cache_url(redis_url: str) -> str:
+    """The tests' Redis database, flushed."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return redis_url
 
 
 @pytest.fixture(scope="module")

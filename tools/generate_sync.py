@@ -37,6 +37,7 @@ REPLACEMENTS = {
     "asleep": "sleep",  # vaultstore._retry: await asleep(s) -> sleep(s)
     "awithin": "within",  # vaultstore._retry: a task -> a thread
     "aretry": "retry",  # vaultstore._retry: await aretry(work, ...) -> retry(work, ...)
+    "aredis_client": "redis_client",  # vaultstore._cache: redis.asyncio -> redis
 }
 HEADER = "# Generated from {source} by tools/generate_sync.py: do not edit.\n"
 

@@ -123,14 +123,36 @@ class PoolMetrics:
 
 
 @attrs.frozen
+class CacheStats:
+    """``store.metrics().cache``: what the cache did since the store opened."""
+
+    up: bool
+    """Whether Redis answered the last call (False while the cache is off)."""
+    hits: int
+    misses: int
+    """Reads Redis did not have: each read the database once (or joined one that did)."""
+    fills_refused: int
+    """Misses not put back because a write invalidated the key meanwhile."""
+    invalidations: int
+    """Keys deleted after a commit."""
+    errors: int
+    """Redis calls that failed or timed out (the database served the call)."""
+    bypassed: int
+    """Cached reads served by the database alone while the cache was off."""
+
+
+@attrs.frozen
 class Metrics:
     """``store.metrics()``: what a monitoring system scrapes, as plain data."""
 
     backend: str
     """``postgresql`` or ``mongodb`` (OpenTelemetry's ``db.system.name``)."""
     statements: Mapping[str, StatementMetrics]
-    """By operation (``vaults.find_by_id``), sorted; only those that ran."""
+    """By operation (``vaults.find_by_id``), sorted; only those that ran: a
+    read the cache served is not a statement, and counts in ``cache.hits``."""
     pool: PoolMetrics
+    cache: CacheStats | None = None
+    """The Redis cache's counters; None without a cache."""
 
 
 def pool_metrics(stats: Mapping[str, int]) -> PoolMetrics:

@@ -10,7 +10,7 @@ import re
 import warnings
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import attrs
 import psycopg
@@ -113,6 +113,72 @@ class Monitoring:
     @property
     def slow_seconds(self) -> float | None:
         return None if self.slow_ms is None else self.slow_ms / 1000
+
+
+def _shown_redis_url(url: str) -> str:
+    """A Redis URL to show: its password (and a user's) as ``***``."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<a Redis URL that does not parse>"
+    auth = "***@" if parts.password is not None or parts.username else ""
+    return f"{parts.scheme}://{auth}{host}{port}{parts.path}"
+
+
+@attrs.frozen(kw_only=True, repr=False)
+class CacheOptions:
+    """The Redis cache in front of the hot reads (see the README's "Cache")."""
+
+    url: str | None = None
+    """``redis://``, ``rediss://`` or ``unix://`` URL of the cache; None: no cache.
+    It may hold a password: show ``str(options)`` instead."""
+    ttl: float = 60.0
+    """Seconds an entry lives (each entry 0 to 10 % less, so that entries filled
+    together do not expire together)."""
+    timeout: float = 0.1
+    """Seconds a call to Redis may take before the call is served by the database
+    alone and the cache is off for ``retry_after`` seconds."""
+    retry_after: float = 1.0
+    """Seconds the cache stays off after Redis failed, before it is tried again."""
+
+    def __attrs_post_init__(self) -> None:
+        url = self.url
+        if url is not None and (
+            not isinstance(url, str) or urlsplit(url).scheme not in _REDIS_SCHEMES
+        ):
+            raise ValidationError(
+                "expected a redis://, rediss:// or unix:// URL, got "
+                + (_shown_redis_url(url) if isinstance(url, str) else type(url).__name__),
+                field="cache",
+            )
+        for name in ("ttl", "timeout", "retry_after"):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not (math.isfinite(value) and value > 0)
+            ):
+                raise ValidationError(
+                    f"expected a number of seconds > 0, got {value!r}", field=f"cache_{name}"
+                )
+
+    @property
+    def enabled(self) -> bool:
+        return self.url is not None
+
+    def __str__(self) -> str:
+        return "off" if self.url is None else _shown_redis_url(self.url)
+
+    def __repr__(self) -> str:
+        return (
+            f"CacheOptions(url={str(self)!r}, ttl={self.ttl!r}, timeout={self.timeout!r}, "
+            f"retry_after={self.retry_after!r})"
+        )
+
+
+_REDIS_SCHEMES = {"redis", "rediss", "unix"}
 
 
 # (option, environment variable) for error messages naming what the user set
@@ -222,6 +288,8 @@ class Settings:
     """The tenant and actor the store's calls act for (``store.scoped()`` changes
     them for a view of the store), and whether a tenant must be given."""
     monitoring: Monitoring = attrs.field(factory=Monitoring)
+    cache: CacheOptions = attrs.field(factory=CacheOptions)
+    """The Redis cache of the hot reads; off unless given a URL."""
     _parsed: _Parsed = attrs.field(init=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
@@ -291,6 +359,11 @@ class Settings:
         values = [*self._parsed.secrets]
         for replica in self.replicas:
             values.extend(replica._parsed.secrets)
+        if self.cache.url is not None:
+            try:
+                values.append(urlsplit(self.cache.url).password or "")
+            except ValueError:
+                values.append(self.cache.url)
         found = {s for value in values for s in (value, quote(value, safe=""))}
         return sorted((s for s in found if s), key=len, reverse=True)
 
@@ -733,6 +806,9 @@ def resolve_settings(
     audit: bool = _UNSET,
     metrics: bool = _UNSET,
     slow_ms: float | None = _UNSET,
+    cache: str | None = _UNSET,
+    cache_ttl: float = _UNSET,
+    cache_timeout: float = _UNSET,
     **pool: Any,
 ) -> Settings:
     """What :func:`vaultstore.connect` connects to: the URL if given, else the
@@ -746,18 +822,24 @@ def resolve_settings(
             given.setdefault("prepare_threshold", None)  # as PoolOptions defaults it
         if given:
             url = attrs.evolve(url, pool=attrs.evolve(url.pool, **given))
-        return _with_monitoring(
-            _with_scope(
-                _with_replicas(url, {}, *replica_args),
+        return _with_cache(
+            _with_monitoring(
+                _with_scope(
+                    _with_replicas(url, {}, *replica_args),
+                    {},
+                    tenant=tenant,
+                    actor=actor,
+                    tenancy=tenancy,
+                    audit=audit,
+                ),
                 {},
-                tenant=tenant,
-                actor=actor,
-                tenancy=tenancy,
-                audit=audit,
+                metrics=metrics,
+                slow_ms=slow_ms,
             ),
             {},
-            metrics=metrics,
-            slow_ms=slow_ms,
+            url=cache,
+            ttl=cache_ttl,
+            timeout=cache_timeout,
         )
     env = os.environ if env is None else env
     if url is not None:
@@ -766,7 +848,41 @@ def resolve_settings(
         settings = settings_from_env(env, **pool)
     settings = _with_replicas(settings, env, *replica_args, env_replicas=url is None)
     settings = _with_scope(settings, env, tenant=tenant, actor=actor, tenancy=tenancy, audit=audit)
-    return _with_monitoring(settings, env, metrics=metrics, slow_ms=slow_ms)
+    settings = _with_monitoring(settings, env, metrics=metrics, slow_ms=slow_ms)
+    return _with_cache(settings, env, url=cache, ttl=cache_ttl, timeout=cache_timeout)
+
+
+def _with_cache(settings: Settings, env: Mapping[str, str], **given: Any) -> Settings:
+    """``settings`` with the cache options given: keywords first (``cache``,
+    ``cache_ttl``, ``cache_timeout``), then ``VAULTSTORE_CACHE_URL``,
+    ``VAULTSTORE_CACHE_TTL`` and ``VAULTSTORE_CACHE_TIMEOUT`` (seconds)."""
+    values: dict[str, Any] = {}
+    names = {"url": "cache", "ttl": "cache_ttl", "timeout": "cache_timeout"}
+    for option, variable in (
+        ("url", "VAULTSTORE_CACHE_URL"),
+        ("ttl", "VAULTSTORE_CACHE_TTL"),
+        ("timeout", "VAULTSTORE_CACHE_TIMEOUT"),
+    ):
+        if given[option] is not _UNSET:
+            values[option] = given[option]
+        elif raw := env.get(variable, "").strip():
+            names[option] = variable
+            if option == "url":
+                values[option] = raw
+                continue
+            try:
+                values[option] = float(raw)
+            except ValueError:
+                raise ValidationError(
+                    f"expected a number of seconds, got {raw!r}", field=variable
+                ) from None
+    if not values:
+        return settings
+    try:
+        return attrs.evolve(settings, cache=attrs.evolve(settings.cache, **values))
+    except ValidationError as exc:
+        field = {f"cache_{k}": v for k, v in names.items()} | {"cache": names["url"]}
+        raise ValidationError(exc.message, field=field.get(exc.field or "", exc.field)) from None
 
 
 def _with_monitoring(

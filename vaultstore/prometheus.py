@@ -72,6 +72,7 @@ class StoreCollector(Collector):
         metrics: Metrics = self._store.metrics()
         yield from _statements(metrics)
         yield from _pool(metrics, self._pool_name)
+        yield from _cache(metrics)
         if self._health:
             yield from self._health_metrics(metrics.backend)
 
@@ -189,6 +190,40 @@ def _pool(metrics: Metrics, pool_name: str) -> Iterator[Metric]:
             "vaultstore_pool_connections_lost",
             "Connections lost (closed by an error).",
             pool.connections_lost,
+        ),
+    ):
+        counter = CounterMetricFamily(name, about, labels=labels)
+        counter.add_metric(values, total)
+        yield counter
+
+
+def _cache(metrics: Metrics) -> Iterator[Metric]:
+    cache = metrics.cache
+    if cache is None:
+        return
+    labels, values = ["db_system_name"], [metrics.backend]
+    up = GaugeMetricFamily(
+        "vaultstore_cache_up", "1 while the Redis cache serves, 0 while it is off.", labels=labels
+    )
+    up.add_metric(values, float(cache.up))
+    yield up
+    requests = CounterMetricFamily(
+        "vaultstore_cache_requests",
+        "Cached reads: served by Redis (hit), by the database and then cached (miss), "
+        "or by the database alone while the cache was off (bypassed).",
+        labels=[*labels, "result"],
+    )
+    results = (("hit", cache.hits), ("miss", cache.misses), ("bypassed", cache.bypassed))
+    for result, total in results:
+        requests.add_metric([*values, result], total)
+    yield requests
+    for name, about, total in (
+        ("vaultstore_cache_errors", "Redis calls that failed or timed out.", cache.errors),
+        ("vaultstore_cache_invalidations", "Keys deleted after a commit.", cache.invalidations),
+        (
+            "vaultstore_cache_fills_refused",
+            "Misses not cached because a write invalidated the key meanwhile.",
+            cache.fills_refused,
         ),
     ):
         counter = CounterMetricFamily(name, about, labels=labels)

@@ -22,14 +22,16 @@ EXPECTED_NAMES = {
 
 
 def test_each_call_is_counted_under_its_operation(store: Store) -> None:
-    agent = store.agents.create(name="counted", credibility_score=10)
+    # find_by_name: a read the cache never serves (with VAULTSTORE_CACHE_URL set, a
+    # find_by_id served by Redis is no statement)
+    store.agents.create(name="counted", credibility_score=10)
     for _ in range(3):
-        store.agents.find_by_id(agent.id)
-    assert store.agents.find_by_id("missing") is None
+        store.agents.find_by_name("counted")
+    assert store.agents.find_by_name("missing") is None
     stats = store.statement_stats()
-    assert (stats["agents.insert"].calls, stats["agents.find_by_id"].calls) == (1, 4)
-    assert stats["agents.find_by_id"].errors == 0
-    assert stats["agents.find_by_id"].total_seconds > 0
+    assert (stats["agents.insert"].calls, stats["agents.find_by_name"].calls) == (1, 4)
+    assert stats["agents.find_by_name"].errors == 0
+    assert stats["agents.find_by_name"].total_seconds > 0
 
 
 def test_a_call_that_raises_is_counted_as_an_error(store: Store) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .._cache import check_redis_installed
 from .._registry import REGISTRY, Registry
 from .._scope import audit_off
 from .._settings import UNSET, Settings, resolve_settings
@@ -35,6 +36,9 @@ async def connect(
     audit: bool = UNSET,
     metrics: bool = UNSET,
     slow_ms: float | None = UNSET,
+    cache: str | None = UNSET,
+    cache_ttl: float = UNSET,
+    cache_timeout: float = UNSET,
     tracer_provider: Any = None,
     registry: Registry = REGISTRY,
 ) -> AsyncStore:
@@ -71,6 +75,13 @@ async def connect(
     WARNING line naming its statement and query file. With OpenTelemetry's API
     installed (``vaultstore[otel]``), each call is a span of ``tracer_provider``
     (else the global one; none without an SDK set up).
+    Cache: ``cache`` (else ``VAULTSTORE_CACHE_URL``), a Redis URL, caches
+    ``find_by_id`` of agents and vaults and ``market_data.latest_price`` for
+    ``cache_ttl`` seconds (else ``VAULTSTORE_CACHE_TTL``; 60); a write
+    invalidates what it changed once it commits; Redis failing or slower than
+    ``cache_timeout`` seconds (else ``VAULTSTORE_CACHE_TIMEOUT``; 0.1) turns the
+    cache off for a second while the database serves (see the README's "Cache";
+    needs ``vaultstore[redis]``).
     ``registry`` replaces vaultstore's entities (see "Adding an entity").
     Raises UnavailableError when the database cannot be reached.
     """
@@ -93,7 +104,12 @@ async def connect(
         audit=audit,
         metrics=metrics,
         slow_ms=slow_ms,
+        cache=cache,
+        cache_ttl=cache_ttl,
+        cache_timeout=cache_timeout,
     )
+    if settings.cache.enabled:
+        check_redis_installed()
     executor: AsyncExecutor
     if settings.backend == "mongodb":
         executor = await AsyncMongoExecutor.open(settings, registry)
@@ -101,6 +117,10 @@ async def connect(
         executor = await AsyncPostgresExecutor.open(settings, registry)
     if not settings.scope.audit:
         audit_off(settings.scope)
+    if settings.cache.enabled:
+        from .cache import AsyncCache, AsyncCachingExecutor  # noqa: PLC0415 - needs redis
+
+        executor = AsyncCachingExecutor(executor, AsyncCache(settings, executor.converter))
     return AsyncVaultStore(executor, tracer_provider=tracer_provider)
 
 

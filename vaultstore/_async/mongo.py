@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import bson
@@ -75,6 +75,9 @@ from ..errors import (
     VaultStoreError,
 )
 from .mongo_documents import AsyncMongoDocuments
+
+if TYPE_CHECKING:
+    from .cache import AsyncCache
 
 logger = logging.getLogger("vaultstore")
 
@@ -155,6 +158,7 @@ class AsyncMongoExecutor:
     set): what every repository runs on."""
 
     backend = "mongodb"
+    cache: AsyncCache | None = None  # vaultstore._async.cache wraps it when on
 
     def __init__(
         self,

@@ -15,7 +15,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 import psycopg
@@ -55,6 +55,9 @@ from .._settings import Settings
 from ..errors import DatabaseError, UnavailableError, ValidationError, VaultStoreError
 from .adapter import AsyncQueryAdapter
 from .postgres_documents import AsyncPostgresDocuments
+
+if TYPE_CHECKING:
+    from .cache import AsyncCache
 
 logger = logging.getLogger("vaultstore")
 T = TypeVar("T")
@@ -108,6 +111,7 @@ class AsyncPostgresExecutor:
     transaction (``connection`` set): what every repository runs on."""
 
     backend = "postgresql"
+    cache: AsyncCache | None = None  # vaultstore._async.cache wraps it when on
 
     def __init__(
         self,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .._cache import check_redis_installed
 from .._registry import REGISTRY, Registry
 from .._scope import audit_off
 from .._settings import UNSET, Settings, resolve_settings
@@ -36,6 +37,9 @@ def connect(
     audit: bool = UNSET,
     metrics: bool = UNSET,
     slow_ms: float | None = UNSET,
+    cache: str | None = UNSET,
+    cache_ttl: float = UNSET,
+    cache_timeout: float = UNSET,
     tracer_provider: Any = None,
     registry: Registry = REGISTRY,
 ) -> Store:
@@ -72,6 +76,13 @@ def connect(
     WARNING line naming its statement and query file. With OpenTelemetry's API
     installed (``vaultstore[otel]``), each call is a span of ``tracer_provider``
     (else the global one; none without an SDK set up).
+    Cache: ``cache`` (else ``VAULTSTORE_CACHE_URL``), a Redis URL, caches
+    ``find_by_id`` of agents and vaults and ``market_data.latest_price`` for
+    ``cache_ttl`` seconds (else ``VAULTSTORE_CACHE_TTL``; 60); a write
+    invalidates what it changed once it commits; Redis failing or slower than
+    ``cache_timeout`` seconds (else ``VAULTSTORE_CACHE_TIMEOUT``; 0.1) turns the
+    cache off for a second while the database serves (see the README's "Cache";
+    needs ``vaultstore[redis]``).
     ``registry`` replaces vaultstore's entities (see "Adding an entity").
     Raises UnavailableError when the database cannot be reached.
     """
@@ -94,7 +105,12 @@ def connect(
         audit=audit,
         metrics=metrics,
         slow_ms=slow_ms,
+        cache=cache,
+        cache_ttl=cache_ttl,
+        cache_timeout=cache_timeout,
     )
+    if settings.cache.enabled:
+        check_redis_installed()
     executor: Executor
     if settings.backend == "mongodb":
         executor = MongoExecutor.open(settings, registry)
@@ -102,6 +118,10 @@ def connect(
         executor = PostgresExecutor.open(settings, registry)
     if not settings.scope.audit:
         audit_off(settings.scope)
+    if settings.cache.enabled:
+        from .cache import Cache, CachingExecutor  # noqa: PLC0415 - needs redis
+
+        executor = CachingExecutor(executor, Cache(settings, executor.converter))
     return VaultStore(executor, tracer_provider=tracer_provider)
 
 

@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import bson
@@ -76,6 +76,9 @@ from ..errors import (
     VaultStoreError,
 )
 from .mongo_documents import MongoDocuments
+
+if TYPE_CHECKING:
+    from .cache import Cache
 
 logger = logging.getLogger("vaultstore")
 
@@ -156,6 +159,7 @@ class MongoExecutor:
     set): what every repository runs on."""
 
     backend = "mongodb"
+    cache: Cache | None = None  # vaultstore._async.cache wraps it when on
 
     def __init__(
         self,

@@ -16,7 +16,7 @@ import math
 import time
 from collections.abc import Iterator, Callable
 from contextlib import contextmanager
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
 import psycopg
@@ -56,6 +56,9 @@ from .._settings import Settings
 from ..errors import DatabaseError, UnavailableError, ValidationError, VaultStoreError
 from .adapter import QueryAdapter
 from .postgres_documents import PostgresDocuments
+
+if TYPE_CHECKING:
+    from .cache import Cache
 
 logger = logging.getLogger("vaultstore")
 T = TypeVar("T")
@@ -109,6 +112,7 @@ class PostgresExecutor:
     transaction (``connection`` set): what every repository runs on."""
 
     backend = "postgresql"
+    cache: Cache | None = None  # vaultstore._async.cache wraps it when on
 
     def __init__(
         self,

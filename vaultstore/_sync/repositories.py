@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
 from time import perf_counter
-from typing import Any, Generic, Protocol, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, Unpack
 
 from .. import _values
 from .._arguments import (
@@ -30,6 +30,7 @@ from .._arguments import (
     with_recorded_at,
 )
 from .._audit import AUDIT, DOCUMENTS, audit_key, audit_record, entity_class, parse_changes, plain
+from .._cache import CACHED
 from .._convert import EntityConverter
 from .._entities import (
     Agent,
@@ -88,6 +89,9 @@ from ..errors import (
 )
 from .documents import DocumentBackend, Documents
 
+if TYPE_CHECKING:
+    from .cache import Cache
+
 T = TypeVar("T")
 
 
@@ -99,6 +103,8 @@ class Executor(Protocol):
     settings: Settings
     registry: Registry
 
+    @property
+    def cache(self) -> Cache | None: ...
     @property
     def in_transaction(self) -> bool: ...
     @property
@@ -123,7 +129,7 @@ class Pipeline(Generic[T]):
         self._executor = executor
         self._monitor = monitor
         self._converter = executor.converter
-        self._operations: dict[str, tuple[Operation, Counter]] = {}
+        self._operations: dict[str, tuple[Operation, Counter, Operation | None]] = {}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} on {self._executor.settings}>"
@@ -138,17 +144,40 @@ class Pipeline(Generic[T]):
         batch: bool = False,
     ) -> Any:
         """Run the operation ``name``: the pipeline every call passes through, where
-        what concerns every operation (its metrics, its span, the slow-statement
-        log) is done once.
-        ``primary``: a read that must see the latest state, never on a replica;
-        ``batch``: a write of many rows, audited as one record."""
+        what concerns every operation (the cache, its metrics, its span, the
+        slow-statement log) is done once.
+        ``primary``: a read that must see the latest state, never on a replica
+        nor from the cache; ``batch``: a write of many rows, audited as one record."""
         cached = name if not primary else f"{name} on the primary"
         found = self._operations.get(cached)
         if found is None:
-            op = Operation(self._entity, name, shape, primary, batch)
-            counter = self._monitor.counter(op.key, op.entity.table)
-            found = self._operations[cached] = (op, counter)
-        op, counter = found
+            found = self._operations[cached] = self._operation(name, shape, primary, batch)
+        op, counter, from_cache = found
+        if from_cache is not None:
+            cache = self._executor.cache
+            if cache is not None:  # not inside a transaction
+                return cache.read(
+                    cache.key(op, params, self._executor.settings.scope),
+                    op.entity.cls,
+                    lambda: self._execute(from_cache, counter, params),
+                )
+        return self._execute(op, counter, params)
+
+    def _operation(
+        self, name: str, shape: Shape, primary: bool, batch: bool
+    ) -> tuple[Operation, Counter, Operation | None]:
+        """The operation, its counter and, for a read the cache serves, how a
+        miss reads the database: on the primary, where a replica's lag cannot
+        put an older entity in the cache."""
+        op = Operation(self._entity, name, shape, primary, batch)
+        counter = self._monitor.counter(op.key, op.entity.table)
+        from_cache = None
+        if not primary and name in CACHED.get(op.entity.name, ()):
+            from_cache = Operation(self._entity, name, shape, primary=True)
+        return op, counter, from_cache
+
+    def _execute(self, op: Operation, counter: Counter, params: dict[str, Any]) -> Any:
+        """Run ``op`` on the database, its metrics and span reported."""
         monitor = self._monitor
         with monitor.span(counter) as span:
             start = perf_counter()

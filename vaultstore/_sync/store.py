@@ -255,11 +255,14 @@ class VaultStore:
     def metrics(self) -> Metrics:
         """What a monitoring system scrapes, as plain data: per operation, calls,
         errors by class, rows and a latency histogram (empty with metrics off),
-        and the pool's gauges and counters. Reads no database."""
+        the pool's gauges and counters, and the cache's (None without one).
+        Reads no database."""
+        cache = self._executor.cache
         return Metrics(
             backend=self.backend,
             statements=self._monitor.snapshot(),
             pool=pool_metrics(self._executor.pool_stats()),
+            cache=None if cache is None else cache.stats(),
         )
 
     def close(self) -> None:

@@ -1,0 +1,423 @@
+"""The Redis cache's I/O-free parts: what is cached, under which key, in which
+form, and the cache's state (its Redis parts are :mod:`vaultstore._async.cache`).
+
+Cache-aside: a cached read looks in Redis first and, on a miss, reads the
+database (the primary: a replica may not have replayed the latest write yet) and
+fills the key, unless a write invalidated it in between. A write deletes the keys
+it affects once its transaction has committed, after leaving a *tombstone* beside
+each: a random value a read notes before reading the database and finds changed
+when it comes to fill, so that a read that raced with the write cannot put the
+old entity back. Concurrent reads of one key in one process make one Redis call
+and, on a miss, one database read (:class:`AsyncFlights`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import random
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum
+from time import monotonic
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._convert import EntityConverter, flat_columns, leaf_fields
+from ._monitoring import CacheStats
+from ._pipeline import Operation
+from ._registry import EntityType
+from ._settings import CacheOptions, Settings
+from .errors import ValidationError
+
+if TYPE_CHECKING:
+    import redis
+    import redis.asyncio
+
+logger = logging.getLogger("vaultstore")
+
+T = TypeVar("T")
+
+CACHED: Mapping[str, Mapping[str, tuple[str, ...]]] = {
+    "agents": {"find_by_id": ("id",)},
+    "vaults": {"find_by_id": ("id",)},
+    "market_data": {"latest_price": ("token", "chain_id")},
+}
+"""Per entity, the reads that are cached, each with the parameters that make its
+key; each parameter is also the name of the entity's field that holds it, so a
+written entity gives the keys it affects."""
+
+FORMAT = 1
+"""The layout of a cached value; part of every key, as is each entity's shape."""
+
+_READS = ("find_", "list_", "count", "latest_", "history", "risk_", "lock_")
+"""How the read operations' names begin; any other operation on a cached
+entity is taken for a write (which at worst invalidates keys needlessly)."""
+
+
+_NEW_ROWS = ("insert", "insert_many", "copy_in")
+"""Operations that only add rows (a conflict with a stored id writes nothing)."""
+
+
+def is_write(op: Operation) -> bool:
+    """Whether ``op`` may change what a cached read returns."""
+    return op.entity.name in CACHED and not op.name.startswith(_READS)
+
+
+class CacheState:
+    """Counters, and whether Redis is used: after a failure the cache is off for
+    ``retry_after`` seconds, then tried again; invalidations that could not be
+    sent meanwhile are kept (up to a bound, past which the whole namespace is
+    flushed) and sent before the cache serves again."""
+
+    MISSED_MAX = 100_000
+
+    def __init__(self, options: CacheOptions) -> None:
+        self.options = options
+        self.hits = self.misses = self.fills_refused = 0
+        self.invalidations = self.errors = self.bypassed = 0
+        self.down_until = 0.0  # monotonic seconds; 0: up
+        self.missed: set[str] = set()
+        self.flush_all = False  # more invalidations were missed than kept
+        self._lock = threading.Lock()  # the missed ones, between threads
+
+    @property
+    def up(self) -> bool:
+        return self.down_until == 0.0
+
+    def usable(self) -> bool:
+        """Whether to try Redis now (up, or off long enough to try again)."""
+        return self.down_until == 0.0 or monotonic() >= self.down_until
+
+    def failed(self, exc: BaseException, doing: str) -> None:
+        self.errors += 1
+        if self.down_until == 0.0:
+            logger.warning(
+                "vaultstore: the cache is off for %.1f s (Redis %s failed: %s: %s); "
+                "the database serves every call",
+                self.options.retry_after,
+                doing,
+                type(exc).__name__,
+                exc,
+            )
+        self.down_until = monotonic() + self.options.retry_after
+
+    def recovered(self) -> None:
+        if self.down_until != 0.0:
+            logger.warning("vaultstore: the cache is back on (Redis answers again)")
+        self.down_until = 0.0
+
+    def miss_invalidations(self, keys: Iterable[str], flush: bool = False) -> None:
+        """Keep invalidations Redis did not get (``flush``: some named no keys)."""
+        with self._lock:
+            if self.flush_all:
+                return
+            self.missed.update(keys)
+            if flush or len(self.missed) > self.MISSED_MAX:
+                self.missed.clear()
+                self.flush_all = True
+
+    def take_missed(self) -> tuple[set[str], bool]:
+        """The invalidations kept, and whether to flush instead; cleared."""
+        with self._lock:
+            missed, flush = self.missed, self.flush_all
+            self.missed, self.flush_all = set(), False
+        return missed, flush
+
+    def stats(self) -> CacheStats:
+        return CacheStats(
+            up=self.up,
+            hits=self.hits,
+            misses=self.misses,
+            fills_refused=self.fills_refused,
+            invalidations=self.invalidations,
+            errors=self.errors,
+            bypassed=self.bypassed,
+        )
+
+    def ttl_ms(self) -> int:
+        """An entry's time to live: the TTL less 0 to 10 %, so that entries
+        filled together expire apart."""
+        return max(1, int(self.options.ttl * 1000 * (1 - random.random() / 10)))  # noqa: S311 - jitter
+
+    def tombstone_ms(self) -> int:
+        """How long a tombstone lives: longer than any read it must outlast."""
+        return int(max(2 * self.options.ttl, 60.0) * 1000)
+
+
+def _schema_of(cls: type) -> str:
+    """A short hash of ``cls``'s fields and their types: an entity whose shape
+    changes in a deploy gets keys of its own, never reading entries of the old."""
+    shape = repr([(path, str(field.type)) for path, field in leaf_fields(cls)])
+    return hashlib.sha256(f"{FORMAT}:{shape}".encode()).hexdigest()[:12]
+
+
+def _part(value: object) -> str:
+    """A key's part: braces escaped (they delimit a Redis Cluster hash tag)."""
+    text = str(value.value if isinstance(value, Enum) else value)
+    return text.replace("%", "%25").replace("{", "%7B").replace("}", "%7D").replace(":", "%3A")
+
+
+class CacheKeys:
+    """The keys of one store's cached reads.
+
+    ``vaultstore:{<backend>:<database>:<tenant>:<entity>@<shape>:<read>:<values>}``;
+    its tombstone is the same key with ``:gone`` after it. The braces make the
+    pair one Redis Cluster hash slot. Market data, shared by every tenant, has
+    ``*`` for a tenant."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.namespace = f"vaultstore:{{{_part(settings.backend)}:{_part(settings.database)}:"
+        self._prefixes: dict[tuple[str, str], str] = {}
+
+    def prefix(self, entity: EntityType, tenant: str) -> str:
+        prefix = self._prefixes.get((entity.name, tenant))
+        if prefix is None:
+            shape = _schema_of(entity.cls)
+            shown = _part("*" if entity.shared else tenant)
+            prefix = f"{self.namespace}{shown}:{entity.name}@{shape}:"
+            if len(self._prefixes) < 10_000:  # tenants are few; a bound all the same
+                self._prefixes[entity.name, tenant] = prefix
+        return prefix
+
+    def key(self, prefix: str, read: str, values: Iterable[object]) -> str:
+        return f"{prefix}{read}:{':'.join(map(_part, values))}}}"
+
+    def written(
+        self, op: Operation, params: Mapping[str, Any], tenant: str
+    ) -> tuple[set[str], bool]:
+        """The keys a write of ``op`` with ``params`` affects, and whether it
+        affects keys it cannot name (then every key of the entity goes)."""
+        prefix = self.prefix(op.entity, tenant)
+        keys: set[str] = set()
+        broad = False
+        given = params.get("entities")
+        # A batch of new rows is read once, as it is sent: its keys are not known
+        # beforehand, and such a write goes broad.
+        streamed = given is not None and not isinstance(given, list)
+        entities = [] if given is None or streamed else list(given)
+        if params.get("entity") is not None:
+            entities.append(params["entity"])
+        for read, names in CACHED[op.entity.name].items():
+            if names == ("id",) and op.name in _NEW_ROWS:
+                continue  # a new id: nothing cached under it (a miss is not cached)
+            named = False
+            if all(name in params for name in names):
+                keys.add(self.key(prefix, read, (params[name] for name in names)))
+                named = True
+            if names == ("id",) and params.get("ids") is not None:
+                keys.update(self.key(prefix, read, (id,)) for id in params["ids"])
+                named = True
+            for entity in entities:
+                keys.add(self.key(prefix, read, (getattr(entity, name) for name in names)))
+                named = True
+            if streamed or (names != ("id",) and not entities):
+                # A price updated or deleted by its id: its token is not known here.
+                named = False
+            broad = broad or not named
+        return keys, broad
+
+
+class Codec:
+    """An entity as the JSON list of its column values, and back: the cached
+    form, read with the same generated row loader as a database row (exact
+    Decimals as strings, datetimes in ISO 8601 with their offset). Not pickle:
+    whoever can write to Redis must not be able to run code in the reader."""
+
+    def __init__(self, cls: type, converter: EntityConverter) -> None:
+        columns = flat_columns(cls)
+        self._paths = [path for _, path in columns]
+        kinds: list[Callable[[Any], Any] | None] = []
+        for _, field in leaf_fields(cls):
+            text = str(field.type)
+            if "Decimal" in text:
+                kinds.append(Decimal)
+            elif "datetime" in text:
+                kinds.append(datetime.fromisoformat)
+            else:
+                kinds.append(None)
+        self._kinds = kinds
+        self._load: Callable[[Any], Any] = converter.row_loader(cls, [name for name, _ in columns])
+
+    def dumps(self, entity: object) -> bytes:
+        values: list[Any] = []
+        for path in self._paths:
+            value: Any = entity
+            for name in path:
+                value = getattr(value, name)
+            if isinstance(value, Decimal | datetime):
+                value = str(value) if isinstance(value, Decimal) else value.isoformat()
+            elif isinstance(value, Enum):
+                value = value.value
+            values.append(value)
+        return json.dumps(values, separators=(",", ":")).encode()
+
+    def loads(self, data: bytes | str) -> Any:
+        values = json.loads(data)
+        row = [
+            value if kind is None or value is None else kind(value)
+            for kind, value in zip(self._kinds, values, strict=True)
+        ]
+        return self._load(row)
+
+
+FILL = """
+local gone = redis.call('GET', KEYS[2]) or ''
+if gone ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+return 1
+"""
+"""Fill a key unless its tombstone changed since the read noted it (KEYS: the
+key, its tombstone; ARGV: the tombstone as noted, the value, the TTL in ms)."""
+
+
+def new_tombstone() -> str:
+    return os.urandom(8).hex()
+
+
+class AsyncFlights:
+    """One call in flight per key: concurrent calls for a key wait for the first
+    one's result instead of making their own (the stampede guard)."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, asyncio.Future[Any]] = {}
+
+    async def run(self, key: str, call: Callable[[], Awaitable[T]]) -> T:
+        running = self._running.get(key)
+        if running is not None:
+            try:
+                result: T = await asyncio.shield(running)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise
+                return await call()  # the first caller was cancelled, not this one
+            return result
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._running[key] = future
+        try:
+            value = await call()
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                future.cancel()
+            else:
+                future.set_exception(exc)
+                future.exception()  # retrieved: no warning when nobody waited
+            raise
+        else:
+            future.set_result(value)
+            return value
+        finally:
+            if self._running.get(key) is future:
+                del self._running[key]
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Let no later call join a call in flight for ``keys``: it may have read
+        the database before a write that has just committed."""
+        for key in keys:
+            self._running.pop(key, None)
+
+
+class _Flight:
+    """A call in flight: its outcome, and an event made only if someone waits."""
+
+    __slots__ = ("done", "error", "event", "value")
+
+    def __init__(self) -> None:
+        self.done = False
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.event: threading.Event | None = None
+
+
+class Flights:
+    """:class:`AsyncFlights` for threads (the first caller makes no event unless
+    another one waits for it: the uncontended call stays cheap)."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, _Flight] = {}
+        self._lock = threading.Lock()
+
+    def run(self, key: str, call: Callable[[], T]) -> T:
+        event: threading.Event | None = None
+        with self._lock:
+            flight = self._running.get(key)
+            if flight is None:
+                mine = self._running[key] = _Flight()
+            elif not flight.done:
+                if flight.event is None:
+                    flight.event = threading.Event()
+                event = flight.event
+        if flight is not None:
+            if event is not None:
+                event.wait()
+            if flight.error is not None:
+                raise flight.error
+            result: T = flight.value
+            return result
+        try:
+            mine.value = value = call()
+        except BaseException as exc:
+            mine.error = exc
+            raise
+        finally:
+            with self._lock:
+                mine.done = True
+                if self._running.get(key) is mine:
+                    del self._running[key]
+                waiting = mine.event
+            if waiting is not None:
+                waiting.set()
+        return value
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """:meth:`AsyncFlights.forget`."""
+        with self._lock:
+            for key in keys:
+                self._running.pop(key, None)
+
+
+def check_redis_installed() -> None:
+    """Refuse a cache URL, before connecting, when redis-py is not installed."""
+    try:
+        import redis  # noqa: F401, PLC0415 - an optional extra
+    except ImportError:
+        raise ValidationError(
+            "a cache URL was given but redis-py is not installed: pip install 'vaultstore[redis]'",
+            field="cache",
+        ) from None
+
+
+def aredis_client(options: CacheOptions) -> redis.asyncio.Redis:
+    """An asyncio Redis client failing fast: ``options.timeout`` to connect and
+    for each reply, no retry (the database is the fallback, not a wait)."""
+    from redis.asyncio import Redis  # noqa: PLC0415 - an optional extra
+    from redis.asyncio.retry import Retry  # noqa: PLC0415 - an optional extra
+    from redis.backoff import NoBackoff  # noqa: PLC0415 - an optional extra
+
+    return Redis.from_url(
+        options.url or "",
+        socket_timeout=options.timeout,
+        socket_connect_timeout=options.timeout,
+        retry=Retry(NoBackoff(), 0),
+        health_check_interval=0,
+    )
+
+
+def redis_client(options: CacheOptions) -> redis.Redis:
+    """:func:`aredis_client` for threads."""
+    from redis import Redis  # noqa: PLC0415 - an optional extra
+    from redis.backoff import NoBackoff  # noqa: PLC0415 - an optional extra
+    from redis.retry import Retry  # noqa: PLC0415 - an optional extra
+
+    return Redis.from_url(
+        options.url or "",
+        socket_timeout=options.timeout,
+        socket_connect_timeout=options.timeout,
+        retry=Retry(NoBackoff(), 0),
+        health_check_interval=0,
+    )
