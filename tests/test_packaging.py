@@ -39,6 +39,7 @@ HIDDEN_VARIABLES = (
     "DATABASE_URL",
     "DATABASE_TYPE",
     "MONGO_URI",
+    "VAULTSTORE_CACHE_URL",  # the wheel is installed without the redis extra
 )
 
 

@@ -27,6 +27,13 @@ DEADLINE = 10.0
 """Seconds a test waits at most for what must happen within a second or two."""
 
 
+@pytest.fixture(autouse=True)
+def _no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where each read goes is what these tests count: a run with every store's
+    Redis cache on (VAULTSTORE_CACHE_URL) would serve reads before any replica."""
+    monkeypatch.delenv("VAULTSTORE_CACHE_URL", raising=False)
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Standby]]:
     with primary_and_standby(tmp_path_factory.mktemp("replication")) as (primary, standby):

@@ -159,6 +159,8 @@ def _schema_of(cls: type) -> str:
 def _part(value: object) -> str:
     """A key's part: braces escaped (they delimit a Redis Cluster hash tag)."""
     text = str(value.value if isinstance(value, Enum) else value)
+    if text.isalnum():
+        return text  # an id, a token, a chain: nothing to escape
     return text.replace("%", "%25").replace("{", "%7B").replace("}", "%7D").replace(":", "%3A")
 
 
@@ -240,7 +242,8 @@ class Codec:
                 kinds.append(datetime.fromisoformat)
             else:
                 kinds.append(None)
-        self._kinds = kinds
+        self._convert = [(i, kind) for i, kind in enumerate(kinds) if kind is not None]
+        self._width = len(kinds)
         self._load: Callable[[Any], Any] = converter.row_loader(cls, [name for name, _ in columns])
 
     def dumps(self, entity: object) -> bytes:
@@ -257,11 +260,13 @@ class Codec:
         return json.dumps(values, separators=(",", ":")).encode()
 
     def loads(self, data: bytes | str) -> Any:
-        values = json.loads(data)
-        row = [
-            value if kind is None or value is None else kind(value)
-            for kind, value in zip(self._kinds, values, strict=True)
-        ]
+        row = json.loads(data.decode() if isinstance(data, bytes) else data)
+        if len(row) != self._width:
+            raise ValueError("an entry of another shape")
+        for i, kind in self._convert:
+            value = row[i]
+            if value is not None:
+                row[i] = kind(value)
         return self._load(row)
 
 
@@ -392,9 +397,15 @@ def check_redis_installed() -> None:
         ) from None
 
 
+CONNECT_TIMEOUT_MIN = 0.25
+"""Seconds a new connection to Redis may take at least: a burst of connections
+on a busy machine takes longer than a reply."""
+
+
 def aredis_client(options: CacheOptions) -> redis.asyncio.Redis:
-    """An asyncio Redis client failing fast: ``options.timeout`` to connect and
-    for each reply, no retry (the database is the fallback, not a wait)."""
+    """An asyncio Redis client failing fast: ``options.timeout`` for each reply
+    (and at least :data:`CONNECT_TIMEOUT_MIN` to connect), no retry: the database
+    is the fallback, not a wait."""
     from redis.asyncio import Redis  # noqa: PLC0415 - an optional extra
     from redis.asyncio.retry import Retry  # noqa: PLC0415 - an optional extra
     from redis.backoff import NoBackoff  # noqa: PLC0415 - an optional extra
@@ -402,7 +413,7 @@ def aredis_client(options: CacheOptions) -> redis.asyncio.Redis:
     return Redis.from_url(
         options.url or "",
         socket_timeout=options.timeout,
-        socket_connect_timeout=options.timeout,
+        socket_connect_timeout=max(options.timeout, CONNECT_TIMEOUT_MIN),
         retry=Retry(NoBackoff(), 0),
         health_check_interval=0,
     )
@@ -417,7 +428,7 @@ def redis_client(options: CacheOptions) -> redis.Redis:
     return Redis.from_url(
         options.url or "",
         socket_timeout=options.timeout,
-        socket_connect_timeout=options.timeout,
+        socket_connect_timeout=max(options.timeout, CONNECT_TIMEOUT_MIN),
         retry=Retry(NoBackoff(), 0),
         health_check_interval=0,
     )

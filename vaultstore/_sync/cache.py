@@ -101,10 +101,12 @@ class Cache:
     def read(self, key: str, cls: type, load: Call[Any]) -> Any:
         """The entity under ``key``, from Redis, or else from ``load()`` (the
         database), put in Redis for the next read. Concurrent reads of one key
-        make one Redis call and at most one database read."""
-        if self._closed or not self.state.usable():
+        make one Redis call and, on a miss, one database read: a hot key's
+        readers share each GET instead of opening a connection each."""
+        state = self.state
+        if self._closed or not state.usable():
             if not self._closed:
-                self.state.bypassed += 1
+                state.bypassed += 1
             return load()
         return self._flights.run(key, lambda: self._read(key, cls, load))
 
@@ -113,28 +115,40 @@ class Cache:
         if not state.up and not self._recover():
             state.bypassed += 1
             return load()
-        gone_key = key + ":gone"
+        codec = self._codec(cls)
         try:
-            value, gone = self._client.mget(key, gone_key)
+            value = self._client.get(key)
+            if value is not None:
+                entity = self._decoded(codec, value)
+                if entity is not None:
+                    state.hits += 1
+                    return entity
+            # A miss: note the tombstone before reading the database (a second
+            # round trip, on misses only, keeps a hit one GET).
+            gone = self._client.get(key + ":gone")
         except FAILURES as exc:
             state.failed(exc, "GET")
             state.bypassed += 1
             return load()
-        codec = self._codec(cls)
-        if value is not None:
-            try:
-                entity = codec.loads(value)
-            except (ValueError, TypeError, KeyError, ArithmeticError):
-                pass  # not an entry of this shape: read the database, fill it again
-            else:
-                state.hits += 1
-                return entity
+        return self._miss(key, codec, gone, load)
+
+    def _decoded(self, codec: Codec, value: bytes | str) -> Any:
+        try:
+            return codec.loads(value)
+        except (ValueError, TypeError, KeyError, ArithmeticError):
+            return None  # not an entry of this shape: read the database, fill it again
+
+    def _miss(self, key: str, codec: Codec, gone: Any, load: Call[Any]) -> Any:
+        """The database read, and the key filled unless its tombstone changed
+        since it was noted (``gone``): a write committed meanwhile."""
+        state = self.state
         state.misses += 1
         entity = load()
         if entity is not None:
             try:
                 filled = self._fill(
-                    keys=[key, gone_key], args=[gone or b"", codec.dumps(entity), state.ttl_ms()]
+                    keys=[key, key + ":gone"],
+                    args=[gone or b"", codec.dumps(entity), state.ttl_ms()],
                 )
             except FAILURES as exc:
                 state.failed(exc, "SET")
