@@ -516,3 +516,32 @@ async def test_the_async_api_serves_every_call_with_redis_killed(
         assert await store.agents.find_by_id(agent.id) == changed
         assert await store.agents.find_by_id(agent.id) == changed
         assert _cache(store).hits >= 2
+
+
+@pytest.mark.slow
+def test_a_stalled_redis_costs_a_call_its_timeout_and_no_error(
+    clean_db: str, own_redis: RedisServer
+) -> None:
+    """Redis paused (SIGSTOP: connected, answering nothing), the slow case: the
+    first call waits out the Redis timeout and is served by the database; the
+    calls after it skip Redis until it is tried again, and none fails."""
+    with vaultstore.connect(clean_db, cache=own_redis.url, cache_timeout=0.1) as store:
+        vault = make_vault(store)
+        assert store.vaults.find_by_id(vault.id) == vault
+        own_redis.pause()
+        try:
+            started = time.monotonic()
+            assert store.vaults.find_by_id(vault.id) == vault
+            first = time.monotonic() - started
+            started = time.monotonic()
+            for _ in range(20):
+                assert store.vaults.find_by_id(vault.id) == vault
+            rest = time.monotonic() - started
+            cache = _cache(store)
+            assert not cache.up
+            assert cache.bypassed >= 21
+        finally:
+            own_redis.resume()
+        assert first < 2.0  # the 0.1 s timeout and one database read, with slack for a busy machine
+        assert rest < 1.0  # 20 calls, each waiting its 0.1 s timeout, would take 2 s
+        _until(lambda: store.vaults.find_by_id(vault.id) is not None and _cache(store).up, "up")
