@@ -137,6 +137,19 @@ def table_access(registry: Registry = REGISTRY) -> tuple[TableAccess, ...]:
             "no UPDATE or DELETE, nor does any row-level policy allow them",
         ),
         TableAccess(
+            "change_feed",
+            ("SELECT", "INSERT"),
+            why="the change feed's outbox: its triggers append a row in each write's "
+            "transaction, store.watch reads it; pruning (DELETE) is the migrator's "
+            "(vaultstore prune-changes)",
+        ),
+        TableAccess(
+            "change_feed_pruned",
+            ("SELECT",),
+            why="how far vaultstore prune-changes (the migrator) pruned the change feed: "
+            "store.watch reads it to refuse a resume token older than that",
+        ),
+        TableAccess(
             "_yoyo_migration",
             ("SELECT",),
             why="store.pending_migrations() and the not-migrated hint read which "
@@ -174,6 +187,13 @@ FUNCTIONS: tuple[FunctionAccess, ...] = (
         app_executes=False,
         why="the audit triggers' function (migration 0016): a trigger fires it without "
         "checking EXECUTE; it runs as the writer, whose INSERT on audit_log it needs",
+    ),
+    FunctionAccess(
+        "vaultstore_change_feed",
+        app_executes=False,
+        why="the change feed triggers' function (migration 0017): a trigger fires it "
+        "without checking EXECUTE; it runs as the writer, whose INSERT on change_feed "
+        "it needs",
     ),
     FunctionAccess(
         "market_data_create_partition",
