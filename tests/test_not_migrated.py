@@ -64,4 +64,5 @@ def test_an_unmigrated_mongodb_database_lists_its_pending_steps(mongo_uri: str) 
             "0003.shard-key-unique-indexes",
             "0004.tenants",
             "0005.audit-log",
+            "0006.change-feed",
         ]

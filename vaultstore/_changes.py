@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -326,16 +327,48 @@ def mongodb_pipeline(watched: Sequence[EntityType], tenant: str | None) -> list[
     return [{"$match": match}]
 
 
-def event_json(event: ChangeEvent, converter: Any) -> dict[str, Any]:
-    """An event as ``vaultstore watch`` prints it: plain JSON values, Decimals
-    and times as strings."""
-    entity = None if event.entity is None else converter.unstructure(event.entity)
+def event_json(event: ChangeEvent) -> dict[str, Any]:
+    """An event as ``vaultstore watch`` prints it: JSON values, Decimals as
+    strings (every digit), times in ISO 8601, enums as their values."""
     return {
         "entity_type": event.entity_type,
         "operation": event.operation.value,
         "id": event.id,
         "version": event.version,
         "tenant": event.tenant,
-        "entity": entity,
+        "entity": None if event.entity is None else _plain_json(attrs.asdict(event.entity)),
         "resume_token": event.resume_token,
     }
+
+
+def _plain_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _plain_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain_json(item) for item in value]
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+RETENTION_ENV = "VAULTSTORE_CHANGES_RETENTION"
+"""How long ``vaultstore prune-changes`` keeps changes when not told: a duration."""
+DEFAULT_RETENTION = timedelta(days=3)
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str, field: str = "older_than") -> timedelta:
+    """``"7d"``, ``"12h"``, ``"30m"`` (minutes), ``"90s"``, ``"2w"``: a positive
+    duration; ValidationError naming ``field`` otherwise."""
+    match = _DURATION.match(text) if isinstance(text, str) else None
+    seconds = float(match.group(1)) * _UNITS[match.group(2)] if match else 0.0
+    if seconds <= 0:
+        raise ValidationError(
+            f"expected a duration such as 7d, 12h, 30m or 90s, got {text!r:.40}", field=field
+        )
+    return timedelta(seconds=seconds)

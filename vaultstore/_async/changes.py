@@ -72,8 +72,12 @@ class AsyncChangeFeed:
                 self._failures = 0
             except UnavailableError as exc:
                 if isinstance(exc, StoreClosedError):
+                    await self.aclose()
                     raise
                 await self._lost(exc)
+            except BaseException:
+                await self.aclose()  # an error the feed cannot go on after
+                raise
         event = self._ready.popleft()
         self.resume_token = event.resume_token
         return event
@@ -109,8 +113,12 @@ class AsyncChangeFeed:
             await self._open()
         except UnavailableError as exc:
             if isinstance(exc, StoreClosedError):
+                await self.aclose()
                 raise
             await self._lost(exc)  # the first read tries again
+        except BaseException:
+            await self.aclose()
+            raise
         return self
 
     async def _open(self) -> None:

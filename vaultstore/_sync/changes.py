@@ -73,8 +73,12 @@ class ChangeFeed:
                 self._failures = 0
             except UnavailableError as exc:
                 if isinstance(exc, StoreClosedError):
+                    self.close()
                     raise
                 self._lost(exc)
+            except BaseException:
+                self.close()  # an error the feed cannot go on after
+                raise
         event = self._ready.popleft()
         self.resume_token = event.resume_token
         return event
@@ -110,8 +114,12 @@ class ChangeFeed:
             self._open()
         except UnavailableError as exc:
             if isinstance(exc, StoreClosedError):
+                self.close()
                 raise
             self._lost(exc)  # the first read tries again
+        except BaseException:
+            self.close()
+            raise
         return self
 
     def _open(self) -> None:
