@@ -33,18 +33,40 @@ LIMIT :limit;
 SELECT coalesce(max(change_position), 0) FROM change_feed;
 
 -- name: in_progress()$
--- The transactions in progress now, read after a gap was seen: every position
--- missing below the last one read was taken by one of them, or is for good
--- (rolled back, another tenant's, never used).
-SELECT cast(array(SELECT pg_snapshot_xip(pg_current_snapshot())) AS text[]);
+-- The transactions of this database in progress now (their ids, 32 bits), read
+-- after a gap was seen: every position missing below the last one read was
+-- taken by one of them, or is for good (rolled back, another tenant's, never
+-- used). Read from pg_stat_activity (which shows every session's backend_xid to
+-- every role) and pg_prepared_xacts, not from pg_snapshot_xip: a snapshot leaves
+-- out the transactions that took their id after the last one that ended, and
+-- those of other databases would hold the feed back for nothing.
+SELECT
+    cast(
+        array(
+            SELECT cast(backend_xid AS text) FROM pg_stat_activity
+            WHERE datname = current_database() AND backend_xid IS NOT NULL
+            UNION
+            SELECT cast(transaction AS text) FROM pg_prepared_xacts
+            WHERE database = current_database()
+        ) AS text[]
+    );
 
 -- name: finished(xids)$
--- Whether none of the transactions :xids (in_progress's) is still in progress:
--- then a read after this one sees whatever they committed.
-SELECT NOT EXISTS (
-    SELECT 1 FROM unnest(cast(:xids AS text[])) AS x (xid)
-    WHERE pg_xact_status(cast(x.xid AS xid8)) = 'in progress'
-);
+-- Whether none of the transactions :xids (in_progress's) is in progress any
+-- more: then a read after this one sees whatever they committed. A transaction
+-- leaves these lists only once a new snapshot sees what it committed (not
+-- pg_xact_status, which says committed a moment before that).
+SELECT
+    NOT cast(:xids AS text[])
+    && cast(
+        array(
+            SELECT cast(backend_xid AS text) FROM pg_stat_activity
+            WHERE datname = current_database() AND backend_xid IS NOT NULL
+            UNION
+            SELECT cast(transaction AS text) FROM pg_prepared_xacts
+            WHERE database = current_database()
+        ) AS text[]
+    );
 
 -- name: pruned_through()$
 -- The last position vaultstore prune-changes deleted (0 if none): a resume
