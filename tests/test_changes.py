@@ -341,18 +341,21 @@ def own_mongo(tmp_path: Path) -> Iterator[SecantusDaemon]:
 def test_mongodb_every_committed_write_is_seen_though_the_server_restarts_twice(
     own_mongo: SecantusDaemon,
 ) -> None:
+    """2,000 writes, not 10,000: SecantusDB takes about 110 a second from 4 threads
+    here. Restarted with SIGTERM: killed, it may lose the last change events of
+    writes it kept (README, "Change feed")."""
     with vaultstore.connect(own_mongo.url, pool_size=8, operation_timeout=5) as store:
         watcher = Watcher(store.watch("agents").__enter__())
 
         def restart_twice() -> None:
-            for count in (1500, 4000):
+            for count in (300, 900):
                 watcher.wait_for(count)
-                own_mongo.stop()
+                own_mongo.terminate()
                 own_mongo.start()
 
         killer = threading.Thread(target=restart_twice)
         killer.start()
-        rolled_back = write_load(store, 10_000, 4)
+        rolled_back = write_load(store, 2_000, 4)
         killer.join(BOUND)
         client: pymongo.MongoClient[Any] = pymongo.MongoClient(own_mongo.url)
         agents = client.get_default_database().agents.find()
