@@ -41,6 +41,9 @@ BATCH = 1000
 """Outbox rows read at a time."""
 IDLE_WAIT = 1.0
 """Seconds a PostgreSQL feed sleeps on its notifications before it reads anyway."""
+STREAM_WAIT = 0.02
+"""Seconds a MongoDB feed's read waits on the server for a change (SecantusDB
+answers a waiting read late when a change comes: asking again soon is faster)."""
 GAP_WAIT = 0.002
 """Seconds it waits for the transactions of a gap before it asks again."""
 FIRST_RETRY = 0.05
@@ -273,7 +276,7 @@ class MongoFeed(ChangeFeed):
                 full_document="updateLookup",
                 full_document_before_change="whenAvailable",
                 resume_after=self._token,
-                max_await_time_ms=round(IDLE_WAIT * 1000),
+                max_await_time_ms=round(STREAM_WAIT * 1000),
             )
             if self._token is None:
                 self._token = stream.resume_token  # where it starts: a reconnection goes on
