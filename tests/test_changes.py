@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from vaultstore._changes import Positions
 from vaultstore.admin.cli import main
 
 from .outages import BOUND, SecantusDaemon
+from .roles import app_roles, as_user
 
 BACKENDS = ["postgresql", "mongodb"]
 
@@ -415,3 +417,40 @@ def test_vaultstore_watch_prints_each_change_as_a_json_line(
     assert line["id"] == price.id
     assert line["entity"]["price_usd"] == "97000.12345678"
     assert line["tenant"] is None
+
+
+# -- as the application role -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def app_url(module_database: str) -> Iterator[str]:
+    """The module's database, migrated, as the application role of ``vaultstore
+    roles`` (row-level security holds for it)."""
+    vaultstore.apply_migrations(module_database)
+    with app_roles(module_database) as names:
+        yield as_user(module_database, names.app)
+
+
+def test_as_the_application_role_a_tenant_s_feed_steps_over_other_tenants_rows(
+    app_url: str,
+) -> None:
+    with vaultstore.connect(app_url, tenant="acme") as acme:
+        globex = acme.scoped(tenant="globex")
+        with acme.watch("agents") as feed:
+            new_agent(globex, "theirs")
+            ours = new_agent(acme, "ours")
+            new_agent(globex, "theirs-too")
+            ours_too = new_agent(acme, "ours-too")
+            assert [(e.id, e.tenant) for e in take(feed, 2)] == [
+                (ours.id, "acme"),
+                (ours_too.id, "acme"),
+            ]
+
+
+def test_the_application_role_may_not_prune_the_feed(app_url: str) -> None:
+    with (
+        vaultstore.connect(app_url, tenant="acme") as store,
+        pytest.raises(vaultstore.VaultStoreError) as refused,
+    ):
+        store.prune_changes(timedelta(days=1))
+    assert refused.value.code == "42501"
