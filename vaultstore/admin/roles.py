@@ -234,6 +234,11 @@ COLLECTIONS: tuple[CollectionAccess, ...] = (
 )
 """The MongoDB application role's actions, collection by collection."""
 
+APP_DATABASE_ACTIONS = ("changeStream", "find")
+"""The MongoDB application role's actions on the whole database: a change stream
+of the database (``store.watch()``) needs both there; ``find`` adds nothing the
+collections' own grants do not give (every collection above has it)."""
+
 MIGRATOR_ACTIONS = (
     "collMod",
     "createCollection",
@@ -717,6 +722,9 @@ def mongodb_privileges(
         for c in design
         if c.app
     ]
+    app.append(
+        {"resource": {"db": database, "collection": ""}, "actions": list(APP_DATABASE_ACTIONS)}
+    )
     migrator = [
         {"resource": {"db": database, "collection": ""}, "actions": list(MIGRATOR_ACTIONS)},
         # "" names every collection but the system ones: GridFS's are ordinary ones.
