@@ -89,6 +89,38 @@ BEGIN
 END;
 $function$;
 
+CREATE OR REPLACE FUNCTION public.vaultstore_change_feed()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+DECLARE
+    before jsonb;
+    after jsonb;
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        before := to_jsonb(OLD);
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        after := to_jsonb(NEW);
+    END IF;
+    IF TG_OP = 'UPDATE' AND (before - 'updated_at') = (after - 'updated_at') THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO change_feed (
+        tenant_id, entity_type, change_kind, entity_id, entity_version, entity_after
+    ) VALUES (
+        coalesce(coalesce(after, before) ->> 'tenant_id', '*'),
+        TG_ARGV[0],
+        lower(TG_OP),
+        coalesce(after, before) ->> 'id',
+        cast(coalesce(after, before) ->> 'version' AS integer),
+        after
+    );
+    PERFORM pg_notify('vaultstore_changes', '');
+    RETURN NULL;
+END;
+$function$;
+
 CREATE OR REPLACE FUNCTION public.vaultstore_touch_updated_at()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -141,6 +173,28 @@ CREATE TABLE public.audit_log (
     CONSTRAINT audit_log_changes_check CHECK ((jsonb_typeof(changes) = 'object'::text)),
     CONSTRAINT audit_log_row_count_check CHECK ((row_count >= 1)),
     CONSTRAINT audit_log_write_kind_check CHECK ((write_kind = ANY (ARRAY['insert'::text, 'update'::text, 'delete'::text])))
+);
+
+CREATE TABLE public.change_feed (
+    change_position bigint GENERATED ALWAYS AS IDENTITY NOT NULL,
+    tenant_id text NOT NULL,
+    written_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    entity_type text NOT NULL,
+    change_kind text NOT NULL,
+    entity_id text NOT NULL,
+    entity_version integer,
+    entity_after jsonb,
+    CONSTRAINT change_feed_pkey PRIMARY KEY (tenant_id, change_position),
+    CONSTRAINT change_feed_change_kind_check CHECK ((change_kind = ANY (ARRAY['insert'::text, 'update'::text, 'delete'::text]))),
+    CONSTRAINT change_feed_document_check CHECK (((change_kind = 'delete'::text) = (entity_after IS NULL)))
+);
+
+CREATE TABLE public.change_feed_pruned (
+    singleton boolean DEFAULT true NOT NULL,
+    pruned_through bigint NOT NULL,
+    pruned_at timestamp with time zone DEFAULT statement_timestamp() NOT NULL,
+    CONSTRAINT change_feed_pruned_pkey PRIMARY KEY (singleton),
+    CONSTRAINT change_feed_pruned_singleton_check CHECK (singleton)
 );
 
 CREATE TABLE public.credit_vaults (
@@ -355,6 +409,10 @@ CREATE INDEX audit_log_tenant_id_actor_written_at_id_idx ON public.audit_log USI
 
 CREATE INDEX audit_log_tenant_id_entity_type_entity_id_written_at_id_idx ON public.audit_log USING btree (tenant_id, entity_type, entity_id, written_at, id);
 
+CREATE INDEX change_feed_change_position_idx ON public.change_feed USING btree (change_position);
+
+CREATE INDEX change_feed_written_at_idx ON public.change_feed USING btree (written_at);
+
 CREATE INDEX credit_vaults_tenant_id_agent_id_id_idx ON public.credit_vaults USING btree (tenant_id, agent_id, id);
 
 CREATE INDEX credit_vaults_tenant_id_chain_id_id_idx ON public.credit_vaults USING btree (tenant_id, chain_id, id);
@@ -385,9 +443,13 @@ CREATE INDEX risk_alerts_tenant_id_vault_id_id_idx ON public.risk_alerts USING b
 
 CREATE TRIGGER agents_audit AFTER INSERT OR DELETE OR UPDATE ON public.agents FOR EACH ROW WHEN ((COALESCE(current_setting('vaultstore.audit'::text, true), ''::text) <> ALL (ARRAY['off'::text, 'batch'::text]))) EXECUTE FUNCTION public.vaultstore_audit('agents');
 
+CREATE TRIGGER agents_change_feed AFTER INSERT OR DELETE OR UPDATE ON public.agents FOR EACH ROW EXECUTE FUNCTION public.vaultstore_change_feed('agents');
+
 CREATE TRIGGER agents_touch_updated_at BEFORE UPDATE ON public.agents FOR EACH ROW EXECUTE FUNCTION public.vaultstore_touch_updated_at();
 
 CREATE TRIGGER credit_vaults_audit AFTER INSERT OR DELETE OR UPDATE ON public.credit_vaults FOR EACH ROW WHEN ((COALESCE(current_setting('vaultstore.audit'::text, true), ''::text) <> ALL (ARRAY['off'::text, 'batch'::text]))) EXECUTE FUNCTION public.vaultstore_audit('vaults');
+
+CREATE TRIGGER credit_vaults_change_feed AFTER INSERT OR DELETE OR UPDATE ON public.credit_vaults FOR EACH ROW EXECUTE FUNCTION public.vaultstore_change_feed('vaults');
 
 CREATE TRIGGER credit_vaults_touch_updated_at BEFORE UPDATE ON public.credit_vaults FOR EACH ROW EXECUTE FUNCTION public.vaultstore_touch_updated_at();
 
@@ -395,16 +457,24 @@ CREATE TRIGGER documents_audit AFTER INSERT OR DELETE ON public.documents FOR EA
 
 CREATE TRIGGER liquidation_events_audit AFTER INSERT OR DELETE OR UPDATE ON public.liquidation_events FOR EACH ROW WHEN ((COALESCE(current_setting('vaultstore.audit'::text, true), ''::text) <> ALL (ARRAY['off'::text, 'batch'::text]))) EXECUTE FUNCTION public.vaultstore_audit('liquidations');
 
+CREATE TRIGGER liquidation_events_change_feed AFTER INSERT OR DELETE OR UPDATE ON public.liquidation_events FOR EACH ROW EXECUTE FUNCTION public.vaultstore_change_feed('liquidations');
+
 CREATE TRIGGER liquidation_events_touch_updated_at BEFORE UPDATE ON public.liquidation_events FOR EACH ROW EXECUTE FUNCTION public.vaultstore_touch_updated_at();
 
 CREATE TRIGGER market_data_audit AFTER INSERT OR DELETE OR UPDATE ON public.market_data FOR EACH ROW WHEN ((COALESCE(current_setting('vaultstore.audit'::text, true), ''::text) <> ALL (ARRAY['off'::text, 'batch'::text]))) EXECUTE FUNCTION public.vaultstore_audit('market_data');
+
+CREATE TRIGGER market_data_change_feed AFTER INSERT OR DELETE OR UPDATE ON public.market_data FOR EACH ROW EXECUTE FUNCTION public.vaultstore_change_feed('market_data');
 
 CREATE TRIGGER market_data_touch_updated_at BEFORE UPDATE ON public.market_data FOR EACH ROW EXECUTE FUNCTION public.vaultstore_touch_updated_at();
 
 CREATE TRIGGER protection_rules_audit AFTER INSERT OR DELETE OR UPDATE ON public.protection_rules FOR EACH ROW WHEN ((COALESCE(current_setting('vaultstore.audit'::text, true), ''::text) <> ALL (ARRAY['off'::text, 'batch'::text]))) EXECUTE FUNCTION public.vaultstore_audit('protection_rules');
 
+CREATE TRIGGER protection_rules_change_feed AFTER INSERT OR DELETE OR UPDATE ON public.protection_rules FOR EACH ROW EXECUTE FUNCTION public.vaultstore_change_feed('protection_rules');
+
 CREATE TRIGGER protection_rules_touch_updated_at BEFORE UPDATE ON public.protection_rules FOR EACH ROW EXECUTE FUNCTION public.vaultstore_touch_updated_at();
 
 CREATE TRIGGER risk_alerts_audit AFTER INSERT OR DELETE OR UPDATE ON public.risk_alerts FOR EACH ROW WHEN ((COALESCE(current_setting('vaultstore.audit'::text, true), ''::text) <> ALL (ARRAY['off'::text, 'batch'::text]))) EXECUTE FUNCTION public.vaultstore_audit('alerts');
+
+CREATE TRIGGER risk_alerts_change_feed AFTER INSERT OR DELETE OR UPDATE ON public.risk_alerts FOR EACH ROW EXECUTE FUNCTION public.vaultstore_change_feed('alerts');
 
 CREATE TRIGGER risk_alerts_touch_updated_at BEFORE UPDATE ON public.risk_alerts FOR EACH ROW EXECUTE FUNCTION public.vaultstore_touch_updated_at();

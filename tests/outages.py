@@ -107,6 +107,15 @@ class SecantusDaemon:
         self._process.wait()
         self._process = None
 
+    def terminate(self) -> None:
+        """Stopped (SIGTERM, a restart): its connections drop, and what it
+        acknowledged is on disk, its change stream history included (killed, it
+        may lose the last change events of writes it kept)."""
+        assert self._process is not None
+        self._process.terminate()
+        self._process.wait(BOUND)
+        self._process = None
+
     def answers(self) -> bool:
         client: pymongo.MongoClient[Any] = pymongo.MongoClient(
             self.url, serverSelectionTimeoutMS=200

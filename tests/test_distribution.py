@@ -132,6 +132,13 @@ ROUTING: dict[str, tuple[str, str | None]] = {
     "audit.by_actor": ("fans out", None),
     "audit.begin_batch": ("local", None),
     "audit.record_batch": ("fans out", None),
+    "changes.listen": ("local", None),
+    "changes.read_after": ("fans out", None),
+    "changes.last_position": ("fans out", None),
+    "changes.in_progress": ("local", None),
+    "changes.finished": ("local", None),
+    "changes.pruned_through": ("reference", None),
+    "changes.prune": ("fans out", None),
     "health.ping": ("local", None),
     "health.applied_migrations": ("local", None),
     "health.server_state": ("local", None),
@@ -353,7 +360,7 @@ def test_vaultstore_check_fails_naming_the_constraint(
 def test_the_keys_before_migration_0013_break_the_rules(postgres_url: str) -> None:
     with fresh_database(postgres_url) as url:
         vaultstore.apply_migrations(url)
-        vaultstore.rollback_migrations(url, count=4)  # 0016, 0015, 0014, then 0013
+        vaultstore.rollback_migrations(url, count=5)  # 0017, 0016, 0015, 0014, then 0013
         problems = postgres_problems(read_facts(settings_from_url(url)))
     assert [line.split(": ")[1].split(" (")[0] for line in problems if "PRIMARY KEY" in line] == [
         "PRIMARY KEY liquidation_events_pkey",
@@ -366,7 +373,7 @@ def test_the_keys_before_migration_0013_break_the_rules(postgres_url: str) -> No
 def test_the_documents_trigger_before_migration_0014_breaks_the_rules(postgres_url: str) -> None:
     with fresh_database(postgres_url) as url:
         vaultstore.apply_migrations(url)
-        vaultstore.rollback_migrations(url, count=3)  # 0016, 0015, then 0014
+        vaultstore.rollback_migrations(url, count=4)  # 0017, 0016, 0015, then 0014
         problems = postgres_problems(read_facts(settings_from_url(url)))
     assert sorted(line.split(" touches")[0] for line in problems) == [
         "vaultstore/admin/distribution.py agents: trigger agents_delete_documents "
@@ -377,13 +384,14 @@ def test_the_documents_trigger_before_migration_0014_breaks_the_rules(postgres_u
     assert all("Citus refuses in a trigger" in line for line in problems)
 
 
-def test_the_citus_script_asks_first_only_for_the_audit_trail_to_move(
+def test_the_citus_script_asks_first_only_for_the_audit_trail_and_change_feed_to_move(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["distribution"]) == 0
     first = [line for line in capsys.readouterr().out.splitlines() if "BEFORE" in line]
-    assert len(first) == 1
+    assert len(first) == 2
     assert "the audit triggers (vaultstore_audit)" in first[0]
+    assert "the change feed triggers (vaultstore_change_feed)" in first[1]
 
 
 def facts(**tables: str) -> SchemaFacts:

@@ -206,10 +206,11 @@ def test_rolling_back_0014_makes_the_trigger_of_0011_again_exactly(
             "0014.owners-delete-their-documents",
             "0015.tenants",
             "0016.audit-log",
+            "0017.change-feed",
         ]
         with psycopg.connect(url) as conn:
             assert list(SQL.owner_triggers(conn)) == []
-        vaultstore.rollback_migrations(url, count=3)  # 0016, 0015, then 0014
+        vaultstore.rollback_migrations(url, count=4)  # 0017, 0016, 0015, then 0014
         with psycopg.connect(url) as conn:
             assert [row[0] for row in SQL.owner_triggers(conn)] == made_by_0011
     assert len(made_by_0011) == 3

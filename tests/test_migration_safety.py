@@ -180,8 +180,8 @@ def test_vaultstore_applies_the_source_index_migration_building_a_valid_index(
 def test_vaultstore_rolls_back_the_source_index_migration_dropping_the_index(
     migrated: str,
 ) -> None:
-    # 0016, 0015, 0014, 0013, 0012, 0011, 0010 and 0009 first, then the index's 0008.
-    assert vaultstore.rollback_migrations(migrated, count=9) == MIGRATION_IDS[:-10:-1]
+    # 0017, 0016, 0015, 0014, 0013, 0012, 0011, 0010 and 0009 first, then the index's 0008.
+    assert vaultstore.rollback_migrations(migrated, count=10) == MIGRATION_IDS[:-11:-1]
     assert source_index_valid(migrated) is None
 
 

@@ -67,6 +67,7 @@ def test_the_fifteen_migrations_are_found() -> None:
         "0014.owners-delete-their-documents",
         "0015.tenants",
         "0016.audit-log",
+        "0017.change-feed",
     ]
 
 
@@ -96,6 +97,8 @@ def test_apply_migrations_creates_the_vaultstore_tables(empty_url: str) -> None:
     assert leftovers(empty_url) == [
         "agents",
         "audit_log",
+        "change_feed",
+        "change_feed_pruned",
         "credit_vaults",
         "document_chunks",
         "documents",
@@ -106,6 +109,7 @@ def test_apply_migrations_creates_the_vaultstore_tables(empty_url: str) -> None:
         "vaultstore_migration_checksums",
         "market_data_create_partition()",
         "vaultstore_audit()",
+        "vaultstore_change_feed()",
         "vaultstore_touch_updated_at()",
     ]
 

@@ -30,7 +30,7 @@ def test_a_partly_migrated_database_names_what_is_pending(empty_url: str) -> Non
     vaultstore.apply_migrations(empty_url)
     with vaultstore.connect(empty_url) as store:
         store.agents.create(name="stored_before", credibility_score=1)
-    vaultstore.rollback_migrations(empty_url, count=7)  # 0016 ... 0011, then 0010.versions
+    vaultstore.rollback_migrations(empty_url, count=8)  # 0017 ... 0011, then 0010.versions
     with vaultstore.connect(empty_url) as store:
         assert store.pending_migrations() == [
             "0010.versions",
@@ -40,6 +40,7 @@ def test_a_partly_migrated_database_names_what_is_pending(empty_url: str) -> Non
             "0014.owners-delete-their-documents",
             "0015.tenants",
             "0016.audit-log",
+            "0017.change-feed",
         ]
         with pytest.raises(DatabaseError) as reading:
             store.agents.list()  # the rows lack the version column
@@ -64,4 +65,5 @@ def test_an_unmigrated_mongodb_database_lists_its_pending_steps(mongo_uri: str) 
             "0003.shard-key-unique-indexes",
             "0004.tenants",
             "0005.audit-log",
+            "0006.change-feed",
         ]

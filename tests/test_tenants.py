@@ -386,8 +386,9 @@ def test_on_mongodb_tenancy_off_acts_for_the_default_tenant(clean_mongo: str) ->
     assert doc["tenant_id"] == DEFAULT_TENANT
 
 
-SHARED = {"market_data"}
-"""The tables every tenant reads alike (public prices): no tenant_id, no policy."""
+SHARED = {"market_data", "change_feed_pruned"}
+"""The tables every tenant reads alike (public prices; how far the change feed was
+pruned): no tenant_id, no policy."""
 
 
 def test_every_other_table_is_the_tenants_and_guarded(migrated_url: str) -> None:

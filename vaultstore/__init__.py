@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from ._changes import ChangeEvent
 from ._entities import (
     Agent,
     AgentChanges,
@@ -63,6 +64,7 @@ from ._settings import (
     settings_from_env,
     settings_from_url,
 )
+from ._sync.changes import ChangeFeed
 from ._sync.connect import connect
 from ._sync.contracts import (
     AgentRepository,
@@ -77,6 +79,7 @@ from ._sync.contracts import (
     VaultRepository,
 )
 from .errors import (
+    ChangesLostError,
     CommitUnknownError,
     ConcurrentUpdateError,
     ConflictError,
@@ -133,6 +136,9 @@ __all__ = [
     "BatchResult",
     "ChainId",
     "ChainRiskSummary",
+    "ChangeEvent",
+    "ChangeFeed",
+    "ChangesLostError",
     "CommitUnknownError",
     "ConcurrentUpdateError",
     "ConflictError",

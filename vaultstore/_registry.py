@@ -136,8 +136,15 @@ class Registry:
     entities: tuple[EntityType, ...]
     queries: Path | None = None
     """The folder of query files; None for vaultstore's own ``queries/``."""
-    other_tables: tuple[str, ...] = ("documents", "document_chunks", "audit_log")
-    """Tables that are not an entity's (the documents' store, the audit trail)."""
+    other_tables: tuple[str, ...] = (
+        "documents",
+        "document_chunks",
+        "audit_log",
+        "change_feed",
+        "change_feed_pruned",
+    )
+    """Tables that are not an entity's (the documents' store, the audit trail, the
+    change feed's outbox and how far it was pruned)."""
 
     def __attrs_post_init__(self) -> None:
         for entity in self.entities:

@@ -61,8 +61,10 @@ class SchemaStep:
     rolling the step back can make them again), and fields it adds to collections
     that exist (``"fields"``: collection to ``{field: {"existing": value, "schema":
     {...}}}``: the documents stored before it get ``value``, if one is given, and
-    the collection's validator then requires the field, as ``schema`` says). Applying it again
-    changes nothing."""
+    the collection's validator then requires the field, as ``schema`` says), and
+    collections whose change streams keep each document's pre-image
+    (``"pre_images"``: a list, for the change feed). Applying it again changes
+    nothing."""
 
     id: str
     description: str
@@ -71,6 +73,7 @@ class SchemaStep:
     indexes: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
     drop_indexes: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
     fields: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+    pre_images: Sequence[str] = ()
 
 
 def schema_steps(folder: Path | None = None) -> list[SchemaStep]:
@@ -88,6 +91,7 @@ def schema_steps(folder: Path | None = None) -> list[SchemaStep]:
                 indexes=data.get("indexes", {}),
                 drop_indexes=data.get("drop_indexes", {}),
                 fields=data.get("fields", {}),
+                pre_images=tuple(data.get("pre_images", ())),
                 checksum=hashlib.sha256(text.encode()).hexdigest(),
             )
         )

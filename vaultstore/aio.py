@@ -7,6 +7,7 @@ on psycopg's async pool and pymongo's async client::
 
 from __future__ import annotations
 
+from ._async.changes import AsyncChangeFeed
 from ._async.connect import connect
 from ._async.contracts import (
     AsyncAgentRepository,
@@ -25,6 +26,7 @@ __all__ = [
     "AsyncAgentRepository",
     "AsyncAlertRepository",
     "AsyncAuditRepository",
+    "AsyncChangeFeed",
     "AsyncDocumentRepository",
     "AsyncLiquidationRepository",
     "AsyncMarketDataRepository",

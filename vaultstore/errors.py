@@ -7,6 +7,7 @@ kept as ``__cause__``. Messages never carry a password.
 from __future__ import annotations
 
 __all__ = [
+    "ChangesLostError",
     "CommitUnknownError",
     "ConcurrentUpdateError",
     "ConflictError",
@@ -137,3 +138,9 @@ class CommitUnknownError(UnavailableError):
 
 class DatabaseError(VaultStoreError):
     """Any other failure reported by the database server."""
+
+
+class ChangesLostError(VaultStoreError):
+    """A change feed's resume token is older than what the feed still holds: the
+    changes after it were pruned (``vaultstore prune-changes``) or left MongoDB's
+    oplog. Read the current state, then watch again without ``resume_after``."""

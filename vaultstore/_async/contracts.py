@@ -19,7 +19,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, BinaryIO, Protocol, TypeVar, Unpack
 
 from .._documents import Content
@@ -59,6 +59,7 @@ from .._replicas import ReplicaStats
 from .._retry import AsyncWork
 from .._scope import Scope
 from .._settings import Settings
+from .changes import AsyncChangeFeed
 
 T = TypeVar("T")
 
@@ -373,6 +374,10 @@ class AsyncStore(AsyncRepositories, Protocol):
     def statement_stats(self) -> dict[str, StatementStats]: ...
     def metrics(self) -> Metrics: ...
     async def health(self, *, timeout: float = 5.0) -> Health: ...
+    def watch(
+        self, *entity_types: str | type, resume_after: str | None = None
+    ) -> AsyncChangeFeed: ...
+    async def prune_changes(self, older_than: timedelta) -> int: ...
     async def run_transaction(
         self, fn: AsyncWork[T], *, attempts: int = 5, timeout: float | None = None
     ) -> T: ...

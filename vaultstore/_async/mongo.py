@@ -21,8 +21,9 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -74,6 +75,7 @@ from ..errors import (
     ValidationError,
     VaultStoreError,
 )
+from .changes import AsyncMongoFeed
 from .mongo_documents import AsyncMongoDocuments
 
 if TYPE_CHECKING:
@@ -691,6 +693,22 @@ class AsyncMongoExecutor:
             ),
             pending=tuple(step.id for step in steps if step.id not in done),
         )
+
+    def watch(self, watched: Sequence[EntityType], after: dict[str, Any] | None) -> AsyncMongoFeed:
+        """A change stream of the watched collections, for this scope's tenant
+        (refused, with tenancy on, without one; and inside a transaction)."""
+        self._tenant()
+        if self.session is not None:
+            raise VaultStoreError("watch() on the store, not inside store.transaction()")
+        return AsyncMongoFeed(self, watched, after)
+
+    def _watch_tenant(self) -> str:
+        return self._tenant()
+
+    async def prune_changes(self, cutoff: datetime) -> int:
+        """Nothing to prune: a change stream reads the oplog, which the server
+        keeps within its own size."""
+        return 0
 
     def documents(self) -> AsyncMongoDocuments:
         return AsyncMongoDocuments(self.database, self.session, self.settings, self.registry)

@@ -13,8 +13,9 @@ import copy
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
@@ -46,7 +47,7 @@ from .._postgres import (
     translate,
 )
 from .._queries import load_queries
-from .._registry import Registry
+from .._registry import EntityType, Registry
 from .._replicas import Replica, Replicas, ReplicaStats
 from .._resources import migration_ids, migrations_dir
 from .._retry import commit_unknown
@@ -54,6 +55,7 @@ from .._scope import Scope
 from .._settings import Settings
 from ..errors import DatabaseError, UnavailableError, ValidationError, VaultStoreError
 from .adapter import AsyncQueryAdapter
+from .changes import AsyncPostgresFeed
 from .postgres_documents import AsyncPostgresDocuments
 
 if TYPE_CHECKING:
@@ -662,6 +664,26 @@ class AsyncPostgresExecutor:
 
     def documents(self) -> AsyncPostgresDocuments:
         return AsyncPostgresDocuments(self)
+
+    def watch(self, watched: Sequence[EntityType], after: int | None) -> AsyncPostgresFeed:
+        """A feed of the outbox on a connection of its own; refused inside a
+        transaction, behind a transaction pooler (no LISTEN there) and, with
+        tenancy on, without a tenant."""
+        if self._scope_error is not None:
+            raise self._scope_error
+        if self.connection is not None:
+            raise VaultStoreError("watch() on the store, not inside store.transaction()")
+        if self.settings.pool.transaction_pooling:
+            raise VaultStoreError(
+                "watch() listens for notifications, which a pooler in transaction mode "
+                "does not pass on: open its store on the server directly"
+            )
+        return AsyncPostgresFeed(self, watched, after)
+
+    async def prune_changes(self, cutoff: datetime) -> int:
+        """Delete the outbox's changes written before ``cutoff`` (``changes.prune``)."""
+        async with self.cursor() as cur:
+            return int(await self.queries.changes.prune(cur, cutoff=cutoff))
 
     @asynccontextmanager
     async def cursor(

@@ -10,7 +10,7 @@ docstring names the operations its method runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from time import perf_counter
@@ -86,6 +86,7 @@ from ..errors import (
     VaultStoreError,
     VersionConflictError,
 )
+from .changes import AsyncChangeFeed
 from .documents import AsyncDocumentBackend, AsyncDocuments
 
 if TYPE_CHECKING:
@@ -116,6 +117,8 @@ class AsyncExecutor(Protocol):
     async def health_facts(self, timeout: float) -> ServerFacts: ...
     def pool_stats(self) -> dict[str, int]: ...
     def replica_stats(self) -> list[ReplicaStats]: ...
+    def watch(self, watched: Sequence[EntityType], after: Any) -> AsyncChangeFeed: ...
+    async def prune_changes(self, cutoff: datetime) -> int: ...
     def scoped(self, scope: Scope) -> Any: ...
     async def close(self) -> None: ...
 

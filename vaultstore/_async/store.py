@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
 from time import perf_counter
 from typing import Any, TypeVar
 
@@ -12,6 +13,8 @@ import attrs
 
 from .. import _values
 from .._arguments import check_timeout
+from .._changes import entity_types as changed_types
+from .._changes import parse_token
 from .._health import Health, status_of, unreachable
 from .._monitoring import Metrics, Monitor, StatementStats, pool_metrics
 from .._pipeline import runs
@@ -20,6 +23,7 @@ from .._retry import AsyncWork, aretry
 from .._scope import Scope, audit_off, check_actor, check_tenant
 from .._settings import Settings
 from ..errors import ValidationError, VaultStoreError
+from .changes import AsyncChangeFeed
 from .contracts import AsyncDocumentRepository
 from .documents import AsyncDocuments
 from .repositories import (
@@ -122,6 +126,42 @@ class AsyncVaultStore:
         view = AsyncVaultStore(self._executor.scoped(changed), self._monitor)
         view._view = True
         return view
+
+    @runs(
+        "health.configure_session",
+        "health.set_session_scope",
+        "changes.listen",
+        "changes.last_position",
+        "changes.pruned_through",
+        "changes.read_after",
+        "changes.in_progress",
+        "changes.finished",
+    )
+    def watch(self, *entity_types: str | type, resume_after: str | None = None) -> AsyncChangeFeed:
+        """The committed writes to ``entity_types`` (registry names or classes;
+        every entity when none) as they happen, as an iterator of
+        :class:`~vaultstore.ChangeEvent`: from after ``resume_after`` (an event's
+        ``resume_token``), else from now. Close it (``async with``, or ``aclose()``);
+        it reconnects by itself when its connection is lost, going on after the last
+        event it delivered, so an event may come twice (its version tells).
+        A scoped store sees its tenant's changes and shared data's. PostgreSQL:
+        from the outbox, on a connection of its own; MongoDB: a change stream.
+        ChangesLostError for a token older than what the feed still holds."""
+        watched = changed_types(self._executor.registry, entity_types)
+        return self._executor.watch(watched, parse_token(resume_after, self.backend))
+
+    @runs("changes.prune")
+    async def prune_changes(self, older_than: timedelta) -> int:
+        """Delete the PostgreSQL change feed's changes older than ``older_than``
+        (``changes.prune``; the migrator's to run: ``vaultstore prune-changes``);
+        how many. A feed resuming from before them raises ChangesLostError.
+        Nothing on MongoDB, whose oplog bounds its change streams."""
+        if not isinstance(older_than, timedelta) or older_than <= timedelta(0):
+            raise ValidationError(
+                f"expected a positive timedelta, got {_values.shown(older_than)}",
+                field="older_than",
+            )
+        return await self._executor.prune_changes(_values.utc_now() - older_than)
 
     def repository(self, name: str) -> Any:
         """The repository of the registered entity ``name`` (``store.repository("vaults")``

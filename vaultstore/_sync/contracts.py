@@ -20,7 +20,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Iterator, Iterable, Mapping
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, BinaryIO, Protocol, TypeVar, Unpack
 
 from .._documents import Content
@@ -60,6 +60,7 @@ from .._replicas import ReplicaStats
 from .._retry import Work
 from .._scope import Scope
 from .._settings import Settings
+from .changes import ChangeFeed
 
 T = TypeVar("T")
 
@@ -374,6 +375,10 @@ class Store(Repositories, Protocol):
     def statement_stats(self) -> dict[str, StatementStats]: ...
     def metrics(self) -> Metrics: ...
     def health(self, *, timeout: float = 5.0) -> Health: ...
+    def watch(
+        self, *entity_types: str | type, resume_after: str | None = None
+    ) -> ChangeFeed: ...
+    def prune_changes(self, older_than: timedelta) -> int: ...
     def run_transaction(
         self, fn: Work[T], *, attempts: int = 5, timeout: float | None = None
     ) -> T: ...

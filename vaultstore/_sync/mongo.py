@@ -22,8 +22,9 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -75,6 +76,7 @@ from ..errors import (
     ValidationError,
     VaultStoreError,
 )
+from .changes import MongoFeed
 from .mongo_documents import MongoDocuments
 
 if TYPE_CHECKING:
@@ -692,6 +694,22 @@ class MongoExecutor:
             ),
             pending=tuple(step.id for step in steps if step.id not in done),
         )
+
+    def watch(self, watched: Sequence[EntityType], after: dict[str, Any] | None) -> MongoFeed:
+        """A change stream of the watched collections, for this scope's tenant
+        (refused, with tenancy on, without one; and inside a transaction)."""
+        self._tenant()
+        if self.session is not None:
+            raise VaultStoreError("watch() on the store, not inside store.transaction()")
+        return MongoFeed(self, watched, after)
+
+    def _watch_tenant(self) -> str:
+        return self._tenant()
+
+    def prune_changes(self, cutoff: datetime) -> int:
+        """Nothing to prune: a change stream reads the oplog, which the server
+        keeps within its own size."""
+        return 0
 
     def documents(self) -> MongoDocuments:
         return MongoDocuments(self.database, self.session, self.settings, self.registry)

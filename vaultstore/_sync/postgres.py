@@ -14,8 +14,9 @@ import copy
 import logging
 import math
 import time
-from collections.abc import Iterator, Callable
+from collections.abc import Iterator, Callable, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import attrs
@@ -47,7 +48,7 @@ from .._postgres import (
     translate,
 )
 from .._queries import load_queries
-from .._registry import Registry
+from .._registry import EntityType, Registry
 from .._replicas import Replica, Replicas, ReplicaStats
 from .._resources import migration_ids, migrations_dir
 from .._retry import commit_unknown
@@ -55,6 +56,7 @@ from .._scope import Scope
 from .._settings import Settings
 from ..errors import DatabaseError, UnavailableError, ValidationError, VaultStoreError
 from .adapter import QueryAdapter
+from .changes import PostgresFeed
 from .postgres_documents import PostgresDocuments
 
 if TYPE_CHECKING:
@@ -663,6 +665,26 @@ class PostgresExecutor:
 
     def documents(self) -> PostgresDocuments:
         return PostgresDocuments(self)
+
+    def watch(self, watched: Sequence[EntityType], after: int | None) -> PostgresFeed:
+        """A feed of the outbox on a connection of its own; refused inside a
+        transaction, behind a transaction pooler (no LISTEN there) and, with
+        tenancy on, without a tenant."""
+        if self._scope_error is not None:
+            raise self._scope_error
+        if self.connection is not None:
+            raise VaultStoreError("watch() on the store, not inside store.transaction()")
+        if self.settings.pool.transaction_pooling:
+            raise VaultStoreError(
+                "watch() listens for notifications, which a pooler in transaction mode "
+                "does not pass on: open its store on the server directly"
+            )
+        return PostgresFeed(self, watched, after)
+
+    def prune_changes(self, cutoff: datetime) -> int:
+        """Delete the outbox's changes written before ``cutoff`` (``changes.prune``)."""
+        with self.cursor() as cur:
+            return int(self.queries.changes.prune(cur, cutoff=cutoff))
 
     @contextmanager
     def cursor(

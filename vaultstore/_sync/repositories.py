@@ -11,7 +11,7 @@ docstring names the operations its method runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from time import perf_counter
@@ -87,6 +87,7 @@ from ..errors import (
     VaultStoreError,
     VersionConflictError,
 )
+from .changes import ChangeFeed
 from .documents import DocumentBackend, Documents
 
 if TYPE_CHECKING:
@@ -117,6 +118,8 @@ class Executor(Protocol):
     def health_facts(self, timeout: float) -> ServerFacts: ...
     def pool_stats(self) -> dict[str, int]: ...
     def replica_stats(self) -> list[ReplicaStats]: ...
+    def watch(self, watched: Sequence[EntityType], after: Any) -> ChangeFeed: ...
+    def prune_changes(self, cutoff: datetime) -> int: ...
     def scoped(self, scope: Scope) -> Any: ...
     def close(self) -> None: ...
 

@@ -22,16 +22,17 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from .. import Store, __version__, connect
+from .._changes import DEFAULT_RETENTION, RETENTION_ENV, event_json, parse_duration
 from .._entities import ChainId, CreditVault, LiquidationProtection, TokenAmount
 from .._health import unreachable
 from .._monitoring import pool_metrics
 from .._registry import REGISTRY
 from .._settings import resolve_settings
-from ..errors import UnavailableError, VaultStoreError
+from ..errors import UnavailableError, ValidationError, VaultStoreError
 from .check import Folders, check, default_folders, load_catalog
 from .copy import (
     DEFAULT_BATCH_SIZE,
@@ -582,6 +583,30 @@ def _parser() -> argparse.ArgumentParser:  # noqa: PLR0915 - one block per comma
         help="the MongoDB database to shard (default vaultstore)",
     )
     _add_roles(command("roles", ROLES_ABOUT), database_help)
+    watch_cmd = command(
+        "watch",
+        "print every committed change as a JSON line (Decimals as strings), until "
+        "interrupted: for operators",
+    )
+    watch_cmd.add_argument("--database", metavar="URL", help=database_help)
+    watch_cmd.add_argument(
+        "--resume-after", metavar="TOKEN", help="go on after this event's resume_token"
+    )
+    watch_cmd.add_argument(
+        "types", nargs="*", metavar="TYPE", help="entity names (vaults ...); default: every one"
+    )
+    prune_cmd = command(
+        "prune-changes",
+        "delete the PostgreSQL change feed's changes older than a duration (as the "
+        "migrator; safe from cron): a feed resuming from before them is refused",
+    )
+    prune_cmd.add_argument("--database", metavar="URL", help=database_help)
+    prune_cmd.add_argument(
+        "--older-than",
+        type=_duration,
+        metavar="DURATION",
+        help=f"7d, 12h, 30m, 90s (default: {RETENTION_ENV}, else 3d)",
+    )
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log vaultstore's debug output"
     )
@@ -747,6 +772,48 @@ def _health(args: argparse.Namespace, out: logging.Logger) -> int:
     return health.status.exit_code
 
 
+def _duration(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValidationError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+
+
+def _watch(args: argparse.Namespace, out: logging.Logger) -> int:
+    """Print each change as a JSON line on stdout until interrupted."""
+    settings = resolve_settings(args.database, None)
+    with connect(settings, pool_size=1) as store:
+        feed = store.watch(*args.types, resume_after=args.resume_after)
+        with feed:
+            print(  # stderr: stdout holds only the events
+                f"vaultstore watch: watching {', '.join(args.types) or 'every entity'} "
+                f"on {settings} (Ctrl-C stops)",
+                file=sys.stderr,
+                flush=True,
+            )
+            try:
+                for event in feed:
+                    sys.stdout.write(json.dumps(event_json(event)) + "\n")
+                    sys.stdout.flush()
+            except KeyboardInterrupt:
+                pass
+    return 0
+
+
+def _prune_changes(args: argparse.Namespace, out: logging.Logger) -> int:
+    """Delete the change feed's changes older than --older-than (else the
+    environment's retention, else 3 days)."""
+    older_than = args.older_than
+    if older_than is None:
+        configured = os.environ.get(RETENTION_ENV)
+        older_than = parse_duration(configured, RETENTION_ENV) if configured else DEFAULT_RETENTION
+    settings = resolve_settings(args.database, None)
+    with connect(settings, pool_size=1) as store:
+        pruned = store.prune_changes(older_than)
+    out.info("pruned %d change(s) older than %s from %s", pruned, older_than, settings)
+    return 0
+
+
 def _metrics_server(args: argparse.Namespace, out: logging.Logger) -> int:
     """Serve a store's metrics and health for Prometheus until interrupted."""
     try:
@@ -792,6 +859,8 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, logging.Logger], int]] = {
     "partitions": _partitions,
     "distribution": _distribution,
     "roles": _roles,
+    "watch": _watch,
+    "prune-changes": _prune_changes,
 }
 
 

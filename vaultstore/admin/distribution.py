@@ -176,6 +176,18 @@ CITUS: tuple[Placement, ...] = (
         "co-location group of its own",
     ),
     Placement(
+        "change_feed",
+        "distributed",
+        "tenant_id",
+        why="append-only, read by position per tenant (store.watch); a co-location group "
+        "of its own, like audit_log",
+    ),
+    Placement(
+        "change_feed_pruned",
+        "reference",
+        why="one row: how far the change feed was pruned",
+    ),
+    Placement(
         "vaultstore_migration_checksums",
         "local",
         why="bookkeeping of the migrations, read by vaultstore check on the coordinator",
@@ -207,6 +219,16 @@ TRIGGER_FUNCTIONS: tuple[TriggerFunction, ...] = (
         citus_gap="the audit triggers (vaultstore_audit) append to audit_log from the "
         "shard a row is written on, which Citus refuses: before distributing, the audit "
         "trail must be written another way (docs/scaling.md, 'The audit trail')",
+    ),
+    TriggerFunction(
+        "vaultstore_change_feed",
+        row_local=False,
+        why="appends a row to change_feed, another table, in the transaction of each "
+        "write, and notifies its listeners (migration 0017)",
+        citus_gap="the change feed triggers (vaultstore_change_feed) append to change_feed "
+        "from the shard a row is written on, which Citus refuses, and its positions "
+        "come from one sequence: before distributing, the feed must be read another "
+        "way (logical decoding, or one outbox per shard)",
     ),
 )
 """Every function a trigger runs or ran; a trigger running an unlisted one is

@@ -113,6 +113,16 @@ def _apply_step(db: Database[Any], step: SchemaStep, steps: list[SchemaStep]) ->
                     {field_name: {"$exists": False}}, {"$set": {field_name: spec["existing"]}}
                 )
             _set_validator(db, name, validators[name])
+    for name in step.pre_images:
+        _pre_images(db, name, enabled=True)
+
+
+def _pre_images(db: Database[Any], name: str, *, enabled: bool) -> None:
+    """Keep (or stop keeping) the pre-image of each change to ``name``'s documents
+    for change streams (``fullDocumentBeforeChange``)."""
+    if name not in set(db.list_collection_names()):
+        db.create_collection(name)
+    db.command("collMod", name, changeStreamPreAndPostImages={"enabled": enabled})
 
 
 def _drop_indexes(collection: Collection[Any], indexes: Iterable[Mapping[str, Any]]) -> None:
@@ -126,6 +136,8 @@ def _drop_indexes(collection: Collection[Any], indexes: Iterable[Mapping[str, An
 
 
 def _rollback_step(db: Database[Any], step: SchemaStep, steps: list[SchemaStep]) -> None:
+    for name in step.pre_images:
+        _pre_images(db, name, enabled=False)
     if step.fields:
         validators = validators_after(steps[: steps.index(step)])
         for name, added in step.fields.items():

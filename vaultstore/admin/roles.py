@@ -137,6 +137,19 @@ def table_access(registry: Registry = REGISTRY) -> tuple[TableAccess, ...]:
             "no UPDATE or DELETE, nor does any row-level policy allow them",
         ),
         TableAccess(
+            "change_feed",
+            ("SELECT", "INSERT"),
+            why="the change feed's outbox: its triggers append a row in each write's "
+            "transaction, store.watch reads it; pruning (DELETE) is the migrator's "
+            "(vaultstore prune-changes)",
+        ),
+        TableAccess(
+            "change_feed_pruned",
+            ("SELECT",),
+            why="how far vaultstore prune-changes (the migrator) pruned the change feed: "
+            "store.watch reads it to refuse a resume token older than that",
+        ),
+        TableAccess(
             "_yoyo_migration",
             ("SELECT",),
             why="store.pending_migrations() and the not-migrated hint read which "
@@ -176,6 +189,13 @@ FUNCTIONS: tuple[FunctionAccess, ...] = (
         "checking EXECUTE; it runs as the writer, whose INSERT on audit_log it needs",
     ),
     FunctionAccess(
+        "vaultstore_change_feed",
+        app_executes=False,
+        why="the change feed triggers' function (migration 0017): a trigger fires it "
+        "without checking EXECUTE; it runs as the writer, whose INSERT on change_feed "
+        "it needs",
+    ),
+    FunctionAccess(
         "market_data_create_partition",
         app_executes=False,
         why="vaultstore partitions and copy, run as the migrator: a partition belongs to "
@@ -213,6 +233,11 @@ COLLECTIONS: tuple[CollectionAccess, ...] = (
     ),
 )
 """The MongoDB application role's actions, collection by collection."""
+
+APP_DATABASE_ACTIONS = ("changeStream", "find")
+"""The MongoDB application role's actions on the whole database: a change stream
+of the database (``store.watch()``) needs both there; ``find`` adds nothing the
+collections' own grants do not give (every collection above has it)."""
 
 MIGRATOR_ACTIONS = (
     "collMod",
@@ -697,6 +722,9 @@ def mongodb_privileges(
         for c in design
         if c.app
     ]
+    app.append(
+        {"resource": {"db": database, "collection": ""}, "actions": list(APP_DATABASE_ACTIONS)}
+    )
     migrator = [
         {"resource": {"db": database, "collection": ""}, "actions": list(MIGRATOR_ACTIONS)},
         # "" names every collection but the system ones: GridFS's are ordinary ones.
