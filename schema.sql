@@ -93,30 +93,55 @@ CREATE OR REPLACE FUNCTION public.vaultstore_change_feed()
  RETURNS trigger
  LANGUAGE plpgsql
 AS $function$
-DECLARE
-    before jsonb;
-    after jsonb;
 BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        before := to_jsonb(OLD);
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO change_feed (
+            tenant_id, entity_type, change_kind, entity_id, entity_version, entity_after
+        )
+        SELECT
+            coalesce(written.row_after ->> 'tenant_id', '*'),
+            TG_ARGV[0],
+            'insert',
+            written.row_after ->> 'id',
+            cast(written.row_after ->> 'version' AS integer),
+            written.row_after
+        FROM (SELECT to_jsonb(i) AS row_after FROM inserted AS i) AS written;
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO change_feed (
+            tenant_id, entity_type, change_kind, entity_id, entity_version, entity_after
+        )
+        SELECT
+            coalesce(written.row_after ->> 'tenant_id', '*'),
+            TG_ARGV[0],
+            'update',
+            written.row_after ->> 'id',
+            cast(written.row_after ->> 'version' AS integer),
+            written.row_after
+        FROM (
+            SELECT
+                to_jsonb(o) AS row_before,
+                to_jsonb(n) AS row_after
+            FROM old_rows AS o
+            INNER JOIN new_rows AS n ON o.id = n.id
+        ) AS written
+        -- An update that changed nothing but updated_at makes no row.
+        WHERE (written.row_before - 'updated_at') <> (written.row_after - 'updated_at');
+    ELSE
+        INSERT INTO change_feed (
+            tenant_id, entity_type, change_kind, entity_id, entity_version, entity_after
+        )
+        SELECT
+            coalesce(written.row_before ->> 'tenant_id', '*'),
+            TG_ARGV[0],
+            'delete',
+            written.row_before ->> 'id',
+            cast(written.row_before ->> 'version' AS integer),
+            NULL
+        FROM (SELECT to_jsonb(d) AS row_before FROM deleted AS d) AS written;
     END IF;
-    IF TG_OP <> 'DELETE' THEN
-        after := to_jsonb(NEW);
+    IF FOUND THEN
+        PERFORM pg_notify('vaultstore_changes', '');
     END IF;
-    IF TG_OP = 'UPDATE' AND (before - 'updated_at') = (after - 'updated_at') THEN
-        RETURN NULL;
-    END IF;
-    INSERT INTO change_feed (
-        tenant_id, entity_type, change_kind, entity_id, entity_version, entity_after
-    ) VALUES (
-        coalesce(coalesce(after, before) ->> 'tenant_id', '*'),
-        TG_ARGV[0],
-        lower(TG_OP),
-        coalesce(after, before) ->> 'id',
-        cast(coalesce(after, before) ->> 'version' AS integer),
-        after
-    );
-    PERFORM pg_notify('vaultstore_changes', '');
     RETURN NULL;
 END;
 $function$;
@@ -443,13 +468,21 @@ CREATE INDEX risk_alerts_tenant_id_vault_id_id_idx ON public.risk_alerts USING b
 
 CREATE TRIGGER agents_audit AFTER INSERT OR DELETE OR UPDATE ON public.agents FOR EACH ROW WHEN ((COALESCE(current_setting('vaultstore.audit'::text, true), ''::text) <> ALL (ARRAY['off'::text, 'batch'::text]))) EXECUTE FUNCTION public.vaultstore_audit('agents');
 
-CREATE TRIGGER agents_change_feed AFTER INSERT OR DELETE OR UPDATE ON public.agents FOR EACH ROW EXECUTE FUNCTION public.vaultstore_change_feed('agents');
+CREATE TRIGGER agents_change_feed_delete AFTER DELETE ON public.agents REFERENCING OLD TABLE AS deleted FOR EACH STATEMENT EXECUTE FUNCTION public.vaultstore_change_feed('agents');
+
+CREATE TRIGGER agents_change_feed_insert AFTER INSERT ON public.agents REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.vaultstore_change_feed('agents');
+
+CREATE TRIGGER agents_change_feed_update AFTER UPDATE ON public.agents REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.vaultstore_change_feed('agents');
 
 CREATE TRIGGER agents_touch_updated_at BEFORE UPDATE ON public.agents FOR EACH ROW EXECUTE FUNCTION public.vaultstore_touch_updated_at();
 
 CREATE TRIGGER credit_vaults_audit AFTER INSERT OR DELETE OR UPDATE ON public.credit_vaults FOR EACH ROW WHEN ((COALESCE(current_setting('vaultstore.audit'::text, true), ''::text) <> ALL (ARRAY['off'::text, 'batch'::text]))) EXECUTE FUNCTION public.vaultstore_audit('vaults');
 
-CREATE TRIGGER credit_vaults_change_feed AFTER INSERT OR DELETE OR UPDATE ON public.credit_vaults FOR EACH ROW EXECUTE FUNCTION public.vaultstore_change_feed('vaults');
+CREATE TRIGGER credit_vaults_change_feed_delete AFTER DELETE ON public.credit_vaults REFERENCING OLD TABLE AS deleted FOR EACH STATEMENT EXECUTE FUNCTION public.vaultstore_change_feed('vaults');
+
+CREATE TRIGGER credit_vaults_change_feed_insert AFTER INSERT ON public.credit_vaults REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.vaultstore_change_feed('vaults');
+
+CREATE TRIGGER credit_vaults_change_feed_update AFTER UPDATE ON public.credit_vaults REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.vaultstore_change_feed('vaults');
 
 CREATE TRIGGER credit_vaults_touch_updated_at BEFORE UPDATE ON public.credit_vaults FOR EACH ROW EXECUTE FUNCTION public.vaultstore_touch_updated_at();
 
@@ -457,24 +490,40 @@ CREATE TRIGGER documents_audit AFTER INSERT OR DELETE ON public.documents FOR EA
 
 CREATE TRIGGER liquidation_events_audit AFTER INSERT OR DELETE OR UPDATE ON public.liquidation_events FOR EACH ROW WHEN ((COALESCE(current_setting('vaultstore.audit'::text, true), ''::text) <> ALL (ARRAY['off'::text, 'batch'::text]))) EXECUTE FUNCTION public.vaultstore_audit('liquidations');
 
-CREATE TRIGGER liquidation_events_change_feed AFTER INSERT OR DELETE OR UPDATE ON public.liquidation_events FOR EACH ROW EXECUTE FUNCTION public.vaultstore_change_feed('liquidations');
+CREATE TRIGGER liquidation_events_change_feed_delete AFTER DELETE ON public.liquidation_events REFERENCING OLD TABLE AS deleted FOR EACH STATEMENT EXECUTE FUNCTION public.vaultstore_change_feed('liquidations');
+
+CREATE TRIGGER liquidation_events_change_feed_insert AFTER INSERT ON public.liquidation_events REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.vaultstore_change_feed('liquidations');
+
+CREATE TRIGGER liquidation_events_change_feed_update AFTER UPDATE ON public.liquidation_events REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.vaultstore_change_feed('liquidations');
 
 CREATE TRIGGER liquidation_events_touch_updated_at BEFORE UPDATE ON public.liquidation_events FOR EACH ROW EXECUTE FUNCTION public.vaultstore_touch_updated_at();
 
 CREATE TRIGGER market_data_audit AFTER INSERT OR DELETE OR UPDATE ON public.market_data FOR EACH ROW WHEN ((COALESCE(current_setting('vaultstore.audit'::text, true), ''::text) <> ALL (ARRAY['off'::text, 'batch'::text]))) EXECUTE FUNCTION public.vaultstore_audit('market_data');
 
-CREATE TRIGGER market_data_change_feed AFTER INSERT OR DELETE OR UPDATE ON public.market_data FOR EACH ROW EXECUTE FUNCTION public.vaultstore_change_feed('market_data');
+CREATE TRIGGER market_data_change_feed_delete AFTER DELETE ON public.market_data REFERENCING OLD TABLE AS deleted FOR EACH STATEMENT EXECUTE FUNCTION public.vaultstore_change_feed('market_data');
+
+CREATE TRIGGER market_data_change_feed_insert AFTER INSERT ON public.market_data REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.vaultstore_change_feed('market_data');
+
+CREATE TRIGGER market_data_change_feed_update AFTER UPDATE ON public.market_data REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.vaultstore_change_feed('market_data');
 
 CREATE TRIGGER market_data_touch_updated_at BEFORE UPDATE ON public.market_data FOR EACH ROW EXECUTE FUNCTION public.vaultstore_touch_updated_at();
 
 CREATE TRIGGER protection_rules_audit AFTER INSERT OR DELETE OR UPDATE ON public.protection_rules FOR EACH ROW WHEN ((COALESCE(current_setting('vaultstore.audit'::text, true), ''::text) <> ALL (ARRAY['off'::text, 'batch'::text]))) EXECUTE FUNCTION public.vaultstore_audit('protection_rules');
 
-CREATE TRIGGER protection_rules_change_feed AFTER INSERT OR DELETE OR UPDATE ON public.protection_rules FOR EACH ROW EXECUTE FUNCTION public.vaultstore_change_feed('protection_rules');
+CREATE TRIGGER protection_rules_change_feed_delete AFTER DELETE ON public.protection_rules REFERENCING OLD TABLE AS deleted FOR EACH STATEMENT EXECUTE FUNCTION public.vaultstore_change_feed('protection_rules');
+
+CREATE TRIGGER protection_rules_change_feed_insert AFTER INSERT ON public.protection_rules REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.vaultstore_change_feed('protection_rules');
+
+CREATE TRIGGER protection_rules_change_feed_update AFTER UPDATE ON public.protection_rules REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.vaultstore_change_feed('protection_rules');
 
 CREATE TRIGGER protection_rules_touch_updated_at BEFORE UPDATE ON public.protection_rules FOR EACH ROW EXECUTE FUNCTION public.vaultstore_touch_updated_at();
 
 CREATE TRIGGER risk_alerts_audit AFTER INSERT OR DELETE OR UPDATE ON public.risk_alerts FOR EACH ROW WHEN ((COALESCE(current_setting('vaultstore.audit'::text, true), ''::text) <> ALL (ARRAY['off'::text, 'batch'::text]))) EXECUTE FUNCTION public.vaultstore_audit('alerts');
 
-CREATE TRIGGER risk_alerts_change_feed AFTER INSERT OR DELETE OR UPDATE ON public.risk_alerts FOR EACH ROW EXECUTE FUNCTION public.vaultstore_change_feed('alerts');
+CREATE TRIGGER risk_alerts_change_feed_delete AFTER DELETE ON public.risk_alerts REFERENCING OLD TABLE AS deleted FOR EACH STATEMENT EXECUTE FUNCTION public.vaultstore_change_feed('alerts');
+
+CREATE TRIGGER risk_alerts_change_feed_insert AFTER INSERT ON public.risk_alerts REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.vaultstore_change_feed('alerts');
+
+CREATE TRIGGER risk_alerts_change_feed_update AFTER UPDATE ON public.risk_alerts REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.vaultstore_change_feed('alerts');
 
 CREATE TRIGGER risk_alerts_touch_updated_at BEFORE UPDATE ON public.risk_alerts FOR EACH ROW EXECUTE FUNCTION public.vaultstore_touch_updated_at();

@@ -1,5 +1,5 @@
 -- The change feed (store.watch): one row per committed write to an entity,
--- appended by row triggers in the transaction of the write, so that a write that
+-- appended by statement triggers in the transaction of the write, so that a write that
 -- rolls back leaves none and a committed one always has one, whoever made it
 -- (vaultstore, COPY of bulk_insert and restore, update_metrics_many, psql).
 -- A row says where it stands in the feed (position, counted by an identity, its
@@ -71,55 +71,136 @@ CREATE TABLE change_feed_pruned (
     CONSTRAINT change_feed_pruned_singleton_check CHECK (singleton)
 );
 
--- One row of change_feed for the row written, and the listeners woken;
--- TG_ARGV[0] is the entity's name in vaultstore's registry (vaults for
--- credit_vaults).
+-- The rows of change_feed for the rows a statement wrote, and the listeners
+-- woken: statement-level triggers reading the statement's transition tables
+-- (inserted; old_rows and new_rows; deleted), so that a COPY or a batch UPDATE
+-- of 100,000 rows appends them in one INSERT ... SELECT, not one function call
+-- per row. TG_ARGV[0] is the entity's name in vaultstore's registry (vaults for
+-- credit_vaults). Ids never change, so an update's before and after are joined
+-- by id.
 CREATE FUNCTION vaultstore_change_feed() RETURNS trigger
 LANGUAGE plpgsql AS $$
-DECLARE
-    before jsonb;
-    after jsonb;
 BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        before := to_jsonb(OLD);
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO change_feed (
+            tenant_id, entity_type, change_kind, entity_id, entity_version, entity_after
+        )
+        SELECT
+            coalesce(written.row_after ->> 'tenant_id', '*'),
+            TG_ARGV[0],
+            'insert',
+            written.row_after ->> 'id',
+            cast(written.row_after ->> 'version' AS integer),
+            written.row_after
+        FROM (SELECT to_jsonb(i) AS row_after FROM inserted AS i) AS written;
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO change_feed (
+            tenant_id, entity_type, change_kind, entity_id, entity_version, entity_after
+        )
+        SELECT
+            coalesce(written.row_after ->> 'tenant_id', '*'),
+            TG_ARGV[0],
+            'update',
+            written.row_after ->> 'id',
+            cast(written.row_after ->> 'version' AS integer),
+            written.row_after
+        FROM (
+            SELECT
+                to_jsonb(o) AS row_before,
+                to_jsonb(n) AS row_after
+            FROM old_rows AS o
+            INNER JOIN new_rows AS n ON o.id = n.id
+        ) AS written
+        -- An update that changed nothing but updated_at makes no row.
+        WHERE (written.row_before - 'updated_at') <> (written.row_after - 'updated_at');
+    ELSE
+        INSERT INTO change_feed (
+            tenant_id, entity_type, change_kind, entity_id, entity_version, entity_after
+        )
+        SELECT
+            coalesce(written.row_before ->> 'tenant_id', '*'),
+            TG_ARGV[0],
+            'delete',
+            written.row_before ->> 'id',
+            cast(written.row_before ->> 'version' AS integer),
+            NULL
+        FROM (SELECT to_jsonb(d) AS row_before FROM deleted AS d) AS written;
     END IF;
-    IF TG_OP <> 'DELETE' THEN
-        after := to_jsonb(NEW);
+    IF FOUND THEN
+        PERFORM pg_notify('vaultstore_changes', '');
     END IF;
-    IF TG_OP = 'UPDATE' AND (before - 'updated_at') = (after - 'updated_at') THEN
-        RETURN NULL;
-    END IF;
-    INSERT INTO change_feed (
-        tenant_id, entity_type, change_kind, entity_id, entity_version, entity_after
-    ) VALUES (
-        coalesce(coalesce(after, before) ->> 'tenant_id', '*'),
-        TG_ARGV[0],
-        lower(TG_OP),
-        coalesce(after, before) ->> 'id',
-        cast(coalesce(after, before) ->> 'version' AS integer),
-        after
-    );
-    PERFORM pg_notify('vaultstore_changes', '');
     RETURN NULL;
 END;
 $$;
 
-CREATE TRIGGER agents_change_feed AFTER INSERT OR UPDATE OR DELETE ON agents
-FOR EACH ROW EXECUTE FUNCTION vaultstore_change_feed('agents');
+CREATE TRIGGER agents_change_feed_insert AFTER INSERT ON agents
+REFERENCING NEW TABLE AS inserted
+FOR EACH STATEMENT EXECUTE FUNCTION vaultstore_change_feed('agents');
 
-CREATE TRIGGER credit_vaults_change_feed AFTER INSERT OR UPDATE OR DELETE ON credit_vaults
-FOR EACH ROW EXECUTE FUNCTION vaultstore_change_feed('vaults');
+CREATE TRIGGER agents_change_feed_update AFTER UPDATE ON agents
+REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION vaultstore_change_feed('agents');
 
-CREATE TRIGGER risk_alerts_change_feed AFTER INSERT OR UPDATE OR DELETE ON risk_alerts
-FOR EACH ROW EXECUTE FUNCTION vaultstore_change_feed('alerts');
+CREATE TRIGGER agents_change_feed_delete AFTER DELETE ON agents
+REFERENCING OLD TABLE AS deleted
+FOR EACH STATEMENT EXECUTE FUNCTION vaultstore_change_feed('agents');
 
-CREATE TRIGGER liquidation_events_change_feed
-AFTER INSERT OR UPDATE OR DELETE ON liquidation_events
-FOR EACH ROW EXECUTE FUNCTION vaultstore_change_feed('liquidations');
+CREATE TRIGGER credit_vaults_change_feed_insert AFTER INSERT ON credit_vaults
+REFERENCING NEW TABLE AS inserted
+FOR EACH STATEMENT EXECUTE FUNCTION vaultstore_change_feed('vaults');
 
-CREATE TRIGGER protection_rules_change_feed
-AFTER INSERT OR UPDATE OR DELETE ON protection_rules
-FOR EACH ROW EXECUTE FUNCTION vaultstore_change_feed('protection_rules');
+CREATE TRIGGER credit_vaults_change_feed_update AFTER UPDATE ON credit_vaults
+REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION vaultstore_change_feed('vaults');
 
-CREATE TRIGGER market_data_change_feed AFTER INSERT OR UPDATE OR DELETE ON market_data
-FOR EACH ROW EXECUTE FUNCTION vaultstore_change_feed('market_data');
+CREATE TRIGGER credit_vaults_change_feed_delete AFTER DELETE ON credit_vaults
+REFERENCING OLD TABLE AS deleted
+FOR EACH STATEMENT EXECUTE FUNCTION vaultstore_change_feed('vaults');
+
+CREATE TRIGGER risk_alerts_change_feed_insert AFTER INSERT ON risk_alerts
+REFERENCING NEW TABLE AS inserted
+FOR EACH STATEMENT EXECUTE FUNCTION vaultstore_change_feed('alerts');
+
+CREATE TRIGGER risk_alerts_change_feed_update AFTER UPDATE ON risk_alerts
+REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION vaultstore_change_feed('alerts');
+
+CREATE TRIGGER risk_alerts_change_feed_delete AFTER DELETE ON risk_alerts
+REFERENCING OLD TABLE AS deleted
+FOR EACH STATEMENT EXECUTE FUNCTION vaultstore_change_feed('alerts');
+
+CREATE TRIGGER liquidation_events_change_feed_insert AFTER INSERT ON liquidation_events
+REFERENCING NEW TABLE AS inserted
+FOR EACH STATEMENT EXECUTE FUNCTION vaultstore_change_feed('liquidations');
+
+CREATE TRIGGER liquidation_events_change_feed_update AFTER UPDATE ON liquidation_events
+REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION vaultstore_change_feed('liquidations');
+
+CREATE TRIGGER liquidation_events_change_feed_delete AFTER DELETE ON liquidation_events
+REFERENCING OLD TABLE AS deleted
+FOR EACH STATEMENT EXECUTE FUNCTION vaultstore_change_feed('liquidations');
+
+CREATE TRIGGER protection_rules_change_feed_insert AFTER INSERT ON protection_rules
+REFERENCING NEW TABLE AS inserted
+FOR EACH STATEMENT EXECUTE FUNCTION vaultstore_change_feed('protection_rules');
+
+CREATE TRIGGER protection_rules_change_feed_update AFTER UPDATE ON protection_rules
+REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION vaultstore_change_feed('protection_rules');
+
+CREATE TRIGGER protection_rules_change_feed_delete AFTER DELETE ON protection_rules
+REFERENCING OLD TABLE AS deleted
+FOR EACH STATEMENT EXECUTE FUNCTION vaultstore_change_feed('protection_rules');
+
+CREATE TRIGGER market_data_change_feed_insert AFTER INSERT ON market_data
+REFERENCING NEW TABLE AS inserted
+FOR EACH STATEMENT EXECUTE FUNCTION vaultstore_change_feed('market_data');
+
+CREATE TRIGGER market_data_change_feed_update AFTER UPDATE ON market_data
+REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION vaultstore_change_feed('market_data');
+
+CREATE TRIGGER market_data_change_feed_delete AFTER DELETE ON market_data
+REFERENCING OLD TABLE AS deleted
+FOR EACH STATEMENT EXECUTE FUNCTION vaultstore_change_feed('market_data');

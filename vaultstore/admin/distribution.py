@@ -462,7 +462,10 @@ def _trigger_problems(
         if table is None or table.kind == "local":
             continue
         label = f"trigger {trigger['trigger_name']} ({trigger['function_name']})"
-        if not trigger["for_each_row"]:
+        gap = known.get(trigger["function_name"])
+        if not trigger["for_each_row"] and not (gap is not None and gap.citus_gap):
+            # (A function whose gap is declared must be replaced before distributing
+            # anyway; its gap says how.)
             problems.append(
                 _problem(table.table, f"{label} fires per statement: Citus would fire it per shard")
             )
