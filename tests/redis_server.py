@@ -99,12 +99,19 @@ class Link:
         self._connections: list[socket.socket] = []
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
+        self._flowing = threading.Event()
         self.mend()
 
     def url(self, database: int = 0) -> str:
         return f"redis://127.0.0.1:{self.port}/{database}"
 
+    def stall(self) -> None:
+        """Hold what either side sends (a link that has stopped carrying); a cut
+        then drops it."""
+        self._flowing.clear()
+
     def mend(self) -> None:
+        self._flowing.set()
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
@@ -117,11 +124,14 @@ class Link:
             listener, self._listener = self._listener, None
             connections, self._connections = self._connections, []
         if listener is not None:
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() blocked on it
             listener.close()
         for conn in connections:
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
             conn.close()
+        self._flowing.set()  # what was held goes nowhere: its connection is closed
 
     def _accept(self, listener: socket.socket) -> None:
         while True:
@@ -139,10 +149,12 @@ class Link:
             for source, sink in ((client, server), (server, client)):
                 threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
 
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
+                self._flowing.wait()
+                if sink.fileno() == -1:
+                    return  # cut while held: dropped
                 sink.sendall(data)
         except OSError:
             pass

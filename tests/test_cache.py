@@ -129,6 +129,27 @@ def test_the_latest_price_is_cached_and_a_new_price_replaces_it(
         assert reads(store, "market_data.latest_price") == 3
 
 
+def test_a_price_corrected_or_deleted_by_its_id_is_not_read_from_the_cache(
+    database: str, cache_url: str
+) -> None:
+    """Such a write cannot name the key it changes (the token is not among its
+    arguments): every latest price of the tenant goes, and a prefix tombstone
+    keeps a racing read from putting one back."""
+    with vaultstore.connect(database, cache=cache_url, pool_size=2) as store:
+        first = store.market_data.create(token="BTC", chain_id=1, price_usd=Decimal("60000.5"))
+        store.market_data.create(token="ETH", chain_id=1, price_usd=Decimal("3000"))
+        assert price(store, "BTC", 1) == Decimal("60000.5")
+        assert price(store, "ETH", 1) == Decimal("3000")
+        store.market_data.update(first.id, price_usd=Decimal("61000.25"))
+        assert price(store, "BTC", 1) == Decimal("61000.25")
+        assert price(store, "ETH", 1) == Decimal("3000")
+        store.market_data.delete(first.id)
+        assert store.market_data.latest_price("BTC", 1) is None
+        client = redis.Redis.from_url(cache_url, decode_responses=True)
+        keys = [str(k) for k in client.keys("vaultstore:*market_data@*")]
+        assert any(k.endswith("}:gone") for k in keys)  # the prefix's tombstone
+
+
 def test_every_write_invalidates_what_it_changed(database: str, cache_url: str) -> None:
     with vaultstore.connect(database, cache=cache_url, pool_size=2) as store:
         vault = make_vault(store)
@@ -187,12 +208,14 @@ def test_keys_hold_the_backend_database_tenant_and_entity_shape(
         client = redis.Redis.from_url(cache_url, decode_responses=True)
         keys = sorted(str(k) for k in client.keys("vaultstore:*"))
     backend = "postgresql" if database.startswith("postgresql") else "mongodb"
-    ours = [k for k in keys if k.endswith(f":find_by_id:{vault.id}}}")]
+    ours = [k for k in keys if k.endswith(f"}}:find_by_id:{vault.id}")]
     # One entry per tenant: acme's is never read from globex's scope.
-    assert [k.split(":")[3] for k in ours] == ["acme"] + (["globex"] if seen else [])
+    assert [k.split(":")[4] for k in ours] == ["acme"] + (["globex"] if seen else [])
     key = ours[0]
     assert key.startswith(f"vaultstore:{{{backend}:")
-    shape = key.split("vaults@")[1].split(":")[0]
+    assert key.split(":")[3] == database.rsplit("/", 1)[1].split("?", maxsplit=1)[0]  # the database
+    assert len(key.split(":")[2]) == 8  # the server's hosts, hashed
+    shape = key.split("vaults@")[1].split("}")[0]
     assert len(shape) == 12  # the entity's shape: a deploy that changes it reads none of these
 
 
@@ -240,6 +263,7 @@ def test_100_concurrent_misses_make_one_database_read(database: str, cache_url: 
             found = list(pool.map(lambda _: read(), range(100)))
         assert found == [vault] * 100
         assert reads(store, "vaults.find_by_id") == 1
+        assert _cache(store).misses == 1
 
 
 async def test_100_concurrent_misses_make_one_database_read_on_the_async_api(
@@ -459,6 +483,15 @@ def test_cache_settings_come_from_the_environment_and_hide_the_password() -> Non
     with pytest.raises(vaultstore.ValidationError) as info:
         resolve_settings("postgresql://u@h/db", {}, cache="redis://c/0", cache_ttl=0)
     assert info.value.field == "cache_ttl"
+    # Malformed URLs are refused before connecting, and say nothing of the password.
+    for bad in ("redis//:hunter2@cache/0", "redis:/:hunter2@cache/0", "redis://:hunter2@h:xx/0"):
+        with pytest.raises(vaultstore.ValidationError) as info:
+            resolve_settings("postgresql://u@h/db", {}, cache=bad)
+        assert info.value.field == "cache"
+        assert "hunter2" not in str(info.value)
+    query = resolve_settings("postgresql://u@h/db", {}, cache="redis://h/0?password=hunter3")
+    assert "hunter3" in query.secrets()
+    assert "hunter3" not in repr(query) + str(query.cache)
 
 
 def test_prometheus_exports_the_cache(clean_db: str, cache_url: str) -> None:
@@ -545,3 +578,39 @@ def test_a_stalled_redis_costs_a_call_its_timeout_and_no_error(
         assert first < 2.0  # the 0.1 s timeout and one database read, with slack for a busy machine
         assert rest < 1.0  # 20 calls, each waiting its 0.1 s timeout, would take 2 s
         _until(lambda: store.vaults.find_by_id(vault.id) is not None and _cache(store).up, "up")
+
+
+@pytest.mark.slow
+async def test_a_write_cancelled_while_invalidating_leaves_no_stale_entry(
+    clean_db: str, own_redis: RedisServer
+) -> None:
+    """The update commits, then its task is cancelled while the invalidation is
+    held on a stalled link (which is then cut: it never reaches Redis). The keys
+    it owed are kept and the cache is off until they are sent: no later read
+    returns the entity from before the update."""
+    link = Link(own_redis.port)
+    try:
+        async with await aconnect(
+            clean_db, cache=link.url(), cache_timeout=1.0, pool_size=2
+        ) as store:
+            agent = await store.agents.create(name="cancelled", credibility_score=700)
+            assert await store.agents.find_by_id(agent.id) == agent  # cached
+            link.stall()
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(store.agents.update(agent.id, credibility_score=500), 0.3)
+            link.cut()
+            link.mend()
+            stored_now = await store.agents.find_by_name("cancelled")
+            assert stored_now is not None
+            assert stored_now.credibility_score == 500  # the update committed
+            deadline = time.monotonic() + BOUND
+            while True:
+                read = await store.agents.find_by_id(agent.id)
+                assert read == stored_now  # never the entity from before the update
+                if _cache(store).up:
+                    break
+                assert time.monotonic() < deadline, "the cache did not come back"
+                await asyncio.sleep(0.01)  # polling a state that changes by itself
+            assert await store.agents.find_by_id(agent.id) == stored_now
+    finally:
+        link.cut()

@@ -68,34 +68,65 @@ def is_write(op: Operation) -> bool:
     return op.entity.name in CACHED and not op.name.startswith(_READS)
 
 
-class CacheState:
-    """Counters, and whether Redis is used: after a failure the cache is off for
-    ``retry_after`` seconds, then tried again; invalidations that could not be
-    sent meanwhile are kept (up to a bound, past which the whole namespace is
-    flushed) and sent before the cache serves again."""
+class _Health:
+    """Whether a Redis serves a key namespace, shared by every store of the
+    process on that Redis and namespace (a sync and an async store of one
+    application see one outage, and the invalidations either kept)."""
 
-    MISSED_MAX = 100_000
-
-    def __init__(self, options: CacheOptions) -> None:
-        self.options = options
-        self.hits = self.misses = self.fills_refused = 0
-        self.invalidations = self.errors = self.bypassed = 0
+    def __init__(self) -> None:
         self.down_until = 0.0  # monotonic seconds; 0: up
         self.missed: set[str] = set()
         self.flush_all = False  # more invalidations were missed than kept
-        self._lock = threading.Lock()  # the missed ones, between threads
+        self.failures = 0  # counts failures: a recovery is void if one came during it
+        self.recovering = False
+        self.lock = threading.Lock()
+
+
+_HEALTH: dict[tuple[str, str], _Health] = {}
+_HEALTH_LOCK = threading.Lock()
+
+
+def _shared_health(url: str, namespace: str) -> _Health:
+    with _HEALTH_LOCK:
+        health = _HEALTH.get((url, namespace))
+        if health is None:
+            health = _HEALTH[url, namespace] = _Health()
+        return health
+
+
+class CacheState:
+    """A store's counters, and whether Redis is used: after a failure the cache
+    is off for ``retry_after`` seconds, then tried again by one call at a time;
+    invalidations that could not be sent meanwhile are kept (up to a bound, past
+    which the whole namespace is flushed) and sent before the cache serves again.
+    The outage and the invalidations kept are shared by the stores of the
+    process on the same Redis and namespace."""
+
+    MISSED_MAX = 100_000
+
+    def __init__(self, options: CacheOptions, namespace: str = "") -> None:
+        self.options = options
+        self.hits = self.misses = self.fills_refused = 0
+        self.invalidations = self.errors = self.bypassed = 0
+        self._health = _shared_health(options.url or "", namespace)
 
     @property
     def up(self) -> bool:
-        return self.down_until == 0.0
+        return self._health.down_until == 0.0
 
     def usable(self) -> bool:
         """Whether to try Redis now (up, or off long enough to try again)."""
-        return self.down_until == 0.0 or monotonic() >= self.down_until
+        down_until = self._health.down_until
+        return down_until == 0.0 or monotonic() >= down_until
 
     def failed(self, exc: BaseException, doing: str) -> None:
         self.errors += 1
-        if self.down_until == 0.0:
+        health = self._health
+        with health.lock:
+            health.failures += 1
+            was_up = health.down_until == 0.0
+            health.down_until = monotonic() + self.options.retry_after
+        if was_up:
             logger.warning(
                 "vaultstore: the cache is off for %.1f s (Redis %s failed: %s: %s); "
                 "the database serves every call",
@@ -104,29 +135,50 @@ class CacheState:
                 type(exc).__name__,
                 exc,
             )
-        self.down_until = monotonic() + self.options.retry_after
-
-    def recovered(self) -> None:
-        if self.down_until != 0.0:
-            logger.warning("vaultstore: the cache is back on (Redis answers again)")
-        self.down_until = 0.0
 
     def miss_invalidations(self, keys: Iterable[str], flush: bool = False) -> None:
         """Keep invalidations Redis did not get (``flush``: some named no keys)."""
-        with self._lock:
-            if self.flush_all:
-                return
-            self.missed.update(keys)
-            if flush or len(self.missed) > self.MISSED_MAX:
-                self.missed.clear()
-                self.flush_all = True
+        health = self._health
+        with health.lock:
+            if not health.flush_all:
+                health.missed.update(keys)
+                if flush or len(health.missed) > self.MISSED_MAX:
+                    health.missed.clear()
+                    health.flush_all = True
 
-    def take_missed(self) -> tuple[set[str], bool]:
-        """The invalidations kept, and whether to flush instead; cleared."""
-        with self._lock:
-            missed, flush = self.missed, self.flush_all
-            self.missed, self.flush_all = set(), False
-        return missed, flush
+    def begin_recovery(self) -> tuple[set[str], bool, int] | None:
+        """The invalidations kept, whether to flush instead, and the failures so
+        far; None while another call is recovering (this one then skips Redis)."""
+        health = self._health
+        with health.lock:
+            if health.recovering:
+                return None
+            health.recovering = True
+            missed, flush = health.missed, health.flush_all
+            health.missed, health.flush_all = set(), False
+            return missed, flush, health.failures
+
+    def end_recovery(self, taken: tuple[set[str], bool, int], sent: bool) -> bool:
+        """After sending what :meth:`begin_recovery` took (``sent``): whether the
+        cache serves again, which it does only if no failure came meanwhile and
+        nothing more is kept."""
+        missed, flush, failures = taken
+        health = self._health
+        with health.lock:
+            health.recovering = False
+            if not sent:
+                if not health.flush_all:
+                    health.missed |= missed
+                    health.flush_all = flush
+                return False
+            if health.failures != failures or health.missed or health.flush_all:
+                health.down_until = monotonic()  # try again at the next call
+                return False
+            back = health.down_until != 0.0
+            health.down_until = 0.0
+        if back:
+            logger.warning("vaultstore: the cache is back on (Redis answers again)")
+        return True
 
     def stats(self) -> CacheStats:
         return CacheStats(
@@ -164,16 +216,29 @@ def _part(value: object) -> str:
     return text.replace("%", "%25").replace("{", "%7B").replace("}", "%7D").replace(":", "%3A")
 
 
+def _server_of(settings: Settings) -> str:
+    """A short hash of the hosts and ports the store connects to: two servers'
+    databases of one name are two namespaces."""
+    hosts = ",".join(sorted(f"{host}:{port or ''}" for host, port in settings.hosts))
+    return hashlib.sha256(hosts.encode()).hexdigest()[:8]
+
+
 class CacheKeys:
     """The keys of one store's cached reads.
 
-    ``vaultstore:{<backend>:<database>:<tenant>:<entity>@<shape>:<read>:<values>}``;
-    its tombstone is the same key with ``:gone`` after it. The braces make the
-    pair one Redis Cluster hash slot. Market data, shared by every tenant, has
-    ``*`` for a tenant."""
+    ``vaultstore:{<backend>:<server>:<database>:<tenant>:<entity>@<shape>}:<read>:<values>``,
+    ``<server>`` a hash of the hosts; each key's tombstone is the key with
+    ``:gone`` after it, and the prefix's tombstone (a write that cannot name its
+    keys) is the prefix with ``gone`` after it. The braces put the keys of one
+    tenant's entity, and their tombstones, in one Redis Cluster hash slot, as the
+    fill's script needs. Market data, shared by every tenant, has ``*`` for a
+    tenant."""
 
     def __init__(self, settings: Settings) -> None:
-        self.namespace = f"vaultstore:{{{_part(settings.backend)}:{_part(settings.database)}:"
+        self.namespace = (
+            f"vaultstore:{{{_part(settings.backend)}:{_server_of(settings)}:"
+            f"{_part(settings.database)}:"
+        )
         self._prefixes: dict[tuple[str, str], str] = {}
 
     def prefix(self, entity: EntityType, tenant: str) -> str:
@@ -181,20 +246,19 @@ class CacheKeys:
         if prefix is None:
             shape = _schema_of(entity.cls)
             shown = _part("*" if entity.shared else tenant)
-            prefix = f"{self.namespace}{shown}:{entity.name}@{shape}:"
+            prefix = f"{self.namespace}{shown}:{entity.name}@{shape}}}:"
             if len(self._prefixes) < 10_000:  # tenants are few; a bound all the same
                 self._prefixes[entity.name, tenant] = prefix
         return prefix
 
     def key(self, prefix: str, read: str, values: Iterable[object]) -> str:
-        return f"{prefix}{read}:{':'.join(map(_part, values))}}}"
+        return f"{prefix}{read}:{':'.join(map(_part, values))}"
 
     def written(
-        self, op: Operation, params: Mapping[str, Any], tenant: str
+        self, op: Operation, params: Mapping[str, Any], prefix: str
     ) -> tuple[set[str], bool]:
-        """The keys a write of ``op`` with ``params`` affects, and whether it
-        affects keys it cannot name (then every key of the entity goes)."""
-        prefix = self.prefix(op.entity, tenant)
+        """The keys under ``prefix`` a write of ``op`` with ``params`` affects, and
+        whether it affects keys it cannot name (then every key under it goes)."""
         keys: set[str] = set()
         broad = False
         given = params.get("entities")
@@ -273,11 +337,14 @@ class Codec:
 FILL = """
 local gone = redis.call('GET', KEYS[2]) or ''
 if gone ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+local all_gone = redis.call('GET', KEYS[3]) or ''
+if all_gone ~= ARGV[2] then return 0 end
+redis.call('SET', KEYS[1], ARGV[3], 'PX', ARGV[4])
 return 1
 """
-"""Fill a key unless its tombstone changed since the read noted it (KEYS: the
-key, its tombstone; ARGV: the tombstone as noted, the value, the TTL in ms)."""
+"""Fill a key unless a tombstone changed since the read noted it (KEYS: the key,
+its tombstone, its prefix's tombstone; ARGV: the two tombstones as noted, the
+value, the TTL in ms)."""
 
 
 def new_tombstone() -> str:

@@ -116,7 +116,8 @@ class Monitoring:
 
 
 def _shown_redis_url(url: str) -> str:
-    """A Redis URL to show: its password (and a user's) as ``***``."""
+    """A Redis URL to show: scheme, host, port and database number only (a
+    password, a user, a query never)."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -124,7 +125,28 @@ def _shown_redis_url(url: str) -> str:
     except ValueError:
         return "<a Redis URL that does not parse>"
     auth = "***@" if parts.password is not None or parts.username else ""
-    return f"{parts.scheme}://{auth}{host}{port}{parts.path}"
+    database = parts.path if re.fullmatch(r"/\d*", parts.path or "/") else "/..."
+    return f"{parts.scheme}://{auth}{host}{port}{database}"
+
+
+def _redis_url_problem(url: object) -> str | None:  # noqa: PLR0911 - a return per problem
+    """Why ``url`` is no Redis URL vaultstore can use, or None."""
+    if not isinstance(url, str):
+        return f"expected a Redis URL (str), got {type(url).__name__}"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return "expected a redis://, rediss:// or unix:// URL; this one does not parse"
+    if parts.scheme not in _REDIS_SCHEMES:
+        return "expected a redis://, rediss:// or unix:// URL, got " + _shown_redis_url(url)
+    if parts.scheme == "unix":
+        return None if parts.path else "a unix:// Redis URL names the socket's path"
+    if not parts.hostname:
+        return "a Redis URL names its host: redis://host:6379/0"
+    if not re.fullmatch(r"/?\d*", parts.path or ""):
+        return "a Redis URL's path is the database number: redis://host:6379/0"
+    return None
 
 
 @attrs.frozen(kw_only=True, repr=False)
@@ -144,15 +166,8 @@ class CacheOptions:
     """Seconds the cache stays off after Redis failed, before it is tried again."""
 
     def __attrs_post_init__(self) -> None:
-        url = self.url
-        if url is not None and (
-            not isinstance(url, str) or urlsplit(url).scheme not in _REDIS_SCHEMES
-        ):
-            raise ValidationError(
-                "expected a redis://, rediss:// or unix:// URL, got "
-                + (_shown_redis_url(url) if isinstance(url, str) else type(url).__name__),
-                field="cache",
-            )
+        if self.url is not None and (problem := _redis_url_problem(self.url)):
+            raise ValidationError(problem, field="cache")
         for name in ("ttl", "timeout", "retry_after"):
             value = getattr(self, name)
             if (
@@ -361,7 +376,9 @@ class Settings:
             values.extend(replica._parsed.secrets)
         if self.cache.url is not None:
             try:
-                values.append(urlsplit(self.cache.url).password or "")
+                parts = urlsplit(self.cache.url)
+                values.append(parts.password or "")
+                values.extend(v for k, v in parse_qsl(parts.query) if is_secret(k))
             except ValueError:
                 values.append(self.cache.url)
         found = {s for value in values for s in (value, quote(value, safe=""))}

@@ -49,16 +49,16 @@ _CHUNK = 500  # keys per pipeline when invalidating many
 
 
 class _Written:
-    """What a transaction's writes invalidate once it has committed."""
+    """What a transaction's writes invalidate once it has committed: keys, and
+    prefixes whose every key goes (a write that cannot name its keys)."""
 
     def __init__(self) -> None:
         self.keys: set[str] = set()
-        self.patterns: set[str] = set()
+        self.prefixes: set[str] = set()
 
-    def add(self, keys: Iterable[str], pattern: str | None) -> None:
-        self.keys.update(keys)
-        if pattern is not None:
-            self.patterns.add(pattern)
+    def add(self, other: _Written) -> None:
+        self.keys |= other.keys
+        self.prefixes |= other.prefixes
 
 
 class AsyncCache:
@@ -66,8 +66,8 @@ class AsyncCache:
 
     def __init__(self, settings: Settings, converter: EntityConverter) -> None:
         self.options = settings.cache
-        self.state = CacheState(settings.cache)
         self.keys = CacheKeys(settings)
+        self.state = CacheState(settings.cache, self.keys.namespace)
         self._client = aredis_client(settings.cache)
         self._fill = self._client.register_script(FILL)
         self._flights = AsyncFlights()
@@ -87,17 +87,15 @@ class AsyncCache:
             codec = self._codecs[cls] = Codec(cls, self._converter)
         return codec
 
-    def key(self, op: Operation, params: dict[str, Any], scope: Scope) -> str:
-        """The key of a cached read; ValidationError (before any I/O) when
-        tenancy is on and the scope names no tenant."""
+    def key(self, op: Operation, params: dict[str, Any], scope: Scope) -> tuple[str, str]:
+        """The key of a cached read and its prefix; ValidationError (before any
+        I/O) when tenancy is on and the scope names no tenant."""
         entity = op.entity
-        tenant = "*" if entity.shared else scope.effective_tenant()
+        prefix = self.keys.prefix(entity, "*" if entity.shared else scope.effective_tenant())
         names = CACHED[entity.name][op.name]
-        return self.keys.key(
-            self.keys.prefix(entity, tenant), op.name, (params[name] for name in names)
-        )
+        return self.keys.key(prefix, op.name, (params[name] for name in names)), prefix
 
-    async def read(self, key: str, cls: type, load: AsyncCall[Any]) -> Any:
+    async def read(self, key: tuple[str, str], cls: type, load: AsyncCall[Any]) -> Any:
         """The entity under ``key``, from Redis, or else from ``load()`` (the
         database), put in Redis for the next read. Concurrent reads of one key
         make one Redis call and, on a miss, one database read: a hot key's
@@ -107,29 +105,30 @@ class AsyncCache:
             if not self._closed:
                 state.bypassed += 1
             return await load()
-        return await self._flights.run(key, lambda: self._read(key, cls, load))
+        return await self._flights.run(key[0], lambda: self._read(key, cls, load))
 
-    async def _read(self, key: str, cls: type, load: AsyncCall[Any]) -> Any:
+    async def _read(self, key: tuple[str, str], cls: type, load: AsyncCall[Any]) -> Any:
         state = self.state
         if not state.up and not await self._recover():
             state.bypassed += 1
             return await load()
         codec = self._codec(cls)
+        name, prefix = key
         try:
-            value = await self._client.get(key)
+            value = await self._client.get(name)
             if value is not None:
                 entity = self._decoded(codec, value)
                 if entity is not None:
                     state.hits += 1
                     return entity
-            # A miss: note the tombstone before reading the database (a second
+            # A miss: note the tombstones before reading the database (a second
             # round trip, on misses only, keeps a hit one GET).
-            gone = await self._client.get(key + ":gone")
+            gone, all_gone = await self._client.mget(name + ":gone", prefix + "gone")
         except FAILURES as exc:
             state.failed(exc, "GET")
             state.bypassed += 1
             return await load()
-        return await self._miss(key, codec, gone, load)
+        return await self._miss(key, codec, (gone or b"", all_gone or b""), load)
 
     def _decoded(self, codec: Codec, value: bytes | str) -> Any:
         try:
@@ -137,17 +136,20 @@ class AsyncCache:
         except (ValueError, TypeError, KeyError, ArithmeticError):
             return None  # not an entry of this shape: read the database, fill it again
 
-    async def _miss(self, key: str, codec: Codec, gone: Any, load: AsyncCall[Any]) -> Any:
-        """The database read, and the key filled unless its tombstone changed
-        since it was noted (``gone``): a write committed meanwhile."""
+    async def _miss(
+        self, key: tuple[str, str], codec: Codec, noted: tuple[Any, Any], load: AsyncCall[Any]
+    ) -> Any:
+        """The database read, and the key filled unless a tombstone changed since
+        it was noted: a write committed meanwhile."""
         state = self.state
         state.misses += 1
         entity = await load()
         if entity is not None:
+            name, prefix = key
             try:
                 filled = await self._fill(
-                    keys=[key, key + ":gone"],
-                    args=[gone or b"", codec.dumps(entity), state.ttl_ms()],
+                    keys=[name, name + ":gone", prefix + "gone"],
+                    args=[*noted, codec.dumps(entity), state.ttl_ms()],
                 )
             except FAILURES as exc:
                 state.failed(exc, "SET")
@@ -159,23 +161,35 @@ class AsyncCache:
     def written(self, op: Operation, params: dict[str, Any], scope: Scope) -> _Written:
         """What a write of ``op`` with ``params`` invalidates."""
         entity = op.entity
-        tenant = "*" if entity.shared else scope.effective_tenant()
-        keys, broad = self.keys.written(op, params, tenant)
+        prefix = self.keys.prefix(entity, "*" if entity.shared else scope.effective_tenant())
+        keys, broad = self.keys.written(op, params, prefix)
         written = _Written()
-        written.add(keys, _glob(self.keys.prefix(entity, tenant)) if broad else None)
+        written.keys = keys
+        if broad:
+            written.prefixes.add(prefix)
         return written
 
+    def defer(self, written: _Written, exc: BaseException) -> None:
+        """Keep what ``written`` invalidates for when Redis is next used, and turn
+        the cache off until then: a write whose invalidation could not be sent (a
+        cancelled task, an interrupted thread) must not leave its keys readable."""
+        self.state.miss_invalidations(written.keys, bool(written.prefixes))
+        self.state.failed(exc, "invalidation")
+
     async def invalidate(self, written: _Written) -> None:
-        """Delete the keys written, each after setting its tombstone; when Redis
-        fails, keep them to delete before the cache serves again. Then no later
-        read joins a read in flight for them (which may have begun before the
-        keys were deleted)."""
-        if self._closed or (not written.keys and not written.patterns):
+        """Delete the keys written, each after setting its tombstone (a prefix:
+        its tombstone, then every key under it); when Redis fails, keep them to
+        delete before the cache serves again. Then no later read joins a read in
+        flight for them (which may have begun before the keys were deleted)."""
+        if self._closed or (not written.keys and not written.prefixes):
             return
         try:
             await self._invalidate(written)
+        except BaseException as exc:
+            self.defer(written, exc)
+            raise
         finally:
-            if written.patterns:
+            if written.prefixes:
                 self._flights = AsyncFlights()  # forget every read in flight
             else:
                 self._flights.forget(written.keys)
@@ -185,31 +199,35 @@ class AsyncCache:
         if state.usable() and (state.up or await self._recover()):
             try:
                 await self._delete(written.keys)
-                for pattern in written.patterns:
-                    await self._delete_matching(pattern)
+                for prefix in written.prefixes:
+                    await self._delete_prefix(prefix)
                 return
             except FAILURES as exc:
                 state.failed(exc, "invalidation")
-        state.miss_invalidations(written.keys, bool(written.patterns))
+        state.miss_invalidations(written.keys, bool(written.prefixes))
 
     async def _recover(self) -> bool:
-        """After an outage: send the invalidations missed meanwhile; whether the
-        cache serves again."""
+        """After an outage, one call at a time: send the invalidations missed
+        meanwhile; whether the cache serves again (not if Redis failed meanwhile)."""
         state = self.state
-        missed, flush = state.take_missed()
+        taken = state.begin_recovery()
+        if taken is None:
+            return False  # another call is recovering: this one skips Redis
+        missed, flush, _ = taken
         try:
             if flush:
-                await self._delete_matching(_glob(self.keys.namespace))
+                await self._delete_matching(_glob(self.keys.namespace), tombstones=True)
             elif missed:
                 await self._delete(missed)
             else:
                 await self._client.ping()
-        except FAILURES as exc:
-            state.miss_invalidations(missed, flush)
-            state.failed(exc, "reconnection")
-            return False
-        state.recovered()
-        return True
+        except BaseException as exc:
+            state.end_recovery(taken, sent=False)
+            if isinstance(exc, FAILURES):
+                state.failed(exc, "reconnection")
+                return False
+            raise
+        return state.end_recovery(taken, sent=True)
 
     async def _delete(self, keys: Iterable[str]) -> None:
         tombstone = new_tombstone()
@@ -223,21 +241,28 @@ class AsyncCache:
             await pipe.execute()
         self.state.invalidations += len(batch)
 
-    async def _delete_matching(self, pattern: str) -> None:
+    async def _delete_prefix(self, prefix: str) -> None:
+        """Every key under ``prefix``: its tombstone first, which every fill
+        checks, then the keys Redis holds."""
+        await self._client.set(prefix + "gone", new_tombstone(), px=self.state.tombstone_ms())
+        await self._delete_matching(_glob(prefix))
+
+    async def _delete_matching(self, pattern: str, *, tombstones: bool = False) -> None:
+        """The keys matching ``pattern``; ``tombstones``: each prefix's tombstone
+        changed too (after an outage, for the reads that noted one before it)."""
         found: list[str] = []
+        prefixes: set[str] = set()
         async for key in self._client.scan_iter(match=pattern, count=1000):
             text = key.decode() if isinstance(key, bytes) else str(key)
-            if not text.endswith(":gone"):
+            if not text.endswith("gone"):
                 found.append(text)
+                prefixes.add(text[: text.index("}:") + 2])
+        if tombstones:
+            for prefix in prefixes:
+                await self._client.set(
+                    prefix + "gone", new_tombstone(), px=self.state.tombstone_ms()
+                )
         await self._delete(found)
-
-    async def flush(self) -> int:
-        """Delete every entry of this store's database (all tenants): how many."""
-        found = 0
-        async for key in self._client.scan_iter(match=_glob(self.keys.namespace), count=1000):
-            await self._client.delete(key)
-            found += 1
-        return found
 
     async def close(self) -> None:
         self._closed = True
@@ -289,8 +314,7 @@ class AsyncCachingExecutor:
             return await self._inner.execute(op, params)
         written = self._cache.written(op, params, self.settings.scope)
         if self._written is not None:
-            self._written.add(written.keys, None)
-            self._written.patterns.update(written.patterns)
+            self._written.add(written)
             return await self._inner.execute(op, params)
         try:
             result = await self._inner.execute(op, params)
@@ -299,8 +323,8 @@ class AsyncCachingExecutor:
             raise
         except VaultStoreError:
             raise  # nothing was written
-        except BaseException:
-            await self._cache.invalidate(written)
+        except BaseException as exc:
+            self._cache.defer(written, exc)  # cancelled: it may have committed
             raise
         await self._cache.invalidate(written)
         return result
@@ -315,9 +339,18 @@ class AsyncCachingExecutor:
                     yield self  # joined the outer transaction
                 else:
                     yield AsyncCachingExecutor(inner, self._cache, written)
-        finally:
+        except VaultStoreError as exc:
+            if outermost and isinstance(exc, CommitUnknownError):
+                await self._cache.invalidate(written)  # it may have committed
+            raise  # else rolled back: nothing to invalidate
+        except Exception:
+            raise  # the block raised: rolled back, nothing to invalidate
+        except BaseException as exc:
             if outermost:
-                await self._cache.invalidate(written)
+                self._cache.defer(written, exc)  # interrupted: it may have committed
+            raise
+        if outermost:
+            await self._cache.invalidate(written)
 
     def documents(self) -> AsyncDocumentBackend:
         return self._inner.documents()

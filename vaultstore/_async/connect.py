@@ -120,7 +120,12 @@ async def connect(
     if settings.cache.enabled:
         from .cache import AsyncCache, AsyncCachingExecutor  # noqa: PLC0415 - needs redis
 
-        executor = AsyncCachingExecutor(executor, AsyncCache(settings, executor.converter))
+        try:
+            redis_cache = AsyncCache(settings, executor.converter)
+        except BaseException:
+            await executor.close()
+            raise
+        executor = AsyncCachingExecutor(executor, redis_cache)
     return AsyncVaultStore(executor, tracer_provider=tracer_provider)
 
 

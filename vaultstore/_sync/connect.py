@@ -121,7 +121,12 @@ def connect(
     if settings.cache.enabled:
         from .cache import Cache, CachingExecutor  # noqa: PLC0415 - needs redis
 
-        executor = CachingExecutor(executor, Cache(settings, executor.converter))
+        try:
+            redis_cache = Cache(settings, executor.converter)
+        except BaseException:
+            executor.close()
+            raise
+        executor = CachingExecutor(executor, redis_cache)
     return VaultStore(executor, tracer_provider=tracer_provider)
 
 
