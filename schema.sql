@@ -436,7 +436,7 @@ CREATE INDEX audit_log_tenant_id_entity_type_entity_id_written_at_id_idx ON publ
 
 CREATE INDEX change_feed_change_position_idx ON public.change_feed USING btree (change_position);
 
-CREATE INDEX change_feed_written_at_idx ON public.change_feed USING btree (written_at);
+CREATE INDEX change_feed_written_at_idx ON public.change_feed USING brin (written_at);
 
 CREATE INDEX credit_vaults_tenant_id_agent_id_id_idx ON public.credit_vaults USING btree (tenant_id, agent_id, id);
 

@@ -117,3 +117,14 @@ SET
 FROM bench_metrics AS metrics
 WHERE vault.id = metrics.id
 RETURNING vault.id;
+
+-- name: change_feed_off#
+-- bench_changes.py --cost: the inserts of prices and agents without the change
+-- feed's statement triggers (migration 0017), the side the feed's cost is
+-- measured against; change_feed_on puts them back.
+ALTER TABLE market_data DISABLE TRIGGER market_data_change_feed_insert;
+ALTER TABLE agents DISABLE TRIGGER agents_change_feed_insert;
+
+-- name: change_feed_on#
+ALTER TABLE market_data ENABLE TRIGGER market_data_change_feed_insert;
+ALTER TABLE agents ENABLE TRIGGER agents_change_feed_insert;

@@ -274,6 +274,10 @@ def write_load(store: Store, writes: int, threads: int) -> list[str]:
                     store.agents.update(mine[done % len(mine)], credibility_score=600 + done % 200)
             except vaultstore.UnavailableError:
                 continue  # the server is restarting; the write may have been applied
+            except vaultstore.VaultStoreError as exc:
+                if not exc.retryable:
+                    raise
+                continue  # a transaction the restart ended (NoSuchTransaction): again
             done += 1
 
     pool = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
