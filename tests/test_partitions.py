@@ -102,14 +102,15 @@ def before_0012(empty_url: str, tmp_path: Path) -> str:
 
 def test_the_migration_keeps_every_price(before_0012: str) -> None:
     rows = every_price(before_0012)
-    # 0013 (the distribution keys), 0014, 0015 (tenants) and 0016 (audit) follow: they keep
-    # the rows too.
+    # 0013 (the distribution keys), 0014, 0015 (tenants), 0016 (audit) and 0017 (the
+    # change feed) follow: they keep the rows too.
     assert vaultstore.apply_migrations(before_0012) == [
         "0012.market-data-partitions",
         "0013.distribution-keys",
         "0014.owners-delete-their-documents",
         "0015.tenants",
         "0016.audit-log",
+        "0017.change-feed",
     ]
     assert every_price(before_0012) == rows
 
@@ -125,7 +126,8 @@ def test_the_migration_makes_every_month_from_the_oldest_price_to_three_months_a
 def test_the_rollback_keeps_every_price_in_a_plain_table(before_0012: str) -> None:
     rows = every_price(before_0012)
     vaultstore.apply_migrations(before_0012)
-    assert vaultstore.rollback_migrations(before_0012, count=5) == [
+    assert vaultstore.rollback_migrations(before_0012, count=6) == [
+        "0017.change-feed",
         "0016.audit-log",
         "0015.tenants",
         "0014.owners-delete-their-documents",
