@@ -16,14 +16,13 @@ import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from enum import Enum
 from typing import Any, TypedDict
 
 import attrs
 from bson.decimal128 import Decimal128
 
 from . import _values
-from ._convert import flat_columns, leaf_fields
+from ._convert import flat_columns, from_json, leaf_fields
 from ._entities import AuditRecord, FieldChange, StoredDocument, WriteKind
 from ._ids import new_id
 from ._mongo import decimal_from_bson
@@ -226,41 +225,6 @@ def stored_document_fields(document: StoredDocument) -> dict[str, Any]:
     return fields
 
 
-def _unfloat(value: Any) -> Any:
-    """A JSON field's value as its entity holds it: numbers as float or int."""
-    if isinstance(value, Decimal):
-        return float(value)  # JSON's integers are parsed as int
-    if isinstance(value, dict):
-        return {key: _unfloat(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_unfloat(item) for item in value]
-    return value
-
-
-def _typed(value: Any, field_type: Any) -> Any:  # noqa: PLR0911 - one return per type
-    """A recorded value as the entity's field holds it."""
-    if value is None:
-        return None
-    if getattr(field_type, "__origin__", None) in (dict, list):
-        return _unfloat(value)
-    options = [t for t in getattr(field_type, "__args__", ()) if t is not type(None)]
-    target = options[0] if options else field_type
-    if isinstance(target, type) and issubclass(target, Enum):
-        return target(value)
-    if target is Decimal:
-        return value if isinstance(value, Decimal) else Decimal(str(value))
-    if target is datetime:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return _values.to_utc(moment)
-    if target is bool:
-        return bool(value)
-    if target is int:
-        return int(value)
-    return value
-
-
 def parse_changes(text: str) -> Any:
     """``changes`` as PostgreSQL gives it (jsonb as text): numbers exact."""
     return json.loads(text, parse_float=Decimal)
@@ -274,8 +238,8 @@ def audit_record(row: Mapping[str, Any], tenant: str, registry: Registry) -> Aud
     types = column_types(cls) if cls is not None else {}
     changes = {
         column: FieldChange(
-            _typed(change.get("old"), types.get(column, Any)),
-            _typed(change.get("new"), types.get(column, Any)),
+            from_json(change.get("old"), types.get(column, Any)),
+            from_json(change.get("new"), types.get(column, Any)),
         )
         for column, change in sorted(row["changes"].items())
     }

@@ -15,19 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import os
 import random
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import datetime
-from decimal import Decimal
 from enum import Enum
 from time import monotonic
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._convert import EntityConverter, flat_columns, leaf_fields
+from ._convert import leaf_fields
 from ._monitoring import CacheStats
 from ._pipeline import Operation
 from ._registry import EntityType
@@ -54,18 +51,8 @@ written entity gives the keys it affects."""
 FORMAT = 1
 """The layout of a cached value; part of every key, as is each entity's shape."""
 
-_READS = ("find_", "list_", "count", "latest_", "history", "risk_", "lock_")
-"""How the read operations' names begin; any other operation on a cached
-entity is taken for a write (which at worst invalidates keys needlessly)."""
-
-
 _NEW_ROWS = ("insert", "insert_many", "copy_in")
 """Operations that only add rows (a conflict with a stored id writes nothing)."""
-
-
-def is_write(op: Operation) -> bool:
-    """Whether ``op`` may change what a cached read returns."""
-    return op.entity.name in CACHED and not op.name.startswith(_READS)
 
 
 class _Health:
@@ -286,52 +273,6 @@ class CacheKeys:
                 named = False
             broad = broad or not named
         return keys, broad
-
-
-class Codec:
-    """An entity as the JSON list of its column values, and back: the cached
-    form, read with the same generated row loader as a database row (exact
-    Decimals as strings, datetimes in ISO 8601 with their offset). Not pickle:
-    whoever can write to Redis must not be able to run code in the reader."""
-
-    def __init__(self, cls: type, converter: EntityConverter) -> None:
-        columns = flat_columns(cls)
-        self._paths = [path for _, path in columns]
-        kinds: list[Callable[[Any], Any] | None] = []
-        for _, field in leaf_fields(cls):
-            text = str(field.type)
-            if "Decimal" in text:
-                kinds.append(Decimal)
-            elif "datetime" in text:
-                kinds.append(datetime.fromisoformat)
-            else:
-                kinds.append(None)
-        self._convert = [(i, kind) for i, kind in enumerate(kinds) if kind is not None]
-        self._width = len(kinds)
-        self._load: Callable[[Any], Any] = converter.row_loader(cls, [name for name, _ in columns])
-
-    def dumps(self, entity: object) -> bytes:
-        values: list[Any] = []
-        for path in self._paths:
-            value: Any = entity
-            for name in path:
-                value = getattr(value, name)
-            if isinstance(value, Decimal | datetime):
-                value = str(value) if isinstance(value, Decimal) else value.isoformat()
-            elif isinstance(value, Enum):
-                value = value.value
-            values.append(value)
-        return json.dumps(values, separators=(",", ":")).encode()
-
-    def loads(self, data: bytes | str) -> Any:
-        row = json.loads(data.decode() if isinstance(data, bytes) else data)
-        if len(row) != self._width:
-            raise ValueError("an entry of another shape")
-        for i, kind in self._convert:
-            value = row[i]
-            if value is not None:
-                row[i] = kind(value)
-        return self._load(row)
 
 
 FILL = """

@@ -13,15 +13,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
-from enum import Enum
 from typing import Any
 
 import attrs
 
-from ._audit import _typed, _unfloat
-from ._convert import flat_columns, leaf_fields
+from ._convert import to_json
 from ._entities import WriteKind
 from ._registry import EntityType, Registry
 from .errors import ValidationError
@@ -110,23 +108,6 @@ def entity_types(registry: Registry, wanted: Iterable[object]) -> tuple[EntityTy
     return tuple(chosen) or tuple(entries)
 
 
-def _column_value(value: Any, field_type: Any) -> Any:
-    """A value of the outbox's jsonb row as the row loader takes it from psycopg."""
-    options = [t for t in getattr(field_type, "__args__", ()) if t is not type(None)]
-    target = options[0] if options else field_type
-    if isinstance(target, type) and issubclass(target, Enum):
-        return value  # the loader looks the member up by value
-    if getattr(field_type, "__origin__", None) in (dict, list):
-        return _unfloat(value)
-    return _typed(value, field_type)
-
-
-def _columns(cls: type) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-    types = {"_".join(path): field.type for path, field in leaf_fields(cls)}
-    columns = tuple(column for column, _ in flat_columns(cls))
-    return columns, tuple(types[c] for c in columns)
-
-
 def postgres_event(
     row: Sequence[Any], by_name: Mapping[str, EntityType], converter: Any, tenant: str
 ) -> ChangeEvent | None:
@@ -140,11 +121,7 @@ def postgres_event(
     entity = None
     if after is not None:
         document = json.loads(after, parse_float=Decimal)
-        columns, types = _columns(entry.cls)
-        values = tuple(
-            _column_value(document.get(column), t) for column, t in zip(columns, types, strict=True)
-        )
-        entity = converter.row_loader(entry.cls, columns)(values)
+        entity = converter.json_columns(entry.cls).load_object(document)
     return ChangeEvent(
         entity_type=entity_type,
         operation=WriteKind(kind),
@@ -336,23 +313,9 @@ def event_json(event: ChangeEvent) -> dict[str, Any]:
         "id": event.id,
         "version": event.version,
         "tenant": event.tenant,
-        "entity": None if event.entity is None else _plain_json(attrs.asdict(event.entity)),
+        "entity": None if event.entity is None else to_json(attrs.asdict(event.entity)),
         "resume_token": event.resume_token,
     }
-
-
-def _plain_json(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _plain_json(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain_json(item) for item in value]
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
 
 
 RETENTION_ENV = "VAULTSTORE_CHANGES_RETENTION"

@@ -16,8 +16,11 @@ from callers always goes through the validators.
 from __future__ import annotations
 
 import functools
+import json
 import linecache
 from collections.abc import Callable, Collection, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
 from enum import Enum
 from typing import Any, TypeVar, cast
 
@@ -27,7 +30,7 @@ from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError
 from cattrs.gen import make_dict_structure_fn
 
 from ._ids import new_id
-from ._values import utc_now
+from ._values import to_utc, utc_now
 from .errors import ValidationError
 
 T = TypeVar("T")
@@ -88,6 +91,7 @@ class EntityConverter(cattrs.Converter):
         self._loaders: dict[tuple[type, tuple[str, ...]], Callable[[Row], Any]] = {}
         self._params: dict[type, Callable[[Any], dict[str, Any]]] = {}
         self._fields: dict[type, dict[str, attrs.Attribute[Any]]] = {}
+        self._json: dict[type, JsonColumns] = {}
 
     def _attrs_hook(self, cls: type) -> Callable[[Any, type], Any]:
         structure: Callable[[Any, type], Any] = make_dict_structure_fn(cls, self)
@@ -222,6 +226,138 @@ class EntityConverter(cattrs.Converter):
             return _make_loader(cls, position, filling=True)
         except TypeError:  # a class whose instances cannot change class: slot by slot
             return _make_loader(cls, position, filling=False)
+
+    def json_columns(self, cls: type) -> JsonColumns:
+        """``cls`` as JSON column values and back (the cache's entries, the
+        change feed's outbox rows), made once."""
+        codec = self._json.get(cls)
+        if codec is None:
+            codec = self._json[cls] = JsonColumns(cls, self)
+        return codec
+
+
+# -- JSON ------------------------------------------------------------------------------
+#
+# One codec for every place an entity leaves as JSON: the cache's entries, the change
+# feed's outbox rows (jsonb written by the database) and ``vaultstore watch`` lines,
+# the audit's recorded values. Every digit of a Decimal is kept (as a string, or as a
+# JSON number parsed with ``parse_float=Decimal``); times carry their offset.
+
+
+def to_json(value: Any) -> Any:
+    """A value as plain JSON holds it: Decimals as strings (every digit), datetimes
+    in ISO 8601 with their offset, enums as their values; dicts, lists and tuples
+    walked."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {key: to_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(item) for item in value]
+    return value
+
+
+def _json_number(value: Any) -> Any:
+    """A JSON field's number as its entity holds it (float or int): JSON fields
+    are free-form metadata, not money."""
+    if isinstance(value, Decimal):
+        return float(value)  # JSON's integers are parsed as int
+    if isinstance(value, dict):
+        return {key: _json_number(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_number(item) for item in value]
+    return value
+
+
+def _decimal(value: Any) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+def _moment(value: Any) -> datetime:
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)  # jsonb of a timestamp without time zone
+    return to_utc(moment)
+
+
+def json_reader(field_type: Any) -> Callable[[Any], Any] | None:
+    """How a JSON value becomes a column value of ``field_type`` as a row from the
+    database holds it (None: as it is; an enum stays its value, which the row
+    loader looks up)."""
+    if getattr(field_type, "__origin__", None) in (dict, list):
+        return _json_number
+    return _READERS.get(_not_none(field_type))
+
+
+def _not_none(field_type: Any) -> Any:
+    """``X`` of ``X | None``."""
+    options = [t for t in getattr(field_type, "__args__", ()) if t is not type(None)]
+    return options[0] if options else field_type
+
+
+_READERS: dict[Any, Callable[[Any], Any]] = {Decimal: _decimal, datetime: _moment}
+
+
+def from_json(value: Any, field_type: Any) -> Any:
+    """A JSON (or plain BSON) value as a field of ``field_type`` holds it, enum
+    members, booleans and integers included."""
+    if value is None:
+        return None
+    enum = _enum_of(field_type)
+    if enum is not None:
+        return enum(value)
+    if _not_none(field_type) in (bool, int):
+        return _not_none(field_type)(value)
+    reader = json_reader(field_type)
+    return value if reader is None else reader(value)
+
+
+class JsonColumns:
+    """An entity as the JSON list (or object) of its column values, and back
+    through the same generated row loader as a database row. Not pickle: whoever
+    can write to Redis must not be able to run code in the reader."""
+
+    def __init__(self, cls: type, converter: EntityConverter) -> None:
+        columns = flat_columns(cls)
+        self.columns = tuple(name for name, _ in columns)
+        self._paths = [path for _, path in columns]
+        readers = [json_reader(field.type) for _, field in leaf_fields(cls)]
+        self._readers = [(i, read) for i, read in enumerate(readers) if read is not None]
+        self._load: Callable[[Row], Any] = converter.row_loader(cls, self.columns)
+
+    def dumps(self, entity: object) -> bytes:
+        """The column values as a compact JSON list."""
+        values: list[Any] = []
+        for path in self._paths:
+            value: Any = entity
+            for name in path:
+                value = getattr(value, name)
+            values.append(to_json(value))
+        return json.dumps(values, separators=(",", ":")).encode()
+
+    def loads(self, data: bytes | str) -> Any:
+        """The entity of :meth:`dumps`' JSON; ValueError for a list of another shape."""
+        row = json.loads(data)
+        if not isinstance(row, list) or len(row) != len(self.columns):
+            raise ValueError("an entry of another shape")
+        return self.load(row)
+
+    def load_object(self, document: Mapping[str, Any]) -> Any:
+        """The entity of a JSON object keyed by column (``to_jsonb`` of a row;
+        numbers parsed as Decimal); absent columns as None."""
+        return self.load([document.get(column) for column in self.columns])
+
+    def load(self, row: list[Any]) -> Any:
+        """The entity of a list of JSON column values, in :attr:`columns` order."""
+        for i, read in self._readers:
+            value = row[i]
+            if value is not None:
+                row[i] = read(value)
+        return self._load(row)
 
 
 def _filling_class(cls: type) -> type:

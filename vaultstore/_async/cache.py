@@ -11,8 +11,9 @@ a miss.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
@@ -23,9 +24,7 @@ from .._cache import (
     AsyncFlights,
     CacheKeys,
     CacheState,
-    Codec,
     aredis_client,
-    is_write,
     new_tombstone,
 )
 from .._monitoring import CacheStats
@@ -35,9 +34,11 @@ from .._settings import Settings
 from ..errors import CommitUnknownError, VaultStoreError
 
 if TYPE_CHECKING:
-    from .._convert import EntityConverter
+    from .._convert import EntityConverter, JsonColumns
     from .._health import ServerFacts
+    from .._registry import EntityType
     from .._replicas import ReplicaStats
+    from .changes import AsyncChangeFeed
     from .documents import AsyncDocumentBackend
     from .repositories import AsyncExecutor
 
@@ -72,7 +73,6 @@ class AsyncCache:
         self._fill = self._client.register_script(FILL)
         self._flights = AsyncFlights()
         self._converter = converter
-        self._codecs: dict[type, Codec] = {}
         self._closed = False  # then every call goes to the executor, which says so
 
     def __repr__(self) -> str:
@@ -80,12 +80,6 @@ class AsyncCache:
 
     def stats(self) -> CacheStats:
         return self.state.stats()
-
-    def _codec(self, cls: type) -> Codec:
-        codec = self._codecs.get(cls)
-        if codec is None:
-            codec = self._codecs[cls] = Codec(cls, self._converter)
-        return codec
 
     def key(self, op: Operation, params: dict[str, Any], scope: Scope) -> tuple[str, str]:
         """The key of a cached read and its prefix; ValidationError (before any
@@ -112,7 +106,7 @@ class AsyncCache:
         if not state.up and not await self._recover():
             state.bypassed += 1
             return await load()
-        codec = self._codec(cls)
+        codec = self._converter.json_columns(cls)
         name, prefix = key
         try:
             value = await self._client.get(name)
@@ -130,14 +124,14 @@ class AsyncCache:
             return await load()
         return await self._miss(key, codec, (gone or b"", all_gone or b""), load)
 
-    def _decoded(self, codec: Codec, value: bytes | str) -> Any:
+    def _decoded(self, codec: JsonColumns, value: bytes | str) -> Any:
         try:
             return codec.loads(value)
         except (ValueError, TypeError, KeyError, ArithmeticError):
             return None  # not an entry of this shape: read the database, fill it again
 
     async def _miss(
-        self, key: tuple[str, str], codec: Codec, noted: tuple[Any, Any], load: AsyncCall[Any]
+        self, key: tuple[str, str], codec: JsonColumns, noted: tuple[Any, Any], load: AsyncCall[Any]
     ) -> Any:
         """The database read, and the key filled unless a tombstone changed since
         it was noted: a write committed meanwhile."""
@@ -294,6 +288,8 @@ class AsyncCachingExecutor:
         return f"<{type(self).__name__} {self._inner!r}, cache {self._cache.options}>"
 
     def __getattr__(self, name: str) -> Any:
+        """The wrapped executor's own attributes (its pool, its client), for
+        introspection; what the pipeline calls is passed on below, typed."""
         return getattr(self._inner, name)
 
     @property
@@ -309,8 +305,11 @@ class AsyncCachingExecutor:
     def converter(self) -> EntityConverter:
         return self._inner.converter
 
+    def writes(self, op: Operation) -> bool:
+        return self._inner.writes(op)
+
     async def execute(self, op: Operation, params: dict[str, Any]) -> Any:
-        if not is_write(op):
+        if op.entity.name not in CACHED or not self._inner.writes(op):
             return await self._inner.execute(op, params)
         written = self._cache.written(op, params, self.settings.scope)
         if self._written is not None:
@@ -369,6 +368,12 @@ class AsyncCachingExecutor:
 
     def replica_stats(self) -> list[ReplicaStats]:
         return self._inner.replica_stats()
+
+    def watch(self, watched: Sequence[EntityType], after: Any) -> AsyncChangeFeed:
+        return self._inner.watch(watched, after)
+
+    async def prune_changes(self, cutoff: datetime) -> int:
+        return await self._inner.prune_changes(cutoff)
 
     def scoped(self, scope: Scope) -> AsyncCachingExecutor:
         return AsyncCachingExecutor(self._inner.scoped(scope), self._cache, self._written)

@@ -242,6 +242,9 @@ class AsyncPostgresExecutor:
         """The aiosql statement that runs ``op``."""
         return getattr(getattr(self.queries, op.entity.name), op.name)
 
+    def writes(self, op: Operation) -> bool:
+        return not (self.plans.get(op.key) or self._plan(op)).read
+
     def _plan(self, op: Operation) -> Plan:
         """How ``op`` runs; once per operation and store."""
         plan = self.plans[op.key] = Plan(self.statement(op))

@@ -12,8 +12,9 @@ a miss.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Iterable
+from collections.abc import Iterator, Iterable, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
@@ -24,9 +25,7 @@ from .._cache import (
     Flights,
     CacheKeys,
     CacheState,
-    Codec,
     redis_client,
-    is_write,
     new_tombstone,
 )
 from .._monitoring import CacheStats
@@ -36,9 +35,11 @@ from .._settings import Settings
 from ..errors import CommitUnknownError, VaultStoreError
 
 if TYPE_CHECKING:
-    from .._convert import EntityConverter
+    from .._convert import EntityConverter, JsonColumns
     from .._health import ServerFacts
+    from .._registry import EntityType
     from .._replicas import ReplicaStats
+    from .changes import ChangeFeed
     from .documents import DocumentBackend
     from .repositories import Executor
 
@@ -73,7 +74,6 @@ class Cache:
         self._fill = self._client.register_script(FILL)
         self._flights = Flights()
         self._converter = converter
-        self._codecs: dict[type, Codec] = {}
         self._closed = False  # then every call goes to the executor, which says so
 
     def __repr__(self) -> str:
@@ -81,12 +81,6 @@ class Cache:
 
     def stats(self) -> CacheStats:
         return self.state.stats()
-
-    def _codec(self, cls: type) -> Codec:
-        codec = self._codecs.get(cls)
-        if codec is None:
-            codec = self._codecs[cls] = Codec(cls, self._converter)
-        return codec
 
     def key(self, op: Operation, params: dict[str, Any], scope: Scope) -> tuple[str, str]:
         """The key of a cached read and its prefix; ValidationError (before any
@@ -113,7 +107,7 @@ class Cache:
         if not state.up and not self._recover():
             state.bypassed += 1
             return load()
-        codec = self._codec(cls)
+        codec = self._converter.json_columns(cls)
         name, prefix = key
         try:
             value = self._client.get(name)
@@ -131,14 +125,14 @@ class Cache:
             return load()
         return self._miss(key, codec, (gone or b"", all_gone or b""), load)
 
-    def _decoded(self, codec: Codec, value: bytes | str) -> Any:
+    def _decoded(self, codec: JsonColumns, value: bytes | str) -> Any:
         try:
             return codec.loads(value)
         except (ValueError, TypeError, KeyError, ArithmeticError):
             return None  # not an entry of this shape: read the database, fill it again
 
     def _miss(
-        self, key: tuple[str, str], codec: Codec, noted: tuple[Any, Any], load: Call[Any]
+        self, key: tuple[str, str], codec: JsonColumns, noted: tuple[Any, Any], load: Call[Any]
     ) -> Any:
         """The database read, and the key filled unless a tombstone changed since
         it was noted: a write committed meanwhile."""
@@ -295,6 +289,8 @@ class CachingExecutor:
         return f"<{type(self).__name__} {self._inner!r}, cache {self._cache.options}>"
 
     def __getattr__(self, name: str) -> Any:
+        """The wrapped executor's own attributes (its pool, its client), for
+        introspection; what the pipeline calls is passed on below, typed."""
         return getattr(self._inner, name)
 
     @property
@@ -310,8 +306,11 @@ class CachingExecutor:
     def converter(self) -> EntityConverter:
         return self._inner.converter
 
+    def writes(self, op: Operation) -> bool:
+        return self._inner.writes(op)
+
     def execute(self, op: Operation, params: dict[str, Any]) -> Any:
-        if not is_write(op):
+        if op.entity.name not in CACHED or not self._inner.writes(op):
             return self._inner.execute(op, params)
         written = self._cache.written(op, params, self.settings.scope)
         if self._written is not None:
@@ -370,6 +369,12 @@ class CachingExecutor:
 
     def replica_stats(self) -> list[ReplicaStats]:
         return self._inner.replica_stats()
+
+    def watch(self, watched: Sequence[EntityType], after: Any) -> ChangeFeed:
+        return self._inner.watch(watched, after)
+
+    def prune_changes(self, cutoff: datetime) -> int:
+        return self._inner.prune_changes(cutoff)
 
     def scoped(self, scope: Scope) -> CachingExecutor:
         return CachingExecutor(self._inner.scoped(scope), self._cache, self._written)

@@ -269,6 +269,9 @@ class MongoExecutor:
             return self.converter.unstructure(value)
         return self.converter.value(value)
 
+    def writes(self, op: Operation) -> bool:
+        return self.declared(op).call not in _READS
+
     def execute(self, op: Operation, params: dict[str, Any]) -> Any:
         """Run ``op``'s declared operation with ``params`` and give back what its
         shape says."""
