@@ -69,6 +69,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "server: the MongoDB side ran in the first)",
     )
     parser.addoption(
+        "--mongodb-only",
+        action="store_true",
+        help="only what runs on MongoDB (the other half of --no-mongodb: a second run "
+        "of the MongoDB side with other settings, the cache on)",
+    )
+    parser.addoption(
         "--as-app-role",
         action="store_true",
         help="run the repository tests' PostgreSQL stores as the application role of "
@@ -93,11 +99,12 @@ def on_mongodb_only(item: pytest.Item) -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("no_mongodb"):
-        left_out = [item for item in items if on_mongodb_only(item)]
-        if left_out:
-            config.hook.pytest_deselected(items=left_out)
-            items[:] = [item for item in items if not on_mongodb_only(item)]
+    for option, leave_out in (("no_mongodb", True), ("mongodb_only", False)):
+        if config.getoption(option):
+            left_out = [item for item in items if on_mongodb_only(item) is leave_out]
+            if left_out:
+                config.hook.pytest_deselected(items=left_out)
+                items[:] = [item for item in items if on_mongodb_only(item) is not leave_out]
     if not (config.getoption("pgbouncer") or config.getoption("as_app_role")):
         return
     marked = "pgbouncer" if config.getoption("pgbouncer") else "app_role"

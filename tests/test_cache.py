@@ -195,6 +195,22 @@ def test_a_transaction_reads_its_own_writes_and_others_see_them_once_committed(
         assert other.vaults.find_by_id(vault.id) == updated
 
 
+def test_a_lock_changes_nothing_cached(database: str, cache_url: str) -> None:
+    """lock() holds a vault (a write of ``_locked_at`` on MongoDB) but changes
+    nothing a read returns: its key stays, nothing is invalidated."""
+    with vaultstore.connect(database, cache=cache_url, pool_size=2) as store:
+        vault = make_vault(store)
+        assert store.vaults.find_by_id(vault.id) == vault
+        before = _cache(store)
+        with store.transaction() as tx:
+            assert tx.vaults.lock(vault.id) == vault
+        assert store.vaults.find_by_id(vault.id) == vault
+        after = _cache(store)
+        assert after.invalidations == before.invalidations
+        assert after.hits == before.hits + 1
+        assert reads(store, "vaults.find_by_id") == 1
+
+
 def test_keys_hold_the_backend_database_tenant_and_entity_shape(
     database: str, cache_url: str
 ) -> None:

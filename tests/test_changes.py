@@ -284,7 +284,7 @@ def write_load(store: Store, writes: int, threads: int) -> list[str]:
                     with pytest.raises(RuntimeError), store.transaction() as tx:
                         rolled_back.append(new_agent(tx, f"rb-{n}-{done}").id)
                         raise RuntimeError
-                elif not mine or done % 25 == 0:
+                elif not mine or done % 25 == 1:  # never a multiple of 10
                     mine.append(new_agent(store, f"w-{n}-{done}").id)
                 else:
                     store.agents.update(mine[done % len(mine)], credibility_score=600 + done % 200)
@@ -331,6 +331,7 @@ def test_postgresql_every_committed_write_is_seen_though_the_feed_is_killed_twic
         killer.start()
         rolled_back = write_load(store, 10_000, 4)
         killer.join(BOUND)
+        assert not killer.is_alive()
         with psycopg.connect(clean_db) as conn:
             rows = conn.execute("SELECT id, version FROM agents").fetchall()
         stored: dict[str, int] = dict(rows)
@@ -380,6 +381,7 @@ def test_mongodb_every_committed_write_is_seen_though_the_server_restarts_twice(
         killer.start()
         rolled_back = write_load(store, 10_000, 4)
         killer.join(BOUND)
+        assert not killer.is_alive()
         client: pymongo.MongoClient[Any] = pymongo.MongoClient(own_mongo.url)
         agents = client.get_default_database().agents.find()
         stored: dict[str, int] = {d["_id"]: d["version"] for d in agents}

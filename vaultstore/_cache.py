@@ -1,5 +1,6 @@
-"""The Redis cache's I/O-free parts: what is cached, under which key, in which
-form, and the cache's state (its Redis parts are :mod:`vaultstore._async.cache`).
+"""The Redis cache's I/O-free parts: what is cached, under which key, and the
+cache's state (its Redis parts are :mod:`vaultstore._async.cache`; an entry is
+the entity's column values as JSON, :class:`vaultstore._convert.JsonColumns`).
 
 Cache-aside: a cached read looks in Redis first and, on a miss, reads the
 database (the primary: a replica may not have replayed the latest write yet) and
@@ -22,7 +23,7 @@ import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from enum import Enum
 from time import monotonic
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 
 from ._convert import leaf_fields
 from ._monitoring import CacheStats
@@ -81,6 +82,11 @@ def _shared_health(url: str, namespace: str) -> _Health:
         return health
 
 
+CountName = Literal["hits", "misses", "fills_refused", "invalidations", "errors", "bypassed"]
+"""The counters of :class:`CacheStats`."""
+_COUNTS: tuple[CountName, ...] = get_args(CountName)
+
+
 class CacheState:
     """A store's counters, and whether Redis is used: after a failure the cache
     is off for ``retry_after`` seconds, then tried again by one call at a time;
@@ -93,8 +99,8 @@ class CacheState:
 
     def __init__(self, options: CacheOptions, namespace: str = "") -> None:
         self.options = options
-        self.hits = self.misses = self.fills_refused = 0
-        self.invalidations = self.errors = self.bypassed = 0
+        self._counts = dict.fromkeys(_COUNTS, 0)
+        self._counts_lock = threading.Lock()  # a sync store's threads share it
         self._health = _shared_health(options.url or "", namespace)
 
     @property
@@ -106,8 +112,13 @@ class CacheState:
         down_until = self._health.down_until
         return down_until == 0.0 or monotonic() >= down_until
 
+    def count(self, name: CountName, n: int = 1) -> None:
+        """Add ``n`` to one of :class:`CacheStats`' counters."""
+        with self._counts_lock:
+            self._counts[name] += n
+
     def failed(self, exc: BaseException, doing: str) -> None:
-        self.errors += 1
+        self.count("errors")
         health = self._health
         with health.lock:
             health.failures += 1
@@ -168,15 +179,8 @@ class CacheState:
         return True
 
     def stats(self) -> CacheStats:
-        return CacheStats(
-            up=self.up,
-            hits=self.hits,
-            misses=self.misses,
-            fills_refused=self.fills_refused,
-            invalidations=self.invalidations,
-            errors=self.errors,
-            bypassed=self.bypassed,
-        )
+        with self._counts_lock:
+            return CacheStats(up=self.up, **self._counts)
 
     def ttl_ms(self) -> int:
         """An entry's time to live: the TTL less 0 to 10 %, so that entries

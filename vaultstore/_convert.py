@@ -1,5 +1,6 @@
 """The cattrs converter family: rows and documents into entities, entities into
-query parameters and documents.
+query parameters and documents, and entities as JSON (the cache's entries, the
+change feed's events, the audit's values).
 
 Every mapping is derived from the attrs classes in :mod:`vaultstore._entities`;
 nothing maps a field by hand. A nested value object is stored flat in a table,
@@ -18,11 +19,12 @@ from __future__ import annotations
 import functools
 import json
 import linecache
+import types
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, Union, cast, get_args, get_origin
 
 import attrs
 import cattrs
@@ -279,6 +281,8 @@ def _decimal(value: Any) -> Decimal:
 
 def _moment(value: Any) -> datetime:
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if not isinstance(moment, datetime):
+        raise TypeError(f"expected a time, got {type(value).__name__}")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # jsonb of a timestamp without time zone
     return to_utc(moment)
@@ -288,14 +292,17 @@ def json_reader(field_type: Any) -> Callable[[Any], Any] | None:
     """How a JSON value becomes a column value of ``field_type`` as a row from the
     database holds it (None: as it is; an enum stays its value, which the row
     loader looks up)."""
-    if getattr(field_type, "__origin__", None) in (dict, list):
+    target = _not_none(field_type)
+    if getattr(target, "__origin__", None) in (dict, list):
         return _json_number
-    return _READERS.get(_not_none(field_type))
+    return _READERS.get(target)
 
 
 def _not_none(field_type: Any) -> Any:
-    """``X`` of ``X | None``."""
-    options = [t for t in getattr(field_type, "__args__", ()) if t is not type(None)]
+    """``X`` of ``X | None``; any other type as it is."""
+    if not isinstance(field_type, types.UnionType) and get_origin(field_type) is not Union:
+        return field_type
+    options = [t for t in get_args(field_type) if t is not type(None)]
     return options[0] if options else field_type
 
 
@@ -325,8 +332,13 @@ class JsonColumns:
         columns = flat_columns(cls)
         self.columns = tuple(name for name, _ in columns)
         self._paths = [path for _, path in columns]
-        readers = [json_reader(field.type) for _, field in leaf_fields(cls)]
+        types = [field.type for _, field in leaf_fields(cls)]
+        readers = [json_reader(t) for t in types]
         self._readers = [(i, read) for i, read in enumerate(readers) if read is not None]
+        # What dumps wrote: Decimals as strings, times already in UTC to the
+        # millisecond, JSON fields' numbers as floats; read on every cache hit.
+        own = [_OWN_READERS.get(_not_none(t)) for t in types]
+        self._own_readers = [(i, read) for i, read in enumerate(own) if read is not None]
         self._load: Callable[[Row], Any] = converter.row_loader(cls, self.columns)
 
     def dumps(self, entity: object) -> bytes:
@@ -340,24 +352,33 @@ class JsonColumns:
         return json.dumps(values, separators=(",", ":")).encode()
 
     def loads(self, data: bytes | str) -> Any:
-        """The entity of :meth:`dumps`' JSON; ValueError for a list of another shape."""
-        row = json.loads(data)
+        """The entity of :meth:`dumps`' JSON; ValueError (or TypeError) for an
+        entry of another shape."""
+        row = json.loads(data.decode() if isinstance(data, bytes) else data)
         if not isinstance(row, list) or len(row) != len(self.columns):
             raise ValueError("an entry of another shape")
-        return self.load(row)
+        for i, read in self._own_readers:
+            value = row[i]
+            if value is not None:
+                row[i] = read(value)
+        return self._load(row)
 
     def load_object(self, document: Mapping[str, Any]) -> Any:
-        """The entity of a JSON object keyed by column (``to_jsonb`` of a row;
-        numbers parsed as Decimal); absent columns as None."""
-        return self.load([document.get(column) for column in self.columns])
-
-    def load(self, row: list[Any]) -> Any:
-        """The entity of a list of JSON column values, in :attr:`columns` order."""
+        """The entity of a JSON object keyed by column (``to_jsonb`` of a row,
+        numbers parsed as Decimal, times in the session's time zone); absent
+        columns as None."""
+        row = [document.get(column) for column in self.columns]
         for i, read in self._readers:
             value = row[i]
             if value is not None:
                 row[i] = read(value)
         return self._load(row)
+
+
+_OWN_READERS: dict[Any, Callable[[Any], Any]] = {
+    Decimal: Decimal,
+    datetime: datetime.fromisoformat,
+}
 
 
 def _filling_class(cls: type) -> type:

@@ -54,6 +54,10 @@ class Operation:
     batch: bool = False
     """A write of many rows in one statement (``update_metrics_many``): audited as
     one record for the whole batch, with its count, not one per row."""
+    lock: bool = False
+    """Holds what it reads against other writers until the transaction ends and
+    changes nothing a read returns (``lock_by_id``: ``SELECT ... FOR UPDATE``; on
+    MongoDB a write of ``_locked_at``): the cache invalidates nothing for it."""
     key: str = attrs.field(init=False, eq=False)
     """``<entity>.<name>``: how statistics, logs and errors name it."""
 

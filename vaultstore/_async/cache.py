@@ -97,14 +97,14 @@ class AsyncCache:
         state = self.state
         if self._closed or not state.usable():
             if not self._closed:
-                state.bypassed += 1
+                state.count("bypassed")
             return await load()
         return await self._flights.run(key[0], lambda: self._read(key, cls, load))
 
     async def _read(self, key: tuple[str, str], cls: type, load: AsyncCall[Any]) -> Any:
         state = self.state
         if not state.up and not await self._recover():
-            state.bypassed += 1
+            state.count("bypassed")
             return await load()
         codec = self._converter.json_columns(cls)
         name, prefix = key
@@ -113,14 +113,14 @@ class AsyncCache:
             if value is not None:
                 entity = self._decoded(codec, value)
                 if entity is not None:
-                    state.hits += 1
+                    state.count("hits")
                     return entity
             # A miss: note the tombstones before reading the database (a second
             # round trip, on misses only, keeps a hit one GET).
             gone, all_gone = await self._client.mget(name + ":gone", prefix + "gone")
         except FAILURES as exc:
             state.failed(exc, "GET")
-            state.bypassed += 1
+            state.count("bypassed")
             return await load()
         return await self._miss(key, codec, (gone or b"", all_gone or b""), load)
 
@@ -136,7 +136,7 @@ class AsyncCache:
         """The database read, and the key filled unless a tombstone changed since
         it was noted: a write committed meanwhile."""
         state = self.state
-        state.misses += 1
+        state.count("misses")
         entity = await load()
         if entity is not None:
             name, prefix = key
@@ -149,7 +149,7 @@ class AsyncCache:
                 state.failed(exc, "SET")
             else:
                 if not filled:
-                    state.fills_refused += 1
+                    state.count("fills_refused")
         return entity
 
     def written(self, op: Operation, params: dict[str, Any], scope: Scope) -> _Written:
@@ -233,7 +233,7 @@ class AsyncCache:
                 pipe.set(key + ":gone", tombstone, px=ttl)
                 pipe.delete(key)
             await pipe.execute()
-        self.state.invalidations += len(batch)
+        self.state.count("invalidations", len(batch))
 
     async def _delete_prefix(self, prefix: str) -> None:
         """Every key under ``prefix``: its tombstone first, which every fill
@@ -309,7 +309,7 @@ class AsyncCachingExecutor:
         return self._inner.writes(op)
 
     async def execute(self, op: Operation, params: dict[str, Any]) -> Any:
-        if op.entity.name not in CACHED or not self._inner.writes(op):
+        if op.lock or op.entity.name not in CACHED or not self._inner.writes(op):
             return await self._inner.execute(op, params)
         written = self._cache.written(op, params, self.settings.scope)
         if self._written is not None:

@@ -111,8 +111,9 @@ class AsyncExecutor(Protocol):
     def converter(self) -> EntityConverter: ...
     async def execute(self, op: Operation, params: dict[str, Any]) -> Any: ...
     def writes(self, op: Operation) -> bool:
-        """Whether ``op`` may change stored data (PostgreSQL: its statement is
-        not a plain SELECT; MongoDB: its declared call is not a read)."""
+        """Whether ``op`` may change stored data: PostgreSQL's statement is not a
+        plain SELECT (``SELECT ... FOR UPDATE`` counts), MongoDB's declared call is
+        not a read."""
         ...
 
     def transaction(self, *, timeout: float | None = None) -> AbstractAsyncContextManager[Any]: ...
@@ -149,16 +150,18 @@ class AsyncPipeline(Generic[T]):
         *,
         primary: bool = False,
         batch: bool = False,
+        lock: bool = False,
     ) -> Any:
         """Run the operation ``name``: the pipeline every call passes through, where
         what concerns every operation (the cache, its metrics, its span, the
         slow-statement log) is done once.
         ``primary``: a read that must see the latest state, never on a replica
-        nor from the cache; ``batch``: a write of many rows, audited as one record."""
+        nor from the cache; ``batch``: a write of many rows, audited as one record;
+        ``lock``: holds what it reads, changes nothing."""
         cached = name if not primary else f"{name} on the primary"
         found = self._operations.get(cached)
         if found is None:
-            found = self._operations[cached] = self._operation(name, shape, primary, batch)
+            found = self._operations[cached] = self._operation(name, shape, primary, batch, lock)
         op, counter, from_cache = found
         if from_cache is not None:
             cache = self._executor.cache
@@ -171,12 +174,12 @@ class AsyncPipeline(Generic[T]):
         return await self._execute(op, counter, params)
 
     def _operation(
-        self, name: str, shape: Shape, primary: bool, batch: bool
+        self, name: str, shape: Shape, primary: bool, batch: bool, lock: bool
     ) -> tuple[Operation, Counter, Operation | None]:
         """The operation, its counter and, for a read the cache serves, how a
         miss reads the database: on the primary, where a replica's lag cannot
         put an older entity in the cache."""
-        op = Operation(self._entity, name, shape, primary, batch)
+        op = Operation(self._entity, name, shape, primary, batch, lock)
         counter = self._monitor.counter(op.key, op.entity.table)
         from_cache = None
         if not primary and name in CACHED.get(op.entity.name, ()):
@@ -346,7 +349,7 @@ class AsyncRepositoryBase(AsyncPipeline[T]):
             if stored is None:
                 raise self._not_found(id)
             params.update({field: getattr(stored, field) for field in located_by})
-        found = await self._run("lock_by_id", Shape.ONE, params)
+        found = await self._run("lock_by_id", Shape.ONE, params, lock=True)
         if found is None:
             raise self._not_found(id)
         locked: T = found

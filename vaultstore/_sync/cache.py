@@ -98,14 +98,14 @@ class Cache:
         state = self.state
         if self._closed or not state.usable():
             if not self._closed:
-                state.bypassed += 1
+                state.count("bypassed")
             return load()
         return self._flights.run(key[0], lambda: self._read(key, cls, load))
 
     def _read(self, key: tuple[str, str], cls: type, load: Call[Any]) -> Any:
         state = self.state
         if not state.up and not self._recover():
-            state.bypassed += 1
+            state.count("bypassed")
             return load()
         codec = self._converter.json_columns(cls)
         name, prefix = key
@@ -114,14 +114,14 @@ class Cache:
             if value is not None:
                 entity = self._decoded(codec, value)
                 if entity is not None:
-                    state.hits += 1
+                    state.count("hits")
                     return entity
             # A miss: note the tombstones before reading the database (a second
             # round trip, on misses only, keeps a hit one GET).
             gone, all_gone = self._client.mget(name + ":gone", prefix + "gone")
         except FAILURES as exc:
             state.failed(exc, "GET")
-            state.bypassed += 1
+            state.count("bypassed")
             return load()
         return self._miss(key, codec, (gone or b"", all_gone or b""), load)
 
@@ -137,7 +137,7 @@ class Cache:
         """The database read, and the key filled unless a tombstone changed since
         it was noted: a write committed meanwhile."""
         state = self.state
-        state.misses += 1
+        state.count("misses")
         entity = load()
         if entity is not None:
             name, prefix = key
@@ -150,7 +150,7 @@ class Cache:
                 state.failed(exc, "SET")
             else:
                 if not filled:
-                    state.fills_refused += 1
+                    state.count("fills_refused")
         return entity
 
     def written(self, op: Operation, params: dict[str, Any], scope: Scope) -> _Written:
@@ -234,7 +234,7 @@ class Cache:
                 pipe.set(key + ":gone", tombstone, px=ttl)
                 pipe.delete(key)
             pipe.execute()
-        self.state.invalidations += len(batch)
+        self.state.count("invalidations", len(batch))
 
     def _delete_prefix(self, prefix: str) -> None:
         """Every key under ``prefix``: its tombstone first, which every fill
@@ -310,7 +310,7 @@ class CachingExecutor:
         return self._inner.writes(op)
 
     def execute(self, op: Operation, params: dict[str, Any]) -> Any:
-        if op.entity.name not in CACHED or not self._inner.writes(op):
+        if op.lock or op.entity.name not in CACHED or not self._inner.writes(op):
             return self._inner.execute(op, params)
         written = self._cache.written(op, params, self.settings.scope)
         if self._written is not None:
