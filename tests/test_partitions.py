@@ -34,7 +34,7 @@ from vaultstore.admin.partitions import (
 )
 from vaultstore.errors import ValidationError
 
-from .databases import fresh_database
+from .databases import fresh_database, triggers_off
 
 REPO = Path(__file__).resolve().parent.parent
 MIGRATIONS = REPO / "migrations"
@@ -328,8 +328,10 @@ def load_prices(url: str, per_series_per_month: int) -> list[str]:
 
     rows = lines()
     with psycopg.connect(url, autocommit=True) as conn:
-        # A backfill: no audit row per price (migration 0016's triggers stand aside).
+        # A backfill: no audit row per price (migration 0016's triggers stand aside),
+        # and none of the change feed's either when the role may stop triggers.
         conn.execute("SELECT set_config('vaultstore.audit', 'off', false)")
+        triggers_off(conn)
         with conn.cursor() as cur, cur.copy(COPY) as copy:
             while chunk := "".join(itertools.islice(rows, 20_000)):
                 copy.write(chunk)
